@@ -1,0 +1,63 @@
+/**
+ * The database: Sequelize over PostgreSQL (production, tests) or an embedded SQLite file (the
+ * default, so a fresh clone starts with no setup). The same models and migrations serve both.
+ */
+import path from "node:path";
+import { Sequelize, type Options } from "sequelize";
+import sqliteModule from "./sqlite.ts";
+import { initModels, type Models } from "./models/index.ts";
+
+export interface DatabaseConfig {
+  url: string;
+  poolMax: number;
+  ssl: boolean;
+}
+
+export interface Database {
+  sequelize: Sequelize;
+  models: Models;
+  dialect: "postgres" | "sqlite";
+  close(): Promise<void>;
+}
+
+/** Open a connection pool and register every model; call migrate() before serving. */
+export function createDatabase(config: DatabaseConfig): Database {
+  const common: Options = {
+    logging: false,
+    define: { underscored: true },
+    pool: { max: config.poolMax, min: 0, idle: 10_000, acquire: 30_000 },
+  };
+  let sequelize: Sequelize;
+  if (config.url.startsWith("sqlite:")) {
+    const file = config.url.slice("sqlite:".length) || ":memory:";
+    sequelize = new Sequelize({
+      ...common,
+      dialect: "sqlite",
+      dialectModule: sqliteModule,
+      storage: file === ":memory:" ? file : path.resolve(file),
+    });
+  } else {
+    sequelize = new Sequelize(config.url, {
+      ...common,
+      dialect: "postgres",
+      dialectOptions: config.ssl ? { ssl: { require: true, rejectUnauthorized: false } } : {},
+    });
+  }
+  const models = initModels(sequelize);
+  return {
+    sequelize,
+    models,
+    dialect: sequelize.getDialect() === "postgres" ? "postgres" : "sqlite",
+    close: () => sequelize.close(),
+  };
+}
+
+/** True when a query answers; used by /health. */
+export async function pingDatabase(db: Database): Promise<boolean> {
+  try {
+    await db.sequelize.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  }
+}

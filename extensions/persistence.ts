@@ -1,0 +1,172 @@
+/**
+ * Durable room documents.
+ *
+ * Hocuspocus' own store is debounced (2 s, at most 10 s): a crash inside that window loses edits
+ * that clients have already seen. Here every document update a client sends is appended to the
+ * update log *before* Hocuspocus applies and broadcasts it (beforeHandleMessage is awaited per
+ * connection, in order), and appends are group-committed once per event-loop turn. The debounced
+ * store then compacts: it writes the in-memory state as the snapshot and deletes the log rows that
+ * are known to be in it. Loading applies snapshot + remaining log; Yjs updates are idempotent, so a
+ * row that is also in the snapshot does no harm.
+ *
+ * A log row is "known to be in" the in-memory document once Hocuspocus has finished handling the
+ * message that carried it (afterHandleMessage), or, for rows read at load, at once. Rows written
+ * by another process (Redis) are never deleted here until this process loads them itself.
+ */
+import * as Y from "yjs";
+import type {
+  Extension,
+  onLoadDocumentPayload,
+  beforeHandleMessagePayload,
+  afterHandleMessagePayload,
+  onChangePayload,
+  onStoreDocumentPayload,
+  afterUnloadDocumentPayload,
+  Connection,
+  Hocuspocus,
+  onConfigurePayload,
+} from "@hocuspocus/server";
+import type { DocumentStore } from "../server/domain/documents/document-store.ts";
+import type { UpdateLog } from "../server/domain/documents/update-log.ts";
+import { readDocumentUpdate } from "../server/realtime/messages.ts";
+import { logger } from "../server/logger.ts";
+
+interface DocumentState {
+  version: number;
+  /** Log rows contained in the in-memory document, deletable by the next compaction. */
+  containedIds: number[];
+  /** Local (server-side) appends still in flight. */
+  inflight: Set<Promise<unknown>>;
+  storeFailures: number;
+}
+
+export interface PersistenceOptions {
+  store: DocumentStore;
+  log: UpdateLog;
+}
+
+export class Persistence implements Extension {
+  extensionName = "syncforge-persistence";
+  // Lowest priority: runs after authentication and after the Redis lock is taken.
+  priority = 10;
+
+  private readonly store: DocumentStore;
+  private readonly log: UpdateLog;
+  private readonly documents = new Map<string, DocumentState>();
+  private readonly pendingByConnection = new WeakMap<Connection, { documentName: string; id: number }>();
+  private instance: Hocuspocus | null = null;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+
+  constructor(options: PersistenceOptions) {
+    this.store = options.store;
+    this.log = options.log;
+  }
+
+  async onConfigure({ instance }: onConfigurePayload): Promise<void> {
+    this.instance = instance;
+  }
+
+  async onLoadDocument({ documentName, document }: onLoadDocumentPayload): Promise<void> {
+    const loaded = await this.store.load(documentName);
+    if (loaded.state) Y.applyUpdate(document, loaded.state);
+    let skipped = 0;
+    for (const update of loaded.updates) {
+      try {
+        Y.applyUpdate(document, update.data);
+      } catch {
+        // A row Yjs cannot read was rejected when it arrived too; it is dropped by the next compaction.
+        skipped += 1;
+      }
+    }
+    if (skipped > 0) logger.warn("Skipped unreadable logged updates while loading a document", { documentName, skipped });
+    this.documents.set(documentName, {
+      version: loaded.version,
+      containedIds: loaded.updates.map((u) => u.id),
+      inflight: new Set(),
+      storeFailures: 0,
+    });
+  }
+
+  async beforeHandleMessage({ connection, update, documentName }: beforeHandleMessagePayload): Promise<void> {
+    if (connection.readOnly) return;
+    const data = readDocumentUpdate(update);
+    if (data === null || data.length <= 2) return; // not a document update, or an empty one
+    const id = await this.log.append(documentName, data);
+    this.pendingByConnection.set(connection, { documentName, id });
+  }
+
+  async afterHandleMessage({ connection }: afterHandleMessagePayload): Promise<void> {
+    const pending = this.pendingByConnection.get(connection);
+    if (!pending) return;
+    this.pendingByConnection.delete(connection);
+    this.documents.get(pending.documentName)?.containedIds.push(pending.id);
+  }
+
+  /** Changes made on the server (direct connections: REST, comments) are logged here. */
+  async onChange({ documentName, update, transactionOrigin }: onChangePayload): Promise<void> {
+    const source = (transactionOrigin as { source?: string } | null)?.source;
+    if (source === "connection" || source === "redis") return;
+    const state = this.documents.get(documentName);
+    if (!state) return;
+    const append = this.log.append(documentName, update).then((id) => {
+      state.containedIds.push(id);
+    });
+    state.inflight.add(append);
+    append
+      .catch((error) => logger.error("Could not log a server-side document change", { documentName, error }))
+      .finally(() => state.inflight.delete(append));
+  }
+
+  /** Resolves when every server-side change made so far to the document is durable. */
+  async flushDocument(documentName: string): Promise<void> {
+    const state = this.documents.get(documentName);
+    if (!state) return;
+    await Promise.allSettled([...state.inflight]);
+  }
+
+  async onStoreDocument(payload: onStoreDocumentPayload): Promise<void> {
+    const { documentName, document } = payload;
+    const state = this.documents.get(documentName);
+    if (!state) return;
+    await Promise.allSettled([...state.inflight]);
+    const ids = state.containedIds.splice(0);
+    const snapshot = Y.encodeStateAsUpdate(document);
+    try {
+      state.version = await this.store.compact(documentName, snapshot, state.version, ids);
+      state.storeFailures = 0;
+    } catch (error) {
+      state.containedIds.unshift(...ids);
+      state.storeFailures += 1;
+      this.scheduleRetry(payload, state.storeFailures);
+      logger.error("Could not store a document; it stays in memory and will be retried", {
+        documentName,
+        attempt: state.storeFailures,
+        error: (error as Error).message,
+      });
+      throw error;
+    }
+  }
+
+  async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {
+    if (this.instance?.documents.has(documentName)) return;
+    this.documents.delete(documentName);
+  }
+
+  async onDestroy(): Promise<void> {
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+  }
+
+  /** A failed store is retried with backoff, so a document whose clients left is still compacted. */
+  private scheduleRetry(payload: onStoreDocumentPayload, attempt: number): void {
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      const instance = this.instance;
+      if (!instance || payload.document.isDestroyed) return;
+      instance.storeDocumentHooks(payload.document, payload, true);
+    }, delay);
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+}

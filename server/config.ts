@@ -1,0 +1,123 @@
+/**
+ * The only reader of process.env. The environment is parsed once with zod; a bad value stops the
+ * boot with a message naming every offending variable. Defaults make `npm start` work on a fresh
+ * clone: an embedded SQLite file under ./data, no Redis, a development secret kept in ./data.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PUBLIC_URL: z.url().optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, "must start with postgres://, postgresql:// or sqlite:")
+    .default("sqlite:./data/syncforge.sqlite"),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_SSL: bool.default(false),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+  REDIS_PREFIX: z.string().min(1).default("syncforge"),
+  SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  LOG_LEVEL: z.enum(["error", "warn", "info", "http", "verbose", "debug", "silly"]).optional(),
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(7 * 24 * 3600).default(3600),
+  STORE_DEBOUNCE_MS: z.coerce.number().int().min(0).default(2000),
+  STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, "must start with smtp:// or smtps://").optional(),
+  MAIL_FROM: z.string().min(3).default("SyncForge <no-reply@syncforge.local>"),
+  ALLOWED_ORIGINS: z.string().default(""),
+  STRIPE_SECRET_KEY: z.string().optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  STRIPE_API_URL: z.url().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  isProduction: boolean;
+  isTest: boolean;
+  http: { port: number; host: string; publicUrl: string; allowedOrigins: string[] };
+  database: { url: string; poolMax: number; ssl: boolean };
+  redis: { url: string; prefix: string } | null;
+  secret: string;
+  dataDir: string;
+  logLevel: string;
+  realtime: {
+    maxMessageBytes: number;
+    storeDebounceMs: number;
+    storeMaxDebounceMs: number;
+  };
+  tokens: { accessTokenTtlSeconds: number };
+  shutdownTimeoutMs: number;
+  mail: { smtpUrl: string | null; from: string };
+  stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
+}
+
+export class ConfigError extends Error {}
+
+/** Parse an environment (process.env by default) into the config every factory takes a slice of. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const env = parsed.data;
+  const isProduction = env.NODE_ENV === "production";
+  if (isProduction && !env.SECRET) {
+    throw new ConfigError("Invalid configuration:\n  SECRET: required when NODE_ENV=production");
+  }
+  return {
+    env: env.NODE_ENV,
+    isProduction,
+    isTest: env.NODE_ENV === "test",
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
+      allowedOrigins: env.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+    },
+    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, ssl: env.DATABASE_SSL },
+    redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : null,
+    secret: env.SECRET ?? developmentSecret(env.DATA_DIR),
+    dataDir: env.DATA_DIR,
+    logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === "test" ? "error" : "info"),
+    realtime: {
+      maxMessageBytes: env.MAX_MESSAGE_BYTES,
+      storeDebounceMs: env.STORE_DEBOUNCE_MS,
+      storeMaxDebounceMs: env.STORE_MAX_DEBOUNCE_MS,
+    },
+    tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM },
+    stripe: {
+      secretKey: env.STRIPE_SECRET_KEY ?? null,
+      webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? null,
+      apiUrl: env.STRIPE_API_URL ?? null,
+    },
+  };
+}
+
+/**
+ * Outside production a missing SECRET is generated once and kept in the data directory, so tokens
+ * survive a restart without any setup. Production refuses to boot without one (see loadConfig).
+ */
+function developmentSecret(dataDir: string): string {
+  const file = path.join(dataDir, "dev-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString("hex");
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}

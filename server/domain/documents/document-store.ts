@@ -1,0 +1,125 @@
+/**
+ * Storage of room documents: a compacted snapshot per document and an append-only update log.
+ *
+ * Writers append every update to the log before it is applied and broadcast, so nothing a client
+ * has seen can be lost by a crash. Compaction folds the in-memory document into the snapshot and
+ * deletes exactly the log rows that the caller knows to be contained in it. Several processes may
+ * serve one document (Redis): a snapshot write whose base version is not the stored one is merged
+ * with the stored snapshot instead of overwriting it, so no process erases another's state.
+ */
+import * as Y from "yjs";
+import { QueryTypes, Transaction, type Sequelize } from "sequelize";
+import type { Database } from "../../../db/index.ts";
+import { parseDocumentName } from "../../realtime/document-name.ts";
+
+export interface LoadedDocument {
+  state: Uint8Array | null;
+  version: number;
+  updates: Array<{ id: number; data: Uint8Array }>;
+}
+
+export interface AppendEntry {
+  documentName: string;
+  data: Uint8Array;
+}
+
+export class DocumentStore {
+  private readonly db: Database;
+  readonly writerId: string;
+
+  constructor(db: Database, writerId: string) {
+    this.db = db;
+    this.writerId = writerId;
+  }
+
+  private get sequelize(): Sequelize {
+    return this.db.sequelize;
+  }
+
+  async load(documentName: string): Promise<LoadedDocument> {
+    const { RoomDocument, DocumentUpdate } = this.db.models;
+    const row = await RoomDocument.findByPk(documentName, { attributes: ["state", "version"] });
+    const updates = await DocumentUpdate.findAll({
+      where: { documentName },
+      attributes: ["id", "data"],
+      order: [["id", "ASC"]],
+    });
+    return {
+      state: row ? new Uint8Array(row.state) : null,
+      version: row?.version ?? 0,
+      updates: updates.map((u) => ({ id: Number(u.id), data: new Uint8Array(u.data) })),
+    };
+  }
+
+  /** Append updates in one INSERT; returns their ids in order. */
+  async append(entries: AppendEntry[]): Promise<number[]> {
+    if (entries.length === 0) return [];
+    const now = new Date();
+    const values: string[] = [];
+    const bind: unknown[] = [];
+    for (const entry of entries) {
+      const n = bind.length;
+      values.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})`);
+      bind.push(entry.documentName, Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength), this.writerId, now);
+    }
+    const rows = await this.sequelize.query<{ id: number | string }>(
+      `INSERT INTO document_updates (document_name, data, writer, created_at) VALUES ${values.join(", ")} RETURNING id`,
+      { bind, type: QueryTypes.SELECT },
+    );
+    return rows.map((r) => Number(r.id));
+  }
+
+  /**
+   * Write `state` as the document's snapshot and delete the given log rows, atomically. When the
+   * stored version is not `baseVersion`, another writer has stored since: merge instead.
+   * Returns the new version.
+   */
+  async compact(documentName: string, state: Uint8Array, baseVersion: number, containedIds: number[]): Promise<number> {
+    const parsed = parseDocumentName(documentName);
+    if (!parsed) throw new Error("compact() needs an internal document name");
+    const { RoomDocument, DocumentUpdate } = this.db.models;
+    return this.sequelize.transaction(async (transaction) => {
+      const row = await RoomDocument.findByPk(documentName, {
+        transaction,
+        lock: this.db.dialect === "postgres" ? Transaction.LOCK.UPDATE : undefined,
+      });
+      let version: number;
+      if (!row) {
+        version = 1;
+        await RoomDocument.create(
+          { name: documentName, orgId: parsed.orgId, roomId: parsed.roomId, state: Buffer.from(state), version },
+          { transaction },
+        );
+      } else {
+        const next = row.version === baseVersion ? state : mergeStates(new Uint8Array(row.state), state);
+        version = row.version + 1;
+        await row.update({ state: Buffer.from(next), version }, { transaction });
+      }
+      for (let i = 0; i < containedIds.length; i += 500) {
+        await DocumentUpdate.destroy({ where: { id: containedIds.slice(i, i + 500) }, transaction });
+      }
+      return version;
+    });
+  }
+
+  /** Remove a document's snapshot and log (when its room is deleted). */
+  async destroy(documentName: string): Promise<void> {
+    const { RoomDocument, DocumentUpdate } = this.db.models;
+    await this.sequelize.transaction(async (transaction) => {
+      await DocumentUpdate.destroy({ where: { documentName }, transaction });
+      await RoomDocument.destroy({ where: { name: documentName }, transaction });
+    });
+  }
+}
+
+/** The union of two document states, garbage-collected. */
+export function mergeStates(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const doc = new Y.Doc();
+  try {
+    Y.applyUpdate(doc, a);
+    Y.applyUpdate(doc, b);
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
+}

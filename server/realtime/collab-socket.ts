@@ -1,0 +1,202 @@
+/**
+ * The edge between a `ws` WebSocket and Hocuspocus' ClientConnection for `/collab`.
+ *
+ * Clients address rooms by their plain id; documents are named per organisation on the server
+ * (document-name.ts). Inbound, the address of each message is rewritten to the internal name: the
+ * organisation comes from the access token in the Auth message that opens each address (read, not
+ * trusted — onAuthenticate verifies it and checks it matches). Outbound, Connection.messageAddress
+ * already gives the plain id (see hocuspocus.ts); only the few replies Hocuspocus addresses by the
+ * raw key (authenticated / permission denied) carry the internal name, recognised by its first
+ * byte and rewritten here.
+ *
+ * Malformed frames close only this socket (4400), text frames 1003, oversized frames 1009 (ws).
+ */
+import type { WebSocket, RawData } from "ws";
+import * as decoding from "lib0/decoding";
+import * as encoding from "lib0/encoding";
+import type { Hocuspocus } from "@hocuspocus/server";
+
+type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
+import { MessageType } from "./messages.ts";
+import { peekTokenOrg } from "../auth/access-token.ts";
+import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from "./document-name.ts";
+import { logger } from "../logger.ts";
+
+export const CloseCodes = {
+  MalformedMessage: { code: 4400, reason: "malformed_message" },
+  Unauthorized: { code: 4401, reason: "unauthorized" },
+  Forbidden: { code: 4403, reason: "forbidden" },
+  TooManyRequests: { code: 4429, reason: "rate_limited" },
+  UnsupportedData: { code: 1003, reason: "binary_frames_only" },
+} as const;
+
+const MAX_QUEUED_BEFORE_AUTH = 200;
+const MAX_ADDRESSES = 100;
+const MARK = INTERNAL_MARK.charCodeAt(0);
+
+/** Present in the Hocuspocus context of every connection, so hooks can act on the socket. */
+export interface SocketContext {
+  socket: CollabSocket;
+  remoteAddress: string;
+}
+
+export class CollabSocket {
+  private readonly ws: WebSocket;
+  private connection: ClientConnection | null = null;
+  /** client raw key (room or room\0session) → internal raw key */
+  private readonly addresses = new Map<string, string>();
+  private readonly waiting = new Map<string, Uint8Array[]>();
+  private closed = false;
+
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+  }
+
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
+  static accept(ws: WebSocket, request: Request, hocuspocus: Hocuspocus, remoteAddress: string): CollabSocket {
+    const socket = new CollabSocket(ws);
+    const context: SocketContext = { socket, remoteAddress };
+    socket.connection = hocuspocus.handleConnection(socket, request, context);
+    ws.on("message", (data, isBinary) => socket.receive(data, isBinary));
+    ws.on("close", (code, reason) => {
+      socket.closed = true;
+      socket.connection?.handleClose({ code, reason: reason.toString() });
+    });
+    ws.on("error", (error) => {
+      logger.warn("WebSocket error", { error: error.message, remoteAddress });
+    });
+    return socket;
+  }
+
+  send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void {
+    if (this.ws.readyState !== 1) return;
+    if (data instanceof Uint8Array) {
+      this.ws.send(this.outbound(data));
+    } else {
+      this.ws.send(data as Buffer);
+    }
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+  }
+
+  /**
+   * Refuse one document: after Hocuspocus has sent its permission-denied message, close the socket
+   * with `code` unless the socket still carries other documents.
+   */
+  refuse(internalName: string, code: number, reason: string): void {
+    for (const [client, internal] of this.addresses) {
+      const plain = internal.split("\u0000")[0];
+      if (plain === internalName) this.addresses.delete(client);
+    }
+    setImmediate(() => {
+      if (this.addresses.size === 0) this.close(code, reason);
+    });
+  }
+
+  private receive(raw: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!isBinary) {
+      this.close(CloseCodes.UnsupportedData.code, CloseCodes.UnsupportedData.reason);
+      return;
+    }
+    const data = toUint8Array(raw);
+    let rewritten: Uint8Array | null;
+    try {
+      rewritten = this.inbound(data);
+    } catch (error) {
+      logger.info("Closing a connection that sent a malformed message", { error: (error as Error).message });
+      this.close(CloseCodes.MalformedMessage.code, CloseCodes.MalformedMessage.reason);
+      return;
+    }
+    if (rewritten) this.connection?.handleMessage(rewritten);
+  }
+
+  /** Rewrite an inbound message's address; null when it is held until its Auth message. */
+  private inbound(data: Uint8Array): Uint8Array | null {
+    const decoder = decoding.createDecoder(data);
+    const address = decoding.readVarString(decoder);
+    const bodyStart = decoder.pos;
+    const type = decoding.readVarUint(decoder);
+    let internal = this.addresses.get(address);
+    if (internal === undefined) {
+      if (type !== MessageType.Auth) {
+        this.hold(address, data);
+        return null;
+      }
+      decoding.readVarUint(decoder); // auth sub-type
+      const token = decoding.readVarString(decoder);
+      internal = this.internalAddress(address, token);
+      if (this.addresses.size >= MAX_ADDRESSES) throw new Error("too many documents on one connection");
+      this.addresses.set(address, internal);
+      const held = this.waiting.get(address);
+      this.waiting.delete(address);
+      const first = withAddress(internal, data, bodyStart);
+      if (held) {
+        // Auth first, then what arrived before it, in order.
+        this.connection?.handleMessage(first);
+        for (const message of held) this.connection?.handleMessage(this.inbound(message)!);
+        return null;
+      }
+      return first;
+    }
+    return withAddress(internal, data, bodyStart);
+  }
+
+  private hold(address: string, data: Uint8Array): void {
+    const queue = this.waiting.get(address) ?? [];
+    if (queue.length === 0 && this.waiting.size >= MAX_ADDRESSES) throw new Error("too many documents on one connection");
+    if (queue.length >= MAX_QUEUED_BEFORE_AUTH) throw new Error("too many messages before authentication");
+    queue.push(data);
+    this.waiting.set(address, queue);
+  }
+
+  private internalAddress(address: string, token: string): string {
+    const sep = address.indexOf("\u0000");
+    const roomId = sep === -1 ? address : address.slice(0, sep);
+    const session = sep === -1 ? "" : address.slice(sep);
+    const org = peekTokenOrg(token) ?? "_";
+    // An invalid room id still gets a name, one no token can grant, so the refusal is uniform.
+    const name = isValidRoomId(roomId) ? toDocumentName(org, roomId) : toDocumentName("_", "_invalid");
+    return name + session;
+  }
+
+  /** Rewrite an internal address back to the client's; most messages already carry the client's. */
+  private outbound(data: Uint8Array): Uint8Array {
+    let pos = 0;
+    let length = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = data[pos++];
+      if (byte === undefined) return data;
+      length |= (byte & 0x7f) << shift;
+      if (byte < 0x80) break;
+      shift += 7;
+      if (shift > 28) return data;
+    }
+    if (data[pos] !== MARK) return data;
+    const decoder = decoding.createDecoder(data);
+    const address = decoding.readVarString(decoder);
+    return withAddress(clientAddressOf(address), data, pos + length);
+  }
+}
+
+function withAddress(address: string, data: Uint8Array, bodyStart: number): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarString(encoder, address);
+  encoding.writeUint8Array(encoder, data.subarray(bodyStart));
+  return encoding.toUint8Array(encoder);
+}
+
+function toUint8Array(raw: RawData): Uint8Array {
+  if (Array.isArray(raw)) return new Uint8Array(Buffer.concat(raw));
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+}

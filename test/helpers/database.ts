@@ -1,0 +1,54 @@
+/**
+ * The test database: PostgreSQL on 127.0.0.1 (TEST_DATABASE_URL), created when missing and reset
+ * between tests by truncating every table but the migration record.
+ */
+import pg from "pg";
+import path from "node:path";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+
+export function testDatabaseUrl(): string {
+  return process.env.TEST_DATABASE_URL!;
+}
+
+let ensured = false;
+
+/** Create the test database if it does not exist yet. */
+export async function ensureTestDatabase(url = testDatabaseUrl()): Promise<void> {
+  if (ensured && url === testDatabaseUrl()) return;
+  const target = new URL(url);
+  const dbName = target.pathname.slice(1);
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [dbName]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${dbName.replace(/"/g, "")}"`);
+  } finally {
+    await client.end();
+  }
+  if (url === testDatabaseUrl()) ensured = true;
+}
+
+/** Empty every application table (keeps the schema and the migration record). */
+export async function truncateAll(url = testDatabaseUrl()): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'SequelizeMeta'`,
+    );
+    if (rows.length > 0) {
+      await client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} RESTART IDENTITY CASCADE`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh SQLite file URL in a temporary directory. */
+export function tempSqliteUrl(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "syncforge-test-"));
+  return `sqlite:${path.join(dir, "test.sqlite")}`;
+}
