@@ -1,0 +1,26 @@
+import { DataTypes, Model, type Sequelize } from "sequelize";
+
+/** A tenant: every room, member, API key and document belongs to exactly one organisation. */
+export class Organization extends Model {
+  declare id: string;
+  declare name: string;
+  declare planType: string;
+  declare maxRooms: number;
+  declare maxMonthlyConnections: number;
+  declare createdAt: Date;
+  declare updatedAt: Date;
+
+  static initModel(sequelize: Sequelize): typeof Organization {
+    Organization.init(
+      {
+        id: { type: DataTypes.STRING(64), primaryKey: true },
+        name: { type: DataTypes.STRING(128), allowNull: false },
+        planType: { type: DataTypes.STRING(32), allowNull: false, defaultValue: "free" },
+        maxRooms: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 100 },
+        maxMonthlyConnections: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1000 },
+      },
+      { sequelize, tableName: "organizations", underscored: true },
+    );
+    return Organization;
+  }
+}
