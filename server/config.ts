@@ -33,6 +33,9 @@ const envSchema = z.object({
   STORE_DEBOUNCE_MS: z.coerce.number().int().min(0).default(2000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+  BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
+  AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(90 * 24 * 3600).default(14 * 24 * 3600),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, "must start with smtp:// or smtps://").optional(),
   MAIL_FROM: z.string().min(3).default("SyncForge <no-reply@syncforge.local>"),
   ALLOWED_ORIGINS: z.string().default(""),
@@ -61,6 +64,8 @@ export interface Config {
   tokens: { accessTokenTtlSeconds: number };
   shutdownTimeoutMs: number;
   mail: { smtpUrl: string | null; from: string };
+  /** Dashboard accounts: bcrypt cost, auth attempts per IP per minute, session lifetime. */
+  auth: { bcryptRounds: number; rateLimitPerMinute: number; sessionTtlSeconds: number };
   stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
 }
 
@@ -101,6 +106,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM },
+    auth: { bcryptRounds: env.BCRYPT_ROUNDS, rateLimitPerMinute: env.AUTH_RATE_LIMIT, sessionTtlSeconds: env.SESSION_TTL_SECONDS },
     stripe: {
       secretKey: env.STRIPE_SECRET_KEY ?? null,
       webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? null,
