@@ -1,0 +1,16 @@
+/**
+ * Every benchmark `npm run bench` knows, in the order it runs them. A benchmark is a module whose
+ * default export is a `Benchmark` (lib/benchmark.ts); register it with one line below. Modules
+ * are loaded only when selected, so `--only` does not pay for the others' imports.
+ */
+import type { Benchmark } from "./lib/benchmark.ts";
+
+export interface Registration {
+  name: string;
+  load: () => Promise<{ default: Benchmark }>;
+}
+
+export const registry: Registration[] = [
+  { name: "typing", load: () => import("./typing.ts") },
+  { name: "throughput", load: () => import("./throughput.ts") },
+];
