@@ -15,7 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { registry } from "./registry.ts";
 import type { BenchContext } from "./lib/benchmark.ts";
-import { ROOT, loadAverage } from "./lib/proc.ts";
+import { ROOT, gitRevision, loadAverage } from "./lib/proc.ts";
 import { formatTable } from "./lib/table.ts";
 
 const USAGE = `usage: npm run bench -- [--only <name>[,<name>]] [--quick] [--rounds <n>]
@@ -56,6 +56,7 @@ async function main(): Promise<number> {
     cpuModel: cpus()[0]?.model ?? "unknown",
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
   };
+  const revision = gitRevision();
   process.stderr.write(
     `SyncForge benchmarks on ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; load average ${loadAverage().join(" ")}\n`,
   );
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
         quick: context.quick,
         rounds,
         machine,
+        revision,
         loadAverage: { before: loadBefore, after: loadAfter },
         tables: result.tables,
         ...result.data,

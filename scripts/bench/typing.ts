@@ -17,7 +17,7 @@ import type * as Y from "yjs";
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
 import { runInterleaved } from "./lib/benchmark.ts";
 import { connectClient, sleep, waitFor, type BenchClient } from "./lib/clients.ts";
-import { CpuMeter } from "./lib/proc.ts";
+import { CpuMeter, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
 import { fmt, percent, ratio, type Table } from "./lib/table.ts";
 import { ALL_TARGETS, type RunningTarget, type Target } from "./lib/targets.ts";
@@ -43,6 +43,8 @@ interface TypingFigures extends Figures {
   serverCpuMicrosPerUpdate: number;
   databaseCpuMicrosPerUpdate: number;
   rssMiB: number;
+  /** CPU the benchmark process (all clients) used, as a percentage of one core. */
+  clientCpuPercent: number;
   converged: number;
   disconnects: number;
   /** Error or warning lines the server wrote during the run (a healthy run has none). */
@@ -121,10 +123,12 @@ async function measureTyping(running: RunningTarget, durationMs: number): Promis
     const databaseCpu = new CpuMeter(() => running.databasePids());
     await databaseCpu.start();
     await serverCpu.start();
+    const clientCpuBefore = selfCpuMicros();
     window = { start: performance.now(), end: Number.POSITIVE_INFINITY };
     await sleep(durationMs);
     window = { start: window.start, end: performance.now() };
     const server = await serverCpu.stop();
+    const clientCpu = selfCpuMicros() - clientCpuBefore;
     const database = await databaseCpu.stop();
     const memory = running.memory();
     for (const stop of stops) stop();
@@ -149,6 +153,7 @@ async function measureTyping(running: RunningTarget, durationMs: number): Promis
       serverCpuMicrosPerUpdate: server.cpuMicros / typedInWindow,
       databaseCpuMicrosPerUpdate: running.target.key === "syncforge-postgres" ? database.cpuMicros / typedInWindow : Number.NaN,
       rssMiB: memory ? memory.rss / 2 ** 20 : Number.NaN,
+      clientCpuPercent: (clientCpu / 1000 / server.wallMs) * 100,
       converged: converged ? 1 : 0,
       disconnects: clients.reduce((n, c) => n + c.disconnects(), 0),
       serverErrors: running.server.errorLines(),
@@ -163,7 +168,7 @@ const typing: Benchmark = {
   name: "typing",
   description: `${ROOMS} rooms × ${WRITERS_PER_ROOM} writers at ${CHARS_PER_SECOND} chars/s + 1 observer each: latency to the observer`,
   async run(context: BenchContext) {
-    const durationMs = context.quick ? 5000 : 12_000;
+    const durationMs = context.quick ? 5000 : 10_000;
     const results = await runInterleaved<Target, TypingFigures>(context, ALL_TARGETS, async (target) => {
       const running = await target.start();
       try {
@@ -174,6 +179,7 @@ const typing: Benchmark = {
         return figures;
       } finally {
         await running.stop();
+        for (const line of running.server.errorSamples()) context.log(`  server: ${line}`);
       }
     });
     const bare = results.find((r) => r.key === "bare-hocuspocus")!.median;

@@ -23,6 +23,8 @@ export interface ServerProcess {
   output(): string;
   /** Lines so far that look like errors or warnings (winston JSON levels, exceptions, stack heads). */
   errorLines(): number;
+  /** The first few such lines, for the log. */
+  errorSamples(): string[];
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -46,9 +48,14 @@ export async function spawnServerProcess(options: SpawnOptions): Promise<ServerP
   });
   let out = "";
   let errorLines = 0;
+  const errorSamples: string[] = [];
   const collect = (data: Buffer) => {
     const text = data.toString("utf8");
-    errorLines += text.split("\n").filter((line) => ERROR_LINE.test(line)).length;
+    for (const line of text.split("\n")) {
+      if (!ERROR_LINE.test(line)) continue;
+      errorLines += 1;
+      if (errorSamples.length < 5) errorSamples.push(line.slice(0, 500));
+    }
     out += text;
     if (out.length > OUTPUT_TAIL * 2) out = out.slice(-OUTPUT_TAIL);
   };
@@ -83,6 +90,7 @@ export async function spawnServerProcess(options: SpawnOptions): Promise<ServerP
     port,
     output: () => out.slice(-OUTPUT_TAIL),
     errorLines: () => errorLines,
+    errorSamples: () => [...errorSamples],
     stop: async (graceMs = 15_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");
@@ -169,6 +177,23 @@ export class CpuMeter {
       cpuMicros += cpu - (this.startTimes.get(pid) ?? 0);
     }
     return { cpuMicros, wallMs };
+  }
+}
+
+/** This process's own CPU time so far (user + system), in microseconds: the clients' share. */
+export function selfCpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+/** The commit the working tree is at and how many paths differ from it, for the record. */
+export function gitRevision(): { commit: string; changedPaths: number } | null {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const status = execFileSync("git", ["status", "--porcelain"], { cwd: ROOT, encoding: "utf8" });
+    return { commit, changedPaths: status.split("\n").filter(Boolean).length };
+  } catch {
+    return null;
   }
 }
 

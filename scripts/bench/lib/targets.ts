@@ -22,7 +22,8 @@ export interface Target {
   label: string;
   /** True when the server stores documents durably (the baseline does not). */
   persists: boolean;
-  start(): Promise<RunningTarget>;
+  /** `env` adds to (or overrides) the server's environment; the baseline ignores it. */
+  start(env?: Record<string, string>): Promise<RunningTarget>;
 }
 
 export interface RunningTarget {
@@ -56,13 +57,13 @@ export const TARGETS: Record<TargetKey, Target> = {
     key: "syncforge-postgres",
     label: "SyncForge (PostgreSQL)",
     persists: true,
-    start: () => startSyncForge(TARGETS["syncforge-postgres"], "postgres"),
+    start: (env) => startSyncForge(TARGETS["syncforge-postgres"], "postgres", env),
   },
   "syncforge-sqlite": {
     key: "syncforge-sqlite",
     label: "SyncForge (SQLite)",
     persists: true,
-    start: () => startSyncForge(TARGETS["syncforge-sqlite"], "sqlite"),
+    start: (env) => startSyncForge(TARGETS["syncforge-sqlite"], "sqlite", env),
   },
   "bare-hocuspocus": {
     key: "bare-hocuspocus",
@@ -75,7 +76,7 @@ export const TARGETS: Record<TargetKey, Target> = {
 /** The three configurations in table order, baseline last. */
 export const ALL_TARGETS: Target[] = [TARGETS["syncforge-postgres"], TARGETS["syncforge-sqlite"], TARGETS["bare-hocuspocus"]];
 
-async function startSyncForge(target: Target, dialect: "postgres" | "sqlite"): Promise<RunningTarget> {
+async function startSyncForge(target: Target, dialect: "postgres" | "sqlite", extraEnv: Record<string, string> = {}): Promise<RunningTarget> {
   const secret = randomBytes(32).toString("hex");
   const tokens = new AccessTokens(secret, 3600);
   const dataDir = mkdtempSync(path.join(tmpdir(), "syncforge-bench-"));
@@ -90,6 +91,7 @@ async function startSyncForge(target: Target, dialect: "postgres" | "sqlite"): P
     SECRET: secret,
     LOG_LEVEL: "info",
     DATA_DIR: dataDir,
+    ...extraEnv,
   };
   let server: ServerProcess;
   try {
