@@ -25,6 +25,10 @@ import { createRedisExtension } from "../extensions/redis.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { errorHandler, notFoundHandler } from "./http/middleware/error-handler.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { metricsRoutes } from "./http/routes/metrics.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { Awareness } from "../extensions/awareness.ts";
+import type { EdgeOptions } from "./realtime/collab-socket.ts";
 
 export interface App {
   config: Config;
@@ -36,6 +40,7 @@ export interface App {
   updateLog: UpdateLog;
   persistence: Persistence;
   hocuspocus: Hocuspocus;
+  metrics: Metrics;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -59,7 +64,7 @@ export async function createApp(config: Config): Promise<App> {
   const updateLog = new UpdateLog(store);
   const persistence = new Persistence({ store, log: updateLog });
 
-  const extensions: Extension[] = [new Authenticate({ tokens }), new Logging(), persistence];
+  const extensions: Extension[] = [new Authenticate({ tokens }), new Awareness(), new Logging(), persistence];
   if (config.redis) {
     extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId }));
   }
@@ -68,6 +73,20 @@ export async function createApp(config: Config): Promise<App> {
     debounceMs: config.realtime.storeDebounceMs,
     maxDebounceMs: config.realtime.storeMaxDebounceMs,
   });
+
+  const metrics = createMetrics(
+    {
+      connections: () => hocuspocus.getConnectionsCount(),
+      documents: () => hocuspocus.getDocumentsCount(),
+      updateLog: () => updateLog.stats,
+    },
+    { defaults: !config.isTest },
+  );
+  const edgeOptions: EdgeOptions = {
+    awareness: config.realtime.awareness,
+    documentMessages: config.realtime.documentMessages,
+    metrics: metrics.realtime,
+  };
 
   const app = express();
   app.disable("x-powered-by");
@@ -82,6 +101,7 @@ export async function createApp(config: Config): Promise<App> {
       stats: () => ({ documents: hocuspocus.getDocumentsCount(), connections: hocuspocus.getConnectionsCount() }),
     }),
   );
+  app.use(metricsRoutes(metrics.registry));
   app.use(notFoundHandler);
   app.use(errorHandler);
 
@@ -97,7 +117,7 @@ export async function createApp(config: Config): Promise<App> {
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const webRequest = toWebRequest(request);
-      CollabSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "");
+      CollabSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
     });
   });
 
@@ -137,6 +157,7 @@ export async function createApp(config: Config): Promise<App> {
     updateLog,
     persistence,
     hocuspocus,
+    metrics,
     express: app,
     httpServer,
     listen: () =>

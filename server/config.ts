@@ -31,6 +31,10 @@ const envSchema = z.object({
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(7 * 24 * 3600).default(3600),
   STORE_DEBOUNCE_MS: z.coerce.number().int().min(0).default(2000),
+  AWARENESS_MAX_STATE_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(8192),
+  AWARENESS_UPDATES_PER_SECOND: z.coerce.number().min(1).max(10_000).default(60),
+  DOCUMENT_MESSAGES_PER_SECOND: z.coerce.number().min(1).max(100_000).default(200),
+  DOCUMENT_MESSAGES_BURST: z.coerce.number().int().min(1).max(100_000).default(400),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
   BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
@@ -60,6 +64,9 @@ export interface Config {
     maxMessageBytes: number;
     storeDebounceMs: number;
     storeMaxDebounceMs: number;
+    /** Per connection: awareness state size and rate (coalesced), document message rate. */
+    awareness: { maxStateBytes: number; updatesPerSecond: number };
+    documentMessages: { perSecond: number; burst: number };
   };
   tokens: { accessTokenTtlSeconds: number };
   shutdownTimeoutMs: number;
@@ -102,6 +109,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxMessageBytes: env.MAX_MESSAGE_BYTES,
       storeDebounceMs: env.STORE_DEBOUNCE_MS,
       storeMaxDebounceMs: env.STORE_MAX_DEBOUNCE_MS,
+      awareness: { maxStateBytes: env.AWARENESS_MAX_STATE_BYTES, updatesPerSecond: env.AWARENESS_UPDATES_PER_SECOND },
+      documentMessages: { perSecond: env.DOCUMENT_MESSAGES_PER_SECOND, burst: env.DOCUMENT_MESSAGES_BURST },
     },
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -1,0 +1,170 @@
+import { expect } from "chai";
+import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
+import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
+import { openRawSocket, authFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
+import { awarenessFrame } from "../../helpers/awareness.ts";
+import { colorForUser } from "../../../server/realtime/awareness.ts";
+
+type State = Record<string, any>;
+
+describe("awareness over /collab: identity, ownership, limits", () => {
+  let server: TestServer;
+  const clients: TestProvider[] = [];
+  const sockets: RawSocket[] = [];
+  let roomCounter = 0;
+  let room: string;
+
+  before(async () => {
+    server = await startServer({ AWARENESS_MAX_STATE_BYTES: "4096", AWARENESS_UPDATES_PER_SECOND: "60" });
+  });
+  beforeEach(() => {
+    room = `presence-${process.pid}-${++roomCounter}`;
+  });
+  afterEach(async () => {
+    while (clients.length) clients.pop()!.destroy();
+    await Promise.all(sockets.splice(0).map((s) => s.close()));
+  });
+  after(() => server.close());
+
+  async function connect(userId: string, userInfo: Record<string, string> = { name: userId }, permissions = { "*": ["room:write" as const] }) {
+    const c = connectProvider(server.collabUrl, room, await mintToken({ userId, userInfo, permissions }));
+    clients.push(c);
+    await waitForSynced(c);
+    return c;
+  }
+
+  async function raw(userId: string): Promise<RawSocket> {
+    const s = await openRawSocket(server.collabUrl);
+    sockets.push(s);
+    s.send(authFrame(room, await mintToken({ userId, userInfo: { name: userId } })));
+    await waitForAuthenticated(s);
+    return s;
+  }
+
+  function stateAt(observer: TestProvider, clientId: number): State | undefined {
+    return observer.provider.awareness!.getStates().get(clientId) as State | undefined;
+  }
+
+  /** Every state `observer` ever saw for a client id, in order. */
+  function record(observer: TestProvider): Map<number, State[]> {
+    const seen = new Map<number, State[]>();
+    observer.provider.awareness!.on("update", ({ added, updated }: { added: number[]; updated: number[] }) => {
+      for (const id of [...added, ...updated]) {
+        const list = seen.get(id) ?? [];
+        list.push(structuredClone(observer.provider.awareness!.getStates().get(id) as State));
+        seen.set(id, list);
+      }
+    });
+    return seen;
+  }
+
+  it("replaces a claimed user id and name with the token's identity at every other client", async () => {
+    const alice = await connect("user-a", { name: "Alice" });
+    const bob = await connect("user-b", { name: "Bob", color: "#123456", avatar: "https://example.com/b.png" });
+    const carol = await connect("user-c", { name: "Carol" });
+    // A state is only shared once set: y-protocols ignores a client's initial clock-0 state.
+    bob.provider.setAwarenessField("presence", { status: "online" });
+    alice.provider.setAwarenessField("user", { id: "user-b", name: "Bob", color: "#000000" });
+    alice.provider.setAwarenessField("cursor", { anchor: { type: null, tname: "content", item: null, assoc: 0 }, head: null });
+    alice.provider.setAwarenessField("typing", true);
+    const id = alice.doc.clientID;
+    for (const observer of [bob, carol]) {
+      await waitFor(() => stateAt(observer, id)?.typing === true, 5000, "Alice's state");
+      const state = stateAt(observer, id)!;
+      expect(state.user).to.deep.equal({ id: "user-a", name: "Alice", color: colorForUser("user-a") });
+      expect(state.cursor.anchor.tname).to.equal("content");
+    }
+    await waitFor(() => stateAt(alice, bob.doc.clientID)?.user?.id === "user-b", 5000, "Bob's state");
+    expect(stateAt(alice, bob.doc.clientID)!.user).to.deep.equal({
+      id: "user-b",
+      name: "Bob",
+      color: "#123456",
+      avatar: "https://example.com/b.png",
+    });
+  });
+
+  it("drops a raw client's attempts to set or remove another client's state", async () => {
+    const alice = await connect("user-a", { name: "Alice" });
+    const bob = await connect("user-b", { name: "Bob" });
+    alice.provider.setAwarenessField("presence", { status: "here" });
+    const aliceId = alice.doc.clientID;
+    await waitFor(() => stateAt(bob, aliceId)?.presence?.status === "here", 5000, "Alice's presence");
+    const seen = record(bob);
+
+    const mallory = await raw("mallory");
+    mallory.send(awarenessFrame(room, [{ clientId: aliceId, clock: 10_000, state: { presence: { status: "hacked" }, user: { id: "user-a", name: "Alice" } } }]));
+    mallory.send(awarenessFrame(room, [{ clientId: aliceId, clock: 10_001, state: null }]));
+    // Mallory's own id is fine, and tells us when the server has handled everything before it.
+    mallory.send(awarenessFrame(room, [{ clientId: 424242, clock: 1, state: { presence: { marker: true } } }]));
+    await waitFor(() => stateAt(bob, 424242)?.presence?.marker === true, 5000, "Mallory's own state");
+
+    expect(stateAt(bob, 424242)!.user.id).to.equal("mallory");
+    expect(stateAt(bob, aliceId)?.presence).to.deep.equal({ status: "here" });
+    expect(seen.get(aliceId) ?? []).to.deep.equal([]);
+    // Alice's own next update still goes through (her clock was not raced past by Mallory's).
+    alice.provider.setAwarenessField("presence", { status: "still here" });
+    await waitFor(() => stateAt(bob, aliceId)?.presence?.status === "still here", 5000, "Alice's update");
+  });
+
+  it("closes only the socket that sends an oversized state (4413), and the state reaches nobody", async () => {
+    const alice = await connect("user-a");
+    const bob = await connect("user-b");
+    const seen = record(bob);
+    const big = await raw("big");
+    big.send(awarenessFrame(room, [{ clientId: 777, clock: 1, state: { presence: { blob: "x".repeat(5000) } } }]));
+    expect(await big.closed).to.deep.include({ code: 4413, reason: "awareness_too_large" });
+
+    alice.provider.setAwarenessField("presence", { after: true });
+    await waitFor(() => stateAt(bob, alice.doc.clientID)?.presence?.after === true, 5000, "a later update");
+    expect(seen.has(777)).to.equal(false);
+    expect(alice.provider.isSynced && bob.provider.isSynced).to.equal(true);
+  });
+
+  it("closes with 4400 on a state that is not a JSON object", async () => {
+    for (const state of ["{not json", "[1,2]", "42"]) {
+      const s = await raw("bad");
+      s.send(awarenessFrame(room, [{ clientId: 778, clock: 1, state, raw: true }]));
+      expect(await s.closed).to.deep.include({ code: 4400, reason: "malformed_message" });
+    }
+  });
+
+  it("a read-only client is seen; a client without presence permission is seen with its identity only", async () => {
+    const writer = await connect("writer");
+    const reader = await connect("reader", { name: "Reader" }, { "*": ["room:read" as const] } as never);
+    const commenter = await connect("commenter", { name: "Commenter" }, { "*": ["comments:read" as const] } as never);
+    reader.provider.setAwarenessField("pointer", { x: 10, y: 20 });
+    commenter.provider.setAwarenessField("pointer", { x: 1, y: 2 });
+    await waitFor(() => stateAt(writer, reader.doc.clientID)?.pointer?.x === 10, 5000, "reader's pointer");
+    await waitFor(() => stateAt(writer, commenter.doc.clientID)?.user?.id === "commenter", 5000, "commenter");
+    expect(stateAt(writer, commenter.doc.clientID)).to.deep.equal({
+      user: { id: "commenter", name: "Commenter", color: colorForUser("commenter") },
+    });
+  });
+
+  it("throttles a flooding client to the configured rate, coalescing to its latest state", async () => {
+    const observer = await connect("observer");
+    const counts = { updates: 0 };
+    observer.provider.awareness!.on("update", ({ added, updated }: { added: number[]; updated: number[] }) => {
+      if (added.includes(31337) || updated.includes(31337)) counts.updates += 1;
+    });
+    const flooder = await raw("flooder");
+    const started = performance.now();
+    let clock = 0;
+    // ~1000 updates/s for one second, one frame at a time.
+    while (performance.now() - started < 1000) {
+      clock += 1;
+      flooder.send(awarenessFrame(room, [{ clientId: 31337, clock, state: { presence: { n: clock } } }]));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const sentFor = (performance.now() - started) / 1000;
+    await waitFor(() => stateAt(observer, 31337)?.presence?.n === clock, 5000, "the flooder's last state");
+    const heldFor = (performance.now() - started) / 1000;
+    expect(clock).to.be.greaterThan(300);
+    // 60/s plus the burst of 6, over the time it took until the last state arrived.
+    expect(counts.updates).to.be.at.most(Math.ceil(60 * heldFor) + 6);
+    expect(counts.updates).to.be.at.least(Math.floor(30 * sentFor));
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    const throttled = Number(/syncforge_awareness_updates_throttled_total (\d+)/.exec(metrics)?.[1] ?? 0);
+    expect(throttled).to.be.greaterThan(clock - counts.updates - 10);
+  });
+});

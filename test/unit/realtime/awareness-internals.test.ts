@@ -1,0 +1,52 @@
+/**
+ * The Hocuspocus 4.7.0 internals the awareness gate relies on (server/realtime/awareness-gate.ts).
+ * If one of these fails after an upgrade, re-check the gate before changing the test.
+ */
+import { expect } from "chai";
+import * as Y from "yjs";
+import { Awareness, encodeAwarenessUpdate } from "y-protocols/awareness";
+import { Connection, Document, Hocuspocus } from "@hocuspocus/server";
+import { installedHocuspocusVersion, PINNED_HOCUSPOCUS_VERSION } from "../../../server/realtime/hocuspocus.ts";
+
+function fakeSocket() {
+  const sent: Uint8Array[] = [];
+  return { sent, readyState: 1, send: (m: Uint8Array) => sent.push(m), close: () => {} };
+}
+
+describe("Hocuspocus internals used by the awareness gate", () => {
+  it("is the pinned version", () => {
+    expect(installedHocuspocusVersion()).to.equal(PINNED_HOCUSPOCUS_VERSION);
+  });
+
+  it("Document.applyAwarenessUpdate records the ids against the connection, broadcasts, and Connection.close removes them", async () => {
+    const document = new Document("doc");
+    const ws = fakeSocket();
+    const connection = new Connection(ws as never, new Request("http://localhost/"), document, "socket-1", {}, false, null, null);
+    expect(connection.sessionId).to.equal(null);
+    expect(connection.document).to.equal(document);
+
+    const client = new Awareness(new Y.Doc());
+    client.setLocalState({ a: 1 });
+    document.applyAwarenessUpdate(connection, encodeAwarenessUpdate(client, [client.clientID]));
+    expect(document.awareness.getStates().get(client.clientID)).to.deep.equal({ a: 1 });
+    expect([...document.getClients(connection)]).to.deep.equal([client.clientID]);
+    await new Promise((r) => setTimeout(r, 5)); // flushDelay 0: broadcast on the next timer turn
+    expect(ws.sent.length).to.be.greaterThan(0);
+
+    let closed = false;
+    connection.onClose(() => (closed = true));
+    connection.close();
+    expect(closed).to.equal(true);
+    expect(document.awareness.getStates().has(client.clientID)).to.equal(false);
+    client.destroy();
+    document.destroy();
+  });
+
+  it("ClientConnection keeps a public lastMessageReceivedAt (idle timeout) and Connection exposes waitForPendingMessages", () => {
+    const hocuspocus = new Hocuspocus({ quiet: true });
+    const clientConnection = hocuspocus.handleConnection(fakeSocket() as never, new Request("http://localhost/"), {});
+    expect(clientConnection.lastMessageReceivedAt).to.be.a("number");
+    clientConnection.handleClose();
+    expect(Connection.prototype.waitForPendingMessages).to.be.a("function");
+  });
+});
