@@ -1,6 +1,6 @@
 /**
  * Timestamped up/down migrations under db/migrations, run by umzug. The same files run on
- * PostgreSQL and SQLite; the applied ones are recorded in the SequelizeMeta table.
+ * PostgreSQL and SQLite; the applied ones are recorded in the sequelize_meta table.
  */
 import { fileURLToPath } from "node:url";
 import path from "node:path";

@@ -37,7 +37,9 @@ export async function truncateAll(url = testDatabaseUrl()): Promise<void> {
   await client.connect();
   try {
     const { rows } = await client.query<{ tablename: string }>(
-      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'SequelizeMeta'`,
+      // The migration record is "sequelize_meta" (models are underscored); truncating it would make
+      // the next server start re-run every migration against existing tables.
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('SequelizeMeta', 'sequelize_meta')`,
     );
     if (rows.length > 0) {
       await client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} RESTART IDENTITY CASCADE`);

@@ -1,0 +1,52 @@
+/**
+ * Looking at stored room documents directly in the database (PostgreSQL or SQLite), bypassing the
+ * server: the snapshot row, the update log rows, and the document they rebuild together.
+ */
+import * as Y from "yjs";
+import { createDatabase, type Database } from "../../db/index.ts";
+import { toDocumentName } from "../../server/realtime/document-name.ts";
+
+export interface StoredDocument {
+  snapshot: Uint8Array | null;
+  version: number;
+  log: Array<{ id: number; data: Uint8Array; writer: string }>;
+}
+
+/** Open the database a test server uses (its tables must already exist). */
+export function openDatabase(url: string): Database {
+  return createDatabase({ url, poolMax: 2, ssl: false });
+}
+
+export async function readStored(db: Database, orgId: string, roomId: string): Promise<StoredDocument> {
+  const name = toDocumentName(orgId, roomId);
+  const row = await db.models.RoomDocument.findByPk(name);
+  const rows = await db.models.DocumentUpdate.findAll({ where: { documentName: name }, order: [["id", "ASC"]] });
+  return {
+    snapshot: row ? new Uint8Array(row.state) : null,
+    version: row?.version ?? 0,
+    log: rows.map((r) => ({ id: Number(r.id), data: new Uint8Array(r.data), writer: r.writer })),
+  };
+}
+
+/** The text the stored snapshot alone holds ("" when there is none). */
+export function snapshotText(stored: StoredDocument, field = "content"): string {
+  const doc = new Y.Doc();
+  try {
+    if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+    return doc.getText(field).toString();
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** The text snapshot + log rebuild, the way the server loads a document. */
+export function storedText(stored: StoredDocument, field = "content"): string {
+  const doc = new Y.Doc();
+  try {
+    if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+    for (const row of stored.log) Y.applyUpdate(doc, row.data);
+    return doc.getText(field).toString();
+  } finally {
+    doc.destroy();
+  }
+}
