@@ -29,6 +29,8 @@ export interface ConnectionContext extends SocketContext {
   access: RoomAccess;
   tokenId: string;
   tokenExpiresAt: number;
+  /** The API key or member that minted the token (absent for tokens minted by trusted code). */
+  issuer?: { kind: "api_key" | "user"; id: string };
 }
 
 export interface AuthenticateOptions {
@@ -75,6 +77,7 @@ export class Authenticate implements Extension {
         access,
         tokenId: verified.tokenId,
         tokenExpiresAt: verified.expiresAt.getTime(),
+        issuer: verified.issuer,
       };
       if (this.authorize) await this.authorize(context);
       connectionConfig.readOnly = !access.canWrite;

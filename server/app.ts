@@ -25,6 +25,18 @@ import { createRedisExtension } from "../extensions/redis.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { errorHandler, notFoundHandler } from "./http/middleware/error-handler.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { systemClock, type Clock } from "./domain/clock.ts";
+import { createMailer, type Mailer } from "./mail/mailer.ts";
+import { AccountService } from "./domain/accounts/account-service.ts";
+import { OrgService } from "./domain/orgs/org-service.ts";
+import { ApiKeyService } from "./domain/api-keys/api-key-service.ts";
+import { RoomService } from "./domain/rooms/room-service.ts";
+import { DatabaseSessionStore } from "./auth/session-store.ts";
+import { createApiRouter } from "./http/api-router.ts";
+import type { AuthMiddleware } from "./http/middleware/authenticate.ts";
+import { createAuthRateLimit } from "./http/middleware/rate-limit.ts";
+import { createConnectionAuthorizer } from "./realtime/authorize-connection.ts";
+import { createDocumentDestroyer } from "./realtime/destroy-document.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { Awareness } from "../extensions/awareness.ts";
@@ -40,6 +52,17 @@ export interface App {
   updateLog: UpdateLog;
   persistence: Persistence;
   hocuspocus: Hocuspocus;
+  /** Accounts, tenancy and rooms (issue #3). */
+  clock: Clock;
+  mailer: Mailer;
+  accounts: AccountService;
+  orgs: OrgService;
+  apiKeys: ApiKeyService;
+  rooms: RoomService;
+  /** Authentication middleware for /api routes: `auth.requireOrgAccess("rooms:read")`. */
+  auth: AuthMiddleware;
+  /** The /api router; other areas mount their routers on it. */
+  api: express.Router;
   metrics: Metrics;
   express: Express;
   httpServer: http.Server;
@@ -49,7 +72,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function createApp(config: Config): Promise<App> {
+export interface AppOptions {
+  /** Time for key rotation grace and token issuing; tests inject a manual clock. */
+  clock?: Clock;
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   setLogLevel(config.logLevel);
   const instanceId = `sf-${randomUUID()}`;
 
@@ -64,7 +92,23 @@ export async function createApp(config: Config): Promise<App> {
   const updateLog = new UpdateLog(store);
   const persistence = new Persistence({ store, log: updateLog });
 
-  const extensions: Extension[] = [new Authenticate({ tokens }), new Awareness(), new Logging(), persistence];
+  const clock = options.clock ?? systemClock;
+  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, env: config.env });
+  const accounts = new AccountService({ db, mailer, bcryptRounds: config.auth.bcryptRounds, publicUrl: config.http.publicUrl, clock });
+  const orgs = new OrgService(db);
+  const apiKeys = new ApiKeyService(db, clock);
+  const rooms = new RoomService({
+    db,
+    destroyDocument: createDocumentDestroyer({ hocuspocus: () => hocuspocus, store, updateLog }),
+  });
+  const authorize = createConnectionAuthorizer({
+    apiKeys,
+    orgs,
+    rooms,
+    connectionsCount: (name) => hocuspocus.documents.get(name)?.getConnectionsCount() ?? 0,
+  });
+
+  const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
   if (config.redis) {
     extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId }));
   }
@@ -102,6 +146,21 @@ export async function createApp(config: Config): Promise<App> {
     }),
   );
   app.use(metricsRoutes(metrics.registry));
+  const sessionStore = new DatabaseSessionStore(db, config.auth.sessionTtlSeconds);
+  const api = createApiRouter({
+    secret: config.secret,
+    secureCookies: config.isProduction,
+    sessionTtlSeconds: config.auth.sessionTtlSeconds,
+    sessionStore,
+    authRateLimit: createAuthRateLimit({ pointsPerMinute: config.auth.rateLimitPerMinute, redis, prefix: config.redis?.prefix ?? "syncforge" }),
+    accounts,
+    orgs,
+    apiKeys,
+    rooms,
+    tokens,
+    clock,
+  });
+  app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
 
@@ -144,6 +203,8 @@ export async function createApp(config: Config): Promise<App> {
     httpServer.closeAllConnections();
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
     redis?.disconnect();
+    sessionStore.close();
+    mailer.close();
     await db.close();
   }
 
@@ -157,6 +218,14 @@ export async function createApp(config: Config): Promise<App> {
     updateLog,
     persistence,
     hocuspocus,
+    clock,
+    mailer,
+    accounts,
+    orgs,
+    apiKeys,
+    rooms,
+    auth: api.auth,
+    api: api.router,
     metrics,
     express: app,
     httpServer,

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { loadConfig, type Config } from "../../server/config.ts";
-import { createApp, type App } from "../../server/app.ts";
+import { createApp, type App, type AppOptions } from "../../server/app.ts";
 import { AccessTokens, type RoomPermissions, type UserInfo } from "../../server/auth/access-token.ts";
 import { ensureTestDatabase, testDatabaseUrl } from "./database.ts";
 
@@ -36,11 +36,11 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
 }
 
 /** Start an app in this process on a free port. */
-export async function startServer(overrides: Record<string, string | undefined> = {}): Promise<TestServer> {
+export async function startServer(overrides: Record<string, string | undefined> = {}, options: AppOptions = {}): Promise<TestServer> {
   const env = testEnv(overrides);
   if (env.DATABASE_URL?.startsWith("postgres")) await ensureTestDatabase(env.DATABASE_URL);
   const config: Config = loadConfig(env as NodeJS.ProcessEnv);
-  const app = await createApp(config);
+  const app = await createApp(config, options);
   const port = await app.listen();
   return {
     app,

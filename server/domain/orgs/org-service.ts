@@ -1,0 +1,187 @@
+/**
+ * Organisations and their members. Every query names the organisation; an organisation always
+ * keeps at least one Owner (checked inside a transaction that locks the organisation row on
+ * PostgreSQL, so two concurrent demotions cannot both pass).
+ */
+import { randomUUID } from "node:crypto";
+import { Transaction, type Sequelize } from "sequelize";
+
+type RowLock = (typeof Transaction.LOCK)[keyof typeof Transaction.LOCK];
+import type { Database } from "../../../db/index.ts";
+import type { Organization } from "../../../db/models/index.ts";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
+import { canAssignRole, type OrgRole } from "./policy.ts";
+
+export interface OrgView {
+  id: string;
+  name: string;
+  plan_type: string;
+  max_rooms: number;
+  max_monthly_connections: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MemberView {
+  user_id: string;
+  email: string;
+  name: string;
+  role: OrgRole;
+  joined_at: string;
+}
+
+export interface OrgSettingsPatch {
+  name?: string;
+  plan_type?: string;
+  max_rooms?: number;
+  max_monthly_connections?: number;
+}
+
+export function toOrgView(org: Organization): OrgView {
+  return {
+    id: org.id,
+    name: org.name,
+    plan_type: org.planType,
+    max_rooms: org.maxRooms,
+    max_monthly_connections: org.maxMonthlyConnections,
+    created_at: org.createdAt.toISOString(),
+    updated_at: org.updatedAt.toISOString(),
+  };
+}
+
+export class OrgService {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  private get sequelize(): Sequelize {
+    return this.db.sequelize;
+  }
+
+  private lock(): RowLock | undefined {
+    return this.db.dialect === "postgres" ? Transaction.LOCK.UPDATE : undefined;
+  }
+
+  /** Create an organisation; its creator is its first Owner. */
+  async create(userId: string, name: string): Promise<OrgView & { role: OrgRole }> {
+    const { Organization, Membership } = this.db.models;
+    const org = await this.sequelize.transaction(async (transaction) => {
+      const created = await Organization.create({ id: randomUUID(), name }, { transaction });
+      await Membership.create({ id: randomUUID(), orgId: created.id, userId, role: "owner" }, { transaction });
+      return created;
+    });
+    return { ...toOrgView(org), role: "owner" };
+  }
+
+  async listForUser(userId: string): Promise<Array<OrgView & { role: OrgRole }>> {
+    const { Membership, Organization } = this.db.models;
+    const rows = await Membership.findAll({
+      where: { userId },
+      include: [{ model: Organization, as: "organization", required: true }],
+      order: [["createdAt", "ASC"], ["orgId", "ASC"]],
+    });
+    return rows.map((m) => ({ ...toOrgView((m as unknown as { organization: Organization }).organization), role: m.role }));
+  }
+
+  async find(orgId: string): Promise<Organization | null> {
+    if (!isId(orgId)) return null;
+    return this.db.models.Organization.findByPk(orgId);
+  }
+
+  async roleOf(orgId: string, userId: string): Promise<OrgRole | null> {
+    if (!isId(orgId)) return null;
+    const m = await this.db.models.Membership.findOne({ where: { orgId, userId }, attributes: ["role"] });
+    return m?.role ?? null;
+  }
+
+  async update(orgId: string, patch: OrgSettingsPatch): Promise<OrgView> {
+    const org = await this.find(orgId);
+    if (!org) throw new NotFoundError("Organization not found", "org_not_found");
+    await org.update({
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.plan_type !== undefined ? { planType: patch.plan_type } : {}),
+      ...(patch.max_rooms !== undefined ? { maxRooms: patch.max_rooms } : {}),
+      ...(patch.max_monthly_connections !== undefined ? { maxMonthlyConnections: patch.max_monthly_connections } : {}),
+    });
+    return toOrgView(org);
+  }
+
+  async listMembers(orgId: string): Promise<MemberView[]> {
+    const { Membership, User } = this.db.models;
+    const rows = await Membership.findAll({
+      where: { orgId },
+      include: [{ model: User, as: "user", required: true, attributes: ["id", "email", "name"] }],
+      order: [["createdAt", "ASC"], ["userId", "ASC"]],
+    });
+    return rows.map((m) => toMemberView(m));
+  }
+
+  async getMember(orgId: string, userId: string): Promise<MemberView> {
+    const { Membership, User } = this.db.models;
+    const m = await Membership.findOne({
+      where: { orgId, userId },
+      include: [{ model: User, as: "user", required: true, attributes: ["id", "email", "name"] }],
+    });
+    if (!m) throw new NotFoundError("Member not found", "member_not_found");
+    return toMemberView(m);
+  }
+
+  /** Add an existing account by email. */
+  async addMember(orgId: string, email: string, role: OrgRole, actorRole: OrgRole): Promise<MemberView> {
+    if (!canAssignRole(actorRole, null, role)) throw new ForbiddenError("Only an Owner may add an Owner", "forbidden_role");
+    const { User, Membership } = this.db.models;
+    const user = await User.findOne({ where: { email: email.toLowerCase() } });
+    if (!user) throw new NotFoundError("No account uses this email; ask them to register first", "user_not_found");
+    const existing = await Membership.findOne({ where: { orgId, userId: user.id } });
+    if (existing) throw new ConflictError("This account is already a member", "already_member");
+    try {
+      await Membership.create({ id: randomUUID(), orgId, userId: user.id, role });
+    } catch (error) {
+      if ((error as Error).name === "SequelizeUniqueConstraintError") throw new ConflictError("This account is already a member", "already_member");
+      throw error;
+    }
+    return this.getMember(orgId, user.id);
+  }
+
+  async changeRole(orgId: string, userId: string, role: OrgRole, actorRole: OrgRole): Promise<MemberView> {
+    await this.sequelize.transaction(async (transaction) => {
+      const { Organization, Membership } = this.db.models;
+      await Organization.findByPk(orgId, { transaction, lock: this.lock() });
+      const m = await Membership.findOne({ where: { orgId, userId }, transaction });
+      if (!m) throw new NotFoundError("Member not found", "member_not_found");
+      if (!canAssignRole(actorRole, m.role, role)) throw new ForbiddenError("Only an Owner may change who is an Owner", "forbidden_role");
+      if (m.role === "owner" && role !== "owner") await this.assertAnotherOwner(orgId, transaction);
+      await m.update({ role }, { transaction });
+    });
+    return this.getMember(orgId, userId);
+  }
+
+  async removeMember(orgId: string, userId: string, actorRole: OrgRole): Promise<void> {
+    await this.sequelize.transaction(async (transaction) => {
+      const { Organization, Membership } = this.db.models;
+      await Organization.findByPk(orgId, { transaction, lock: this.lock() });
+      const m = await Membership.findOne({ where: { orgId, userId }, transaction });
+      if (!m) throw new NotFoundError("Member not found", "member_not_found");
+      if (!canAssignRole(actorRole, m.role, null)) throw new ForbiddenError("Only an Owner may remove an Owner", "forbidden_role");
+      if (m.role === "owner") await this.assertAnotherOwner(orgId, transaction);
+      await m.destroy({ transaction });
+    });
+  }
+
+  private async assertAnotherOwner(orgId: string, transaction: Transaction): Promise<void> {
+    const owners = await this.db.models.Membership.count({ where: { orgId, role: "owner" }, transaction });
+    if (owners <= 1) throw new ConflictError("An organization must keep at least one Owner", "last_owner");
+  }
+}
+
+function toMemberView(m: { role: OrgRole; createdAt: Date; userId: string }): MemberView {
+  const user = (m as unknown as { user: { id: string; email: string; name: string } }).user;
+  return { user_id: user.id, email: user.email, name: user.name, role: m.role, joined_at: m.createdAt.toISOString() };
+}
+
+/** Ids are UUID strings; anything else cannot exist. */
+export function isId(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,92 @@
+/**
+ * Who may do what in an organisation. Two explicit tables: the lowest member role allowed to take
+ * each action, and whether an API key may take it. An API key acts for its own organisation only,
+ * with Admin-equivalent rights over rooms and access tokens; it may NOT manage members or API keys,
+ * so a leaked key can be revoked and cannot mint itself a successor or invite an attacker.
+ */
+import type { RoomPermission } from "../../auth/access-token.ts";
+
+export const ORG_ROLES = ["owner", "admin", "member", "viewer"] as const;
+export type OrgRole = (typeof ORG_ROLES)[number];
+
+const RANK: Record<OrgRole, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
+
+export const ORG_ACTIONS = [
+  "org:read",
+  "org:update",
+  "members:read",
+  "members:manage",
+  "api_keys:read",
+  "api_keys:manage",
+  "rooms:read",
+  "rooms:write",
+  "rooms:delete",
+  "rooms:join",
+  "access_tokens:mint",
+] as const;
+export type OrgAction = (typeof ORG_ACTIONS)[number];
+
+/** The lowest role a signed-in member needs for each action. */
+export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
+  "org:read": "viewer",
+  "org:update": "admin",
+  "members:read": "viewer",
+  "members:manage": "admin",
+  "api_keys:read": "admin",
+  "api_keys:manage": "admin",
+  "rooms:read": "viewer",
+  "rooms:write": "member",
+  "rooms:delete": "admin",
+  "rooms:join": "viewer",
+  "access_tokens:mint": "admin",
+};
+
+/** What an API key may do in its own organisation. */
+export const API_KEY_POLICY: Record<OrgAction, boolean> = {
+  "org:read": true,
+  "org:update": false,
+  "members:read": true,
+  "members:manage": false,
+  "api_keys:read": false,
+  "api_keys:manage": false,
+  "rooms:read": true,
+  "rooms:write": true,
+  "rooms:delete": true,
+  "rooms:join": false,
+  "access_tokens:mint": true,
+};
+
+export function isOrgRole(value: unknown): value is OrgRole {
+  return typeof value === "string" && (ORG_ROLES as readonly string[]).includes(value);
+}
+
+export function hasRole(role: OrgRole, minimum: OrgRole): boolean {
+  return RANK[role] >= RANK[minimum];
+}
+
+/** Whether a member with `role` may take `action`. */
+export function canMember(role: OrgRole, action: OrgAction): boolean {
+  return hasRole(role, MEMBER_POLICY[action]);
+}
+
+export function canApiKey(action: OrgAction): boolean {
+  return API_KEY_POLICY[action];
+}
+
+/**
+ * Room permissions a member gets when joining from the dashboard: Owner/Admin/Member edit,
+ * a Viewer only reads.
+ */
+export function roomPermissionsForRole(role: OrgRole): RoomPermission[] {
+  return role === "viewer" ? ["room:read", "comments:read"] : ["room:write", "comments:write"];
+}
+
+/**
+ * Changing who is an Owner is an Owner's decision: an Admin may manage admins, members and
+ * viewers, but may not grant the owner role nor change or remove an Owner.
+ */
+export function canAssignRole(actorRole: OrgRole, currentRole: OrgRole | null, nextRole: OrgRole | null): boolean {
+  if (!hasRole(actorRole, "admin")) return false;
+  if (actorRole === "owner") return true;
+  return currentRole !== "owner" && nextRole !== "owner";
+}

@@ -1,0 +1,94 @@
+/**
+ * The JSON REST API under /api: sessions (database store, HTTP-only cookie), passport-local login,
+ * the caller's Actor, and the routes of accounts, organisations, API keys, access tokens and rooms.
+ *
+ * CSRF: the session cookie is SameSite=Lax, and every POST/PUT/PATCH must be
+ * `Content-Type: application/json`, which a cross-site form or a no-cors fetch cannot send
+ * without a CORS preflight. DELETE is never a "simple" request, so it is always preflighted.
+ */
+import { Router, type RequestHandler } from "express";
+import session from "express-session";
+import passport from "passport";
+import { Strategy as LocalStrategy } from "passport-local";
+import { AppError } from "../errors.ts";
+import type { AccountService } from "../domain/accounts/account-service.ts";
+import type { OrgService } from "../domain/orgs/org-service.ts";
+import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
+import type { RoomService } from "../domain/rooms/room-service.ts";
+import type { AccessTokens } from "../auth/access-token.ts";
+import type { Clock } from "../domain/clock.ts";
+import type { DatabaseSessionStore } from "../auth/session-store.ts";
+import { createAuthMiddleware, type AuthMiddleware } from "./middleware/authenticate.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { orgRoutes } from "./routes/orgs.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { accessTokenRoutes } from "./routes/access-tokens.ts";
+import { roomRoutes } from "./routes/rooms.ts";
+
+export const SESSION_COOKIE = "syncforge.sid";
+
+export interface ApiRouterOptions {
+  secret: string;
+  secureCookies: boolean;
+  sessionTtlSeconds: number;
+  sessionStore: DatabaseSessionStore;
+  authRateLimit: RequestHandler;
+  accounts: AccountService;
+  orgs: OrgService;
+  apiKeys: ApiKeyService;
+  rooms: RoomService;
+  tokens: AccessTokens;
+  clock: Clock;
+}
+
+/** Refuse mutating requests that are not JSON (415), see the CSRF note above. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if ((req.method === "POST" || req.method === "PUT" || req.method === "PATCH") && !req.is("application/json")) {
+    throw new AppError("unsupported_media_type", "Send a JSON body with Content-Type: application/json", 415);
+  }
+  next();
+};
+
+export function createApiRouter(options: ApiRouterOptions): { router: Router; auth: AuthMiddleware } {
+  const { accounts, orgs, apiKeys, rooms } = options;
+  const pp = new passport.Passport();
+  pp.use(
+    new LocalStrategy({ usernameField: "email", passwordField: "password", session: false }, (email, password, done) => {
+      accounts.checkPassword(email, password).then((user) => done(null, user ?? false), done);
+    }),
+  );
+  pp.serializeUser((user, done) => done(null, (user as { id: string }).id));
+  pp.deserializeUser((id: string, done) => {
+    accounts.findUser(id).then((user) => done(null, user ? { id: user.id, email: user.email } : false), done);
+  });
+
+  const auth = createAuthMiddleware({ apiKeys, orgs });
+  const router = Router();
+  router.use(requireJsonBody);
+  router.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: options.secret,
+      store: options.sessionStore,
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      cookie: {
+        httpOnly: true,
+        sameSite: "lax",
+        secure: options.secureCookies,
+        maxAge: options.sessionTtlSeconds * 1000,
+        path: "/",
+      },
+    }),
+  );
+  router.use(pp.initialize());
+  router.use(pp.session());
+  router.use(auth.authenticate);
+  router.use(authRoutes({ accounts, passport: pp, auth, rateLimit: options.authRateLimit }));
+  router.use(orgRoutes({ orgs, auth }));
+  router.use(apiKeyRoutes({ apiKeys, auth }));
+  router.use(accessTokenRoutes({ tokens: options.tokens, rooms, accounts, auth, clock: options.clock }));
+  router.use(roomRoutes({ rooms, auth }));
+  return { router, auth };
+}

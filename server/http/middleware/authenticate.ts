@@ -1,0 +1,111 @@
+/**
+ * Who is calling, and what they may do in the organisation a route addresses.
+ *
+ * `authenticate` turns credentials into `res.locals.actor`: `Authorization: Bearer sk_...` (an
+ * API key; a bad one is a 401, never a silent fallback to the session) or the session cookie
+ * (passport). `requireOrgAccess(action)` then resolves `:org_id` and the caller's standing:
+ *   - another org's id, an unknown id, or an org the user is not a member of → 404 org_not_found
+ *     (existence is never revealed);
+ *   - allowed by the policy tables in server/domain/orgs/policy.ts → next(), with
+ *     `res.locals.org` (the Organization row) and `res.locals.orgAccess` ({ actor, role });
+ *   - otherwise 403 forbidden.
+ * Other areas reuse it: `router.get("/organizations/:org_id/x", auth.requireOrgAccess("rooms:read"), handler)`.
+ */
+import type { Request, RequestHandler, Response } from "express";
+import type { Actor, OrgAccess } from "../../auth/actor.ts";
+import type { Organization } from "../../../db/models/index.ts";
+import { ForbiddenError, NotFoundError, UnauthorizedError } from "../../errors.ts";
+import type { ApiKeyService } from "../../domain/api-keys/api-key-service.ts";
+import type { OrgService } from "../../domain/orgs/org-service.ts";
+import { canApiKey, canMember, type OrgAction } from "../../domain/orgs/policy.ts";
+
+export interface AuthMiddleware {
+  /** Sets res.locals.actor when credentials are present; rejects bad API keys. */
+  authenticate: RequestHandler;
+  /** 401 unless someone (user or API key) is authenticated. */
+  requireActor: RequestHandler;
+  /** 401 unless a signed-in user (session) is calling; API keys are refused with 403. */
+  requireUser: RequestHandler;
+  /** Resolve :org_id and check `action` against the policy tables. */
+  requireOrgAccess(action: OrgAction): RequestHandler;
+}
+
+interface SessionUser {
+  id: string;
+  email: string;
+}
+
+export function createAuthMiddleware(deps: { apiKeys: ApiKeyService; orgs: OrgService }): AuthMiddleware {
+  const authenticate: RequestHandler = async (req, res, next) => {
+    const header = req.get("authorization");
+    if (header !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      const key = match ? await deps.apiKeys.authenticate(match[1]!) : null;
+      if (!key) throw new UnauthorizedError("The API key is invalid, revoked or expired", "invalid_api_key");
+      res.locals.actor = { kind: "api_key", apiKeyId: key.id, orgId: key.orgId } satisfies Actor;
+      return next();
+    }
+    const user = req.user as SessionUser | undefined;
+    if (user) res.locals.actor = { kind: "user", userId: user.id, email: user.email } satisfies Actor;
+    next();
+  };
+
+  const requireActor: RequestHandler = (_req, res, next) => {
+    if (!res.locals.actor) throw new UnauthorizedError();
+    next();
+  };
+
+  const requireUser: RequestHandler = (_req, res, next) => {
+    const actor = res.locals.actor as Actor | undefined;
+    if (!actor) throw new UnauthorizedError();
+    if (actor.kind !== "user") throw new ForbiddenError("This endpoint needs a signed-in user, not an API key", "user_required");
+    next();
+  };
+
+  function requireOrgAccess(action: OrgAction): RequestHandler {
+    return async (req, res, next) => {
+      const actor = res.locals.actor as Actor | undefined;
+      if (!actor) throw new UnauthorizedError();
+      const orgId = String(req.params.org_id ?? "");
+      const notFound = new NotFoundError("Organization not found", "org_not_found");
+      if (actor.kind === "api_key") {
+        if (actor.orgId !== orgId) throw notFound;
+        const org = await deps.orgs.find(orgId);
+        if (!org) throw notFound;
+        if (!canApiKey(action)) throw new ForbiddenError("API keys may not do this; sign in as an Owner or Admin", "forbidden");
+        setAccess(res, org, { actor, role: null });
+        return next();
+      }
+      const role = await deps.orgs.roleOf(orgId, actor.userId);
+      const org = role ? await deps.orgs.find(orgId) : null;
+      if (!role || !org) throw notFound;
+      if (!canMember(role, action)) throw new ForbiddenError(`The ${role} role may not do this`, "forbidden");
+      setAccess(res, org, { actor, role });
+      next();
+    };
+  }
+
+  return { authenticate, requireActor, requireUser, requireOrgAccess };
+}
+
+function setAccess(res: Response, org: Organization, access: OrgAccess): void {
+  res.locals.org = org;
+  res.locals.orgAccess = access;
+}
+
+/** Typed readers for what the middleware left in res.locals. */
+export function actorOf(res: Response): Actor {
+  const actor = res.locals.actor as Actor | undefined;
+  if (!actor) throw new UnauthorizedError();
+  return actor;
+}
+
+export function orgOf(res: Response): Organization {
+  return res.locals.org as Organization;
+}
+
+export function orgAccessOf(res: Response): OrgAccess {
+  return res.locals.orgAccess as OrgAccess;
+}
+
+export type { Request };

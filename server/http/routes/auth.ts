@@ -1,0 +1,87 @@
+/**
+ * Team accounts over JSON: register, login (passport-local, session cookie), logout, me, email
+ * verification and password reset. Every endpoint that takes a password or sends mail is rate
+ * limited per IP.
+ */
+import { Router, type RequestHandler } from "express";
+import type { PassportStatic } from "passport";
+import { z } from "zod";
+import type { AccountService } from "../../domain/accounts/account-service.ts";
+import { toUserView } from "../../domain/accounts/account-service.ts";
+import type { User } from "../../../db/models/index.ts";
+import { ForbiddenError, UnauthorizedError } from "../../errors.ts";
+import { parseInput } from "../validate.ts";
+import type { AuthMiddleware } from "../middleware/authenticate.ts";
+
+export const emailSchema = z.email().max(254);
+// bcrypt reads at most 72 bytes; a longer password would be silently truncated.
+export const passwordSchema = z
+  .string()
+  .min(8, "must be at least 8 characters")
+  .refine((p) => Buffer.byteLength(p, "utf8") <= 72, "must be at most 72 bytes");
+
+const registerSchema = z.object({ email: emailSchema, password: passwordSchema, name: z.string().trim().min(1).max(128) });
+const loginSchema = z.object({ email: z.string().min(1).max(254), password: z.string().min(1).max(1024) });
+const tokenSchema = z.object({ token: z.string().min(1).max(256) });
+const forgotSchema = z.object({ email: emailSchema });
+const resetSchema = z.object({ token: z.string().min(1).max(256), password: passwordSchema });
+
+export interface AuthRoutesOptions {
+  accounts: AccountService;
+  passport: Pick<PassportStatic, "authenticate">;
+  auth: AuthMiddleware;
+  rateLimit: RequestHandler;
+}
+
+export function authRoutes({ accounts, passport, auth, rateLimit }: AuthRoutesOptions): Router {
+  const router = Router();
+
+  router.post("/auth/register", rateLimit, async (req, res) => {
+    const input = parseInput(registerSchema, req.body);
+    const user = await accounts.register(input);
+    res.status(201).json({ user });
+  });
+
+  router.post("/auth/login", rateLimit, async (req, res, next) => {
+    parseInput(loginSchema, req.body);
+    const user = await new Promise<User | false>((resolve, reject) => {
+      passport.authenticate("local", { session: false }, (error: unknown, found: User | false) => (error ? reject(error) : resolve(found)))(req, res, next);
+    });
+    if (!user) throw new UnauthorizedError("The email or password is wrong", "invalid_credentials");
+    if (!user.emailVerifiedAt) throw new ForbiddenError("Verify your email before signing in", "email_not_verified");
+    await new Promise<void>((resolve, reject) => req.login({ id: user.id, email: user.email }, (error) => (error ? reject(error) : resolve())));
+    res.json({ user: toUserView(user) });
+  });
+
+  router.post("/auth/logout", async (req, res) => {
+    if (req.user) await new Promise<void>((resolve, reject) => req.logout((error) => (error ? reject(error) : resolve())));
+    res.status(204).end();
+  });
+
+  router.get("/me", auth.requireUser, async (_req, res) => {
+    const actor = res.locals.actor as { userId: string };
+    const user = await accounts.findUser(actor.userId);
+    if (!user) throw new UnauthorizedError();
+    res.json({ user: toUserView(user) });
+  });
+
+  router.post("/auth/verify-email", rateLimit, async (req, res) => {
+    const { token } = parseInput(tokenSchema, req.body);
+    const user = await accounts.verifyEmail(token);
+    res.json({ user });
+  });
+
+  router.post("/auth/forgot-password", rateLimit, async (req, res) => {
+    const { email } = parseInput(forgotSchema, req.body);
+    await accounts.forgotPassword(email);
+    res.status(202).json({ message: "If an account uses this email, a reset link is on its way" });
+  });
+
+  router.post("/auth/reset-password", rateLimit, async (req, res) => {
+    const { token, password } = parseInput(resetSchema, req.body);
+    const user = await accounts.resetPassword(token, password);
+    res.json({ user });
+  });
+
+  return router;
+}

@@ -1,0 +1,83 @@
+/**
+ * Organisations and members. The creator of an organisation is its Owner; listing shows only the
+ * caller's organisations; members are added by the email of an existing account.
+ */
+import { Router } from "express";
+import { z } from "zod";
+import type { OrgService } from "../../domain/orgs/org-service.ts";
+import { toOrgView } from "../../domain/orgs/org-service.ts";
+import { ORG_ROLES, type OrgRole } from "../../domain/orgs/policy.ts";
+import { parseInput } from "../validate.ts";
+import { actorOf, orgAccessOf, orgOf, type AuthMiddleware } from "../middleware/authenticate.ts";
+import { emailSchema } from "./auth.ts";
+
+const createSchema = z.object({ name: z.string().trim().min(1).max(128) });
+const updateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(128).optional(),
+    plan_type: z.string().trim().min(1).max(32).regex(/^[a-z0-9_-]+$/, "lowercase letters, digits, - and _").optional(),
+    max_rooms: z.number().int().min(0).max(10_000_000).optional(),
+    max_monthly_connections: z.number().int().min(0).max(1_000_000_000).optional(),
+  })
+  .strict();
+const roleSchema = z.enum(ORG_ROLES);
+const addMemberSchema = z.object({ email: emailSchema, role: roleSchema });
+const changeRoleSchema = z.object({ role: roleSchema });
+
+export function orgRoutes({ orgs, auth }: { orgs: OrgService; auth: AuthMiddleware }): Router {
+  const router = Router();
+
+  router.post("/organizations", auth.requireUser, async (req, res) => {
+    const { name } = parseInput(createSchema, req.body);
+    const actor = actorOf(res);
+    if (actor.kind !== "user") return;
+    res.status(201).json({ organization: await orgs.create(actor.userId, name) });
+  });
+
+  router.get("/organizations", auth.requireActor, async (_req, res) => {
+    const actor = actorOf(res);
+    if (actor.kind === "api_key") {
+      // An API key sees its own organisation only.
+      const org = await orgs.find(actor.orgId);
+      res.json({ data: org ? [{ ...toOrgView(org), role: null }] : [] });
+      return;
+    }
+    res.json({ data: await orgs.listForUser(actor.userId) });
+  });
+
+  router.get("/organizations/:org_id", auth.requireOrgAccess("org:read"), (_req, res) => {
+    res.json({ organization: { ...toOrgView(orgOf(res)), role: orgAccessOf(res).role } });
+  });
+
+  router.patch("/organizations/:org_id", auth.requireOrgAccess("org:update"), async (req, res) => {
+    const patch = parseInput(updateSchema, req.body);
+    const org = await orgs.update(orgOf(res).id, patch);
+    res.json({ organization: { ...org, role: orgAccessOf(res).role } });
+  });
+
+  router.get("/organizations/:org_id/members", auth.requireOrgAccess("members:read"), async (_req, res) => {
+    res.json({ data: await orgs.listMembers(orgOf(res).id) });
+  });
+
+  router.post("/organizations/:org_id/members", auth.requireOrgAccess("members:manage"), async (req, res) => {
+    const { email, role } = parseInput(addMemberSchema, req.body);
+    res.status(201).json({ member: await orgs.addMember(orgOf(res).id, email, role, actorRole(res)) });
+  });
+
+  router.patch("/organizations/:org_id/members/:user_id", auth.requireOrgAccess("members:manage"), async (req, res) => {
+    const { role } = parseInput(changeRoleSchema, req.body);
+    res.json({ member: await orgs.changeRole(orgOf(res).id, String(req.params.user_id), role, actorRole(res)) });
+  });
+
+  router.delete("/organizations/:org_id/members/:user_id", auth.requireOrgAccess("members:manage"), async (req, res) => {
+    await orgs.removeMember(orgOf(res).id, String(req.params.user_id), actorRole(res));
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+/** members:manage is member-only (API_KEY_POLICY), so a role is always present here. */
+function actorRole(res: Parameters<typeof orgAccessOf>[0]): OrgRole {
+  return orgAccessOf(res).role ?? "viewer";
+}

@@ -1,0 +1,66 @@
+/**
+ * The checks a WebSocket connection passes after its access token verifies (the `authorize`
+ * callback of extensions/authenticate.ts):
+ *   1. the token's issuer is still valid: the API key that minted it is not revoked, or the member
+ *      who minted it is still a member (else 4401 token_revoked). Answers are cached briefly
+ *      (5 s) so a reconnect storm does not hit the database, and a revocation takes effect within
+ *      that time for new connections;
+ *   2. the room exists, or is created on first connection while the organisation is under its
+ *      max_rooms (else 4403 plan_limit_reached), as Liveblocks creates rooms on first join;
+ *   3. the room is not full: its maxParticipants against the live connections to its document
+ *      (else 4005 room_full, Liveblocks' code). Checked before the connection is added, so two
+ *      simultaneous joins can both pass the last free seat.
+ * Tokens without an issuer were minted with the server secret by trusted code (tests, scripts);
+ * their organisation may not exist in this database, in which case only the token is checked.
+ */
+import type { ConnectionContext } from "../../extensions/authenticate.ts";
+import { refusal } from "../../extensions/authenticate.ts";
+import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
+import type { OrgService } from "../domain/orgs/org-service.ts";
+import type { RoomService } from "../domain/rooms/room-service.ts";
+import { toDocumentName } from "./document-name.ts";
+
+export const ROOM_FULL_CLOSE_CODE = 4005;
+
+export interface ConnectionAuthorizerOptions {
+  apiKeys: ApiKeyService;
+  orgs: OrgService;
+  rooms: RoomService;
+  /** Live connections to a document (Hocuspocus' Document.getConnectionsCount()). */
+  connectionsCount: (documentName: string) => number;
+  cacheMs?: number;
+}
+
+export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions): (context: ConnectionContext) => Promise<void> {
+  const cacheMs = options.cacheMs ?? 5000;
+  const cache = new Map<string, { value: boolean; expires: number }>();
+
+  async function cached(key: string, load: () => Promise<boolean>): Promise<boolean> {
+    const hit = cache.get(key);
+    if (hit && hit.expires > Date.now()) return hit.value;
+    const value = await load();
+    if (cache.size > 10_000) cache.clear();
+    cache.set(key, { value, expires: Date.now() + cacheMs });
+    return value;
+  }
+
+  return async (context) => {
+    const { orgId, roomId, issuer } = context;
+    if (issuer) {
+      const valid = await cached(`${issuer.kind}:${issuer.id}:${orgId}`, async () =>
+        issuer.kind === "api_key" ? options.apiKeys.isActive(issuer.id, orgId) : (await options.orgs.roleOf(orgId, issuer.id)) !== null,
+      );
+      if (!valid) throw refusal(4401, "token_revoked", "The key or member that issued this token is no longer valid");
+    }
+    const orgExists = await cached(`org:${orgId}`, async () => (await options.orgs.find(orgId)) !== null);
+    if (!orgExists) {
+      if (issuer) throw refusal(4401, "token_revoked", "The organization of this token no longer exists");
+      return;
+    }
+    const room = await options.rooms.findOrCreateForConnection(orgId, roomId);
+    if (!room) throw refusal(4403, "plan_limit_reached", "The organization has reached its max_rooms limit");
+    if (room.maxParticipants !== null && options.connectionsCount(toDocumentName(orgId, roomId)) >= room.maxParticipants) {
+      throw refusal(ROOM_FULL_CLOSE_CODE, "room_full", "The room is full");
+    }
+  };
+}

@@ -1,0 +1,120 @@
+import { expect } from "chai";
+import { startServer, type TestServer } from "../../helpers/server.ts";
+import { truncateAll } from "../../helpers/database.ts";
+import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
+import { ApiClient, signUp, startMailbox, tokenFromMail, type Mailbox } from "../../helpers/accounts.ts";
+
+describe("the flow a new team follows", () => {
+  let mailbox: Mailbox;
+  let server: TestServer;
+  const clients: TestProvider[] = [];
+
+  before(async () => {
+    mailbox = await startMailbox();
+    server = await startServer({ SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" });
+  });
+  beforeEach(() => truncateAll());
+  afterEach(() => {
+    while (clients.length) clients.pop()!.destroy();
+  });
+  after(async () => {
+    await server.close();
+    await mailbox.close();
+  });
+
+  it("registers, verifies from the mail, logs in, creates an org, a key, a room, and two end users edit together", async () => {
+    const api = new ApiClient(`${server.httpUrl}/api`);
+    const email = "founder@example.test";
+    const registered = await api.post("/auth/register", { email, password: "a long password", name: "Founder" });
+    expect(registered.status).to.equal(201);
+    expect(registered.body.user).to.include({ email, name: "Founder", emailVerified: false });
+    expect(registered.body.user).to.not.have.property("passwordHash");
+
+    // Logging in before verifying is refused.
+    const early = await api.post("/auth/login", { email, password: "a long password" });
+    expect(early.status).to.equal(403);
+    expect(early.body.error.code).to.equal("email_not_verified");
+
+    const mail = await mailbox.waitForMail(email, /verify/i);
+    expect(mail.text).to.include(`${server.app.config.http.publicUrl}/verify-email?token=`);
+    const verified = await api.post("/auth/verify-email", { token: tokenFromMail(mail) });
+    expect(verified.status).to.equal(200);
+    expect(verified.body.user.emailVerified).to.equal(true);
+    // Single use.
+    const again = await api.post("/auth/verify-email", { token: tokenFromMail(mail) });
+    expect(again.status).to.equal(400);
+    expect(again.body.error.code).to.equal("invalid_token");
+
+    const login = await api.post("/auth/login", { email, password: "a long password" });
+    expect(login.status).to.equal(200);
+    const setCookie = login.headers.getSetCookie().join("\n");
+    expect(setCookie).to.match(/syncforge\.sid=/);
+    expect(setCookie).to.match(/HttpOnly/i);
+    expect(setCookie).to.match(/SameSite=Lax/i);
+    expect((await api.get("/me")).body.user.email).to.equal(email);
+
+    const org = await api.post("/organizations", { name: "Acme" });
+    expect(org.status).to.equal(201);
+    expect(org.body.organization).to.include({ name: "Acme", role: "owner", plan_type: "free" });
+    const orgId = org.body.organization.id;
+
+    const key = await api.post(`/organizations/${orgId}/api-keys`, { name: "backend" });
+    expect(key.status).to.equal(201);
+    const secret: string = key.body.apiKey.secret;
+    expect(secret).to.match(/^sk_[A-Za-z0-9_-]{43}$/);
+    expect(key.body.apiKey.prefix).to.equal(secret.slice(0, 12));
+    const listed = await api.get(`/organizations/${orgId}/api-keys`);
+    expect(JSON.stringify(listed.body)).to.not.include(secret);
+
+    const backend = new ApiClient(`${server.httpUrl}/api`, secret);
+    const room = await backend.post(`/organizations/${orgId}/rooms`, { id: "design-review", name: "Design review", maxParticipants: 10 });
+    expect(room.status).to.equal(201);
+    expect(room.body.room).to.include({ id: "design-review", name: "Design review", maxParticipants: 10 });
+
+    const mint = async (userId: string) => {
+      const r = await backend.post(`/organizations/${orgId}/access-tokens`, {
+        userId,
+        userInfo: { name: userId, color: "#f00" },
+        permissions: { "design-review": ["room:write"] },
+      });
+      expect(r.status).to.equal(201);
+      expect(new Date(r.body.expiresAt).getTime()).to.be.greaterThan(Date.now());
+      return r.body.token as string;
+    };
+    const alice = connectProvider(server.collabUrl, "design-review", await mint("alice"));
+    const bob = connectProvider(server.collabUrl, "design-review", await mint("bob"));
+    clients.push(alice, bob);
+    await Promise.all([waitForSynced(alice), waitForSynced(bob)]);
+    alice.text.insert(0, "hello ");
+    bob.text.insert(0, "world ");
+    await waitFor(() => alice.text.length === 12 && alice.text.toString() === bob.text.toString(), 5000, "convergence");
+
+    const logout = await api.post("/auth/logout");
+    expect(logout.status).to.equal(204);
+    expect((await api.get("/me")).status).to.equal(401);
+  });
+
+  it("resets a forgotten password with a single-use link and does not reveal unknown emails", async () => {
+    const { client, password } = await signUp(server.httpUrl, mailbox, { email: "forgetful@example.test" });
+    const anon = new ApiClient(`${server.httpUrl}/api`);
+    const unknown = await anon.post("/auth/forgot-password", { email: "nobody@example.test" });
+    const known = await anon.post("/auth/forgot-password", { email: "forgetful@example.test" });
+    expect(unknown.status).to.equal(202);
+    expect(known.status).to.equal(202);
+    expect(unknown.body).to.deep.equal(known.body);
+    const mail = await mailbox.waitForMail("forgetful@example.test", /reset/i);
+    expect(mailbox.messages.some((m) => m.to.includes("nobody@example.test"))).to.equal(false);
+    const token = tokenFromMail(mail);
+
+    const reset = await anon.post("/auth/reset-password", { token, password: "a brand new password" });
+    expect(reset.status).to.equal(200);
+    const reused = await anon.post("/auth/reset-password", { token, password: "another new password" });
+    expect(reused.status).to.equal(400);
+    expect(reused.body.error.code).to.equal("invalid_token");
+
+    // The old session ended with the reset; the old password no longer works, the new one does.
+    expect((await client.get("/me")).status).to.equal(401);
+    expect((await anon.post("/auth/login", { email: "forgetful@example.test", password })).status).to.equal(401);
+    expect((await anon.post("/auth/login", { email: "forgetful@example.test", password: "a brand new password" })).status).to.equal(200);
+  });
+});
