@@ -80,7 +80,8 @@ export class Authenticate implements Extension {
         issuer: verified.issuer,
       };
       if (this.authorize) await this.authorize(context);
-      connectionConfig.readOnly = !access.canWrite;
+      // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
+      connectionConfig.readOnly = !(access.canWrite || access.canWriteComments);
       return context;
     } catch (error) {
       const r = toRefusal(error);

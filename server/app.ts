@@ -40,6 +40,7 @@ import { createDocumentDestroyer } from "./realtime/destroy-document.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { Awareness } from "../extensions/awareness.ts";
+import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import type { EdgeOptions } from "./realtime/collab-socket.ts";
 
 export interface App {
@@ -64,6 +65,8 @@ export interface App {
   /** The /api router; other areas mount their routers on it. */
   api: express.Router;
   metrics: Metrics;
+  /** Comments, notifications and activity (issue #5). */
+  comments: CommentsArea;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -109,6 +112,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
+  const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence });
+  extensions.push(comments.extension);
   if (config.redis) {
     extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId }));
   }
@@ -160,6 +165,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     tokens,
     clock,
   });
+  for (const router of comments.routes(api.auth)) api.router.use(router);
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -204,6 +210,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
     redis?.disconnect();
     sessionStore.close();
+    await comments.close();
     mailer.close();
     await db.close();
   }
@@ -227,6 +234,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth: api.auth,
     api: api.router,
     metrics,
+    comments,
     express: app,
     httpServer,
     listen: () =>

@@ -46,6 +46,8 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.url().optional(),
+  /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
+  COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -74,6 +76,8 @@ export interface Config {
   /** Dashboard accounts: bcrypt cost, auth attempts per IP per minute, session lifetime. */
   auth: { bcryptRounds: number; rateLimitPerMinute: number; sessionTtlSeconds: number };
   stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
+  /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
+  comments: { guard: boolean };
 }
 
 export class ConfigError extends Error {}
@@ -121,6 +125,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? null,
       apiUrl: env.STRIPE_API_URL ?? null,
     },
+    comments: { guard: env.COMMENT_GUARD === "on" },
   };
 }
 

@@ -11,6 +11,9 @@ import { ApiKey } from "./ApiKey.ts";
 import { Room } from "./Room.ts";
 import { EmailToken } from "./EmailToken.ts";
 import { Session } from "./Session.ts";
+import { Notification } from "./Notification.ts";
+import { NotificationSetting } from "./NotificationSetting.ts";
+import { RoomActivity } from "./RoomActivity.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -22,6 +25,9 @@ export interface Models {
   Room: typeof Room;
   EmailToken: typeof EmailToken;
   Session: typeof Session;
+  Notification: typeof Notification;
+  NotificationSetting: typeof NotificationSetting;
+  RoomActivity: typeof RoomActivity;
 }
 
 export function initModels(sequelize: Sequelize): Models {
@@ -35,6 +41,9 @@ export function initModels(sequelize: Sequelize): Models {
     Room: Room.initModel(sequelize),
     EmailToken: EmailToken.initModel(sequelize),
     Session: Session.initModel(sequelize),
+    Notification: Notification.initModel(sequelize),
+    NotificationSetting: NotificationSetting.initModel(sequelize),
+    RoomActivity: RoomActivity.initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -50,4 +59,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity };

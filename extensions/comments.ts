@@ -1,0 +1,131 @@
+/**
+ * Comments in the room document, enforced on the server.
+ *
+ * beforeHandleMessage reads every document update a client sends and refuses the whole message
+ * when any part of it is not allowed (server/domain/comments/update-guard.ts). It runs after
+ * authentication (900) and before persistence (10): a refused update is never logged, applied or
+ * broadcast, so no other client and no stored copy ever sees it. The refusal is Hocuspocus'
+ * close message for that document with a specific reason (e.g. "comment_not_author"), followed by
+ * a WebSocket close 4403 with the same reason when the socket carries no other document.
+ *
+ * Read-only connections (viewers) never get here with effect: Hocuspocus drops their updates and
+ * answers a sync status of false.
+ *
+ * After a document loads, the comment maps are observed; changes made by this process' own clients
+ * or by server-side writes (never those relayed from another process through Redis, so each change
+ * is reported exactly once) become comment events for notifications and the activity feed.
+ */
+import type {
+  Extension,
+  beforeHandleMessagePayload,
+  afterLoadDocumentPayload,
+  connectedPayload,
+  afterHandleMessagePayload,
+  Connection,
+} from "@hocuspocus/server";
+import * as Y from "yjs";
+import { checkUpdate } from "../server/domain/comments/update-guard.ts";
+import { COMMENTS, REACTIONS, THREADS } from "../server/domain/comments/schema.ts";
+import { diffCommentMaps, type CommentEvent } from "../server/domain/comments/comment-events.ts";
+import { readDocumentUpdate } from "../server/realtime/messages.ts";
+import { parseDocumentName } from "../server/realtime/document-name.ts";
+import { logger } from "../server/logger.ts";
+import type { ConnectionContext } from "./authenticate.ts";
+
+export const CommentWriteForbidden = 4403;
+const MalformedUpdate = { code: 4400, reason: "malformed_message" };
+
+export interface CommentsExtensionOptions {
+  /** false only for benchmarking the guard's cost: every comment rule is then unenforced. */
+  guard: boolean;
+  /** Called with the comment changes of one transaction (this process' clients and server writes). */
+  onCommentEvents?: (orgId: string, roomId: string, events: CommentEvent[]) => void;
+  /** Called after a connection's update that changed document content was applied. */
+  onDocumentEdited?: (orgId: string, roomId: string, userId: string) => void;
+  /** Called when an authenticated connection opens a room. */
+  onUserConnected?: (orgId: string, roomId: string, userId: string) => void;
+}
+
+export class Comments implements Extension {
+  extensionName = "syncforge-comments";
+  // After authenticate (900), before persistence (10): a refused update is never logged or applied.
+  priority = 200;
+
+  private readonly options: CommentsExtensionOptions;
+  private readonly edited = new WeakSet<Connection>();
+
+  constructor(options: CommentsExtensionOptions) {
+    this.options = options;
+  }
+
+  async beforeHandleMessage({ connection, update, document, context, documentName }: beforeHandleMessagePayload): Promise<void> {
+    if (connection.readOnly) return;
+    const data = readDocumentUpdate(update);
+    if (data === null || data.length <= 2) return;
+    const ctx = context as ConnectionContext;
+    if (!this.options.guard) {
+      if (this.options.onDocumentEdited) this.edited.add(connection);
+      return;
+    }
+    const verdict = checkUpdate(document, data, {
+      userId: ctx.userId,
+      canWrite: ctx.access.canWrite,
+      canWriteComments: ctx.access.canWriteComments,
+    });
+    if (!verdict.ok) {
+      logger.info("Refused a document update", { reason: verdict.reason, orgId: ctx.orgId, roomId: ctx.roomId, userId: ctx.userId });
+      // An update Yjs cannot read is malformed input (as at the socket edge), anything else forbidden.
+      const refusal = verdict.reason === "invalid_update" ? MalformedUpdate : { code: CommentWriteForbidden, reason: verdict.reason };
+      ctx.socket?.refuse(documentName, refusal.code, refusal.reason);
+      // No `message`: Hocuspocus would print it; the reason is what the client gets.
+      throw refusal;
+    }
+    if (verdict.touchesContent) this.edited.add(connection);
+  }
+
+  async afterHandleMessage({ connection, context }: afterHandleMessagePayload): Promise<void> {
+    if (!this.edited.has(connection)) return;
+    this.edited.delete(connection);
+    const ctx = context as ConnectionContext;
+    this.options.onDocumentEdited?.(ctx.orgId, ctx.roomId, ctx.userId);
+  }
+
+  async connected({ context }: connectedPayload): Promise<void> {
+    const ctx = context as Partial<ConnectionContext>;
+    if (ctx.orgId && ctx.roomId && ctx.userId) this.options.onUserConnected?.(ctx.orgId, ctx.roomId, ctx.userId);
+  }
+
+  async afterLoadDocument({ document, documentName }: afterLoadDocumentPayload): Promise<void> {
+    const room = parseDocumentName(documentName);
+    const report = this.options.onCommentEvents;
+    if (!room || !report) return;
+    let maps: [Y.Map<unknown>, Y.Map<unknown>, Y.Map<unknown>];
+    try {
+      maps = [document.getMap(THREADS), document.getMap(COMMENTS), document.getMap(REACTIONS)];
+    } catch (error) {
+      logger.warn("A document's comment roots are not maps; comment events are off for it", { documentName, error: (error as Error).message });
+      return;
+    }
+    const [threads, comments, reactions] = maps;
+    // One batch per transaction: the three observers of one transaction feed the same list.
+    const pending = new WeakMap<Y.Transaction, CommentEvent[]>();
+    const observe = (map: Y.Map<unknown>, root: string) =>
+      map.observe((event: Y.YMapEvent<unknown>, transaction: Y.Transaction) => {
+        const source = (transaction.origin as { source?: string } | null)?.source;
+        if (source !== "connection" && source !== "local") return; // load (null) or another process (redis)
+        let batch = pending.get(transaction);
+        if (!batch) {
+          batch = [];
+          pending.set(transaction, batch);
+          const events = batch;
+          queueMicrotask(() => {
+            if (events.length > 0) report(room.orgId, room.roomId, events);
+          });
+        }
+        batch.push(...diffCommentMaps(root, event.changes.keys, { threads, comments, reactions }));
+      });
+    observe(threads, THREADS);
+    observe(comments, COMMENTS);
+    observe(reactions, REACTIONS);
+  }
+}

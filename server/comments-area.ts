@@ -1,0 +1,125 @@
+/**
+ * The comments area's part of the composition root (kept out of app.ts so that file stays small):
+ * the comment guard extension, notifications, activity, server-side comment writes through
+ * Hocuspocus direct connections, the live push path, and the REST routes. app.ts creates it,
+ * adds `extension` to Hocuspocus, mounts `routes(auth)` under /api and awaits `close()`.
+ */
+import type { Hocuspocus } from "@hocuspocus/server";
+import type { Router } from "express";
+import type { Redis as IORedis } from "ioredis";
+import type * as Y from "yjs";
+import type { Config } from "./config.ts";
+import type { Database } from "../db/index.ts";
+import type { Persistence } from "../extensions/persistence.ts";
+import type { AuthMiddleware } from "./http/middleware/authenticate.ts";
+import { Comments } from "../extensions/comments.ts";
+import { CommentService, type RoomDocuments } from "./domain/comments/comment-service.ts";
+import { createCommentNotifier } from "./domain/comments/comment-notifier.ts";
+import { NotificationService } from "./domain/notifications/notification-service.ts";
+import { ActivityService } from "./domain/activity/activity-service.ts";
+import { RealtimePush } from "./realtime/push.ts";
+import { toDocumentName } from "./realtime/document-name.ts";
+import { commentRoutes } from "./http/routes/comments.ts";
+import { notificationRoutes } from "./http/routes/notifications.ts";
+import { logger } from "./logger.ts";
+
+export interface CommentsArea {
+  extension: Comments;
+  comments: CommentService;
+  notifications: NotificationService;
+  activity: ActivityService;
+  push: RealtimePush;
+  routes(auth: AuthMiddleware): Router[];
+  close(): Promise<void>;
+}
+
+export interface CommentsAreaOptions {
+  config: Config;
+  db: Database;
+  redis: IORedis | null;
+  mailer: { send(message: { to: string; subject: string; text: string }): Promise<void> } | null;
+  hocuspocus: () => Hocuspocus;
+  persistence: Persistence;
+  activityWindowMs?: number;
+}
+
+export async function createCommentsArea(options: CommentsAreaOptions): Promise<CommentsArea> {
+  const { config, db } = options;
+  const push = new RealtimePush({
+    hocuspocus: options.hocuspocus,
+    redis: options.redis && config.redis ? { client: options.redis, url: config.redis.url, prefix: config.redis.prefix } : null,
+  });
+  await push.start();
+  const notifications = new NotificationService({
+    db,
+    mailer: options.mailer,
+    push: (orgId, userId, message) => push.toUser(orgId, userId, message),
+    publicUrl: config.http.publicUrl,
+  });
+  const activity = new ActivityService({
+    db,
+    push: (orgId, roomId, message) => push.toRoom(orgId, roomId, message),
+    windowMs: options.activityWindowMs,
+  });
+  const notifier = createCommentNotifier({ notify: (input) => notifications.notify(input), record: (input) => activity.record(input) });
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    pending.add(p);
+    void p.catch((error: Error) => logger.error("Comment side effect failed", { error: error.message })).finally(() => pending.delete(p));
+  };
+
+  const extension = new Comments({
+    guard: config.comments.guard,
+    onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
+    onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
+    onUserConnected: (orgId, roomId, userId) => track(activity.recordJoin(orgId, roomId, userId)),
+  });
+
+  const docs: RoomDocuments = {
+    async transact<T>(orgId: string, roomId: string, fn: (doc: Y.Doc) => T): Promise<T> {
+      const name = toDocumentName(orgId, roomId);
+      const connection = await options.hocuspocus().openDirectConnection(name, { orgId, roomId, userId: null, server: true });
+      try {
+        let result!: T;
+        let failure: unknown = null;
+        await connection.transact((doc) => {
+          try {
+            result = fn(doc);
+          } catch (error) {
+            failure = error;
+          }
+        });
+        if (failure) throw failure;
+        await options.persistence.flushDocument(name);
+        return result;
+      } finally {
+        await connection.disconnect({ unloadImmediately: false });
+      }
+    },
+    async read<T>(orgId: string, roomId: string, fn: (doc: Y.Doc) => T): Promise<T> {
+      const connection = await options.hocuspocus().openDirectConnection(toDocumentName(orgId, roomId), { orgId, roomId, userId: null, server: true });
+      try {
+        return fn(connection.document!);
+      } finally {
+        await connection.disconnect({ unloadImmediately: false });
+      }
+    },
+  };
+  const comments = new CommentService(docs);
+
+  return {
+    extension,
+    comments,
+    notifications,
+    activity,
+    push,
+    routes: (auth) => [commentRoutes({ comments, activity, auth }), notificationRoutes({ notifications, auth })],
+    async close() {
+      // Side effects can start while earlier ones settle (the last messages of closing sockets).
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+      await activity.close();
+      await notifications.drain();
+      await push.close();
+    },
+  };
+}

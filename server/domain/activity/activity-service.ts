@@ -1,0 +1,225 @@
+/**
+ * A room's activity feed: comments, replies, resolutions, reactions, first joins, and document
+ * edits aggregated to one row per user per time window (default 60 s), updated in place. The first
+ * edit of a window inserts its row at once (so the feed is live); later edits in the window are
+ * counted in memory and added to the row every `flushMs`. Rows never change their (createdAt, id),
+ * so cursor pagination is stable. Each new or grown row is pushed to the room's clients.
+ */
+import { Op, UniqueConstraintError } from "sequelize";
+import type { Database } from "../../../db/index.ts";
+import type { RoomActivity } from "../../../db/models/RoomActivity.ts";
+import { logger } from "../../logger.ts";
+import { decodeCursor, encodeCursor } from "../pagination.ts";
+
+export const ACTIVITY_KINDS = [
+  "comment_created",
+  "reply_created",
+  "thread_resolved",
+  "thread_unresolved",
+  "reaction_added",
+  "user_joined_first_time",
+  "document_edited",
+] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
+export interface ActivityView {
+  id: string;
+  kind: string;
+  roomId: string;
+  actorId: string | null;
+  threadId: string | null;
+  commentId: string | null;
+  data: Record<string, unknown>;
+  count: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ActivityInput {
+  orgId: string;
+  roomId: string;
+  kind: ActivityKind;
+  actorId: string | null;
+  threadId?: string | null;
+  commentId?: string | null;
+  data?: Record<string, unknown>;
+}
+
+export interface ActivityServiceOptions {
+  db: Database;
+  /** Deliver a JSON message to the room's clients, on every process. */
+  push: (orgId: string, roomId: string, message: Record<string, unknown>) => void;
+  windowMs?: number;
+  flushMs?: number;
+  now?: () => number;
+}
+
+interface EditCounter {
+  orgId: string;
+  roomId: string;
+  dedupeKey: string;
+  pending: number;
+  created: Promise<void>;
+}
+
+export class ActivityService {
+  private readonly db: Database;
+  private readonly push: ActivityServiceOptions["push"];
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  private readonly edits = new Map<string, EditCounter>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(options: ActivityServiceOptions) {
+    this.db = options.db;
+    this.push = options.push;
+    this.windowMs = options.windowMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+    this.timer = setInterval(() => void this.flush(), options.flushMs ?? 2000);
+    this.timer.unref();
+  }
+
+  async record(input: ActivityInput): Promise<ActivityView> {
+    const row = await this.db.models.RoomActivity.create({
+      orgId: input.orgId,
+      roomId: input.roomId,
+      kind: input.kind,
+      actorId: input.actorId,
+      threadId: input.threadId ?? null,
+      commentId: input.commentId ?? null,
+      data: input.data ?? {},
+      count: 1,
+      dedupeKey: null,
+    });
+    return this.announce(row);
+  }
+
+  /** The first time a user opens a room; later joins (on any process) are ignored. */
+  async recordJoin(orgId: string, roomId: string, userId: string): Promise<ActivityView | null> {
+    try {
+      const row = await this.db.models.RoomActivity.create({
+        orgId,
+        roomId,
+        kind: "user_joined_first_time",
+        actorId: userId,
+        data: {},
+        count: 1,
+        dedupeKey: `joined:${userId}`,
+      });
+      return this.announce(row);
+    } catch (error) {
+      if (error instanceof UniqueConstraintError) return null;
+      throw error;
+    }
+  }
+
+  /** Count one content update by a user; cheap and synchronous (called per keystroke). */
+  recordEdit(orgId: string, roomId: string, userId: string): void {
+    const window = Math.floor(this.now() / this.windowMs) * this.windowMs;
+    const dedupeKey = `edit:${userId}:${window}`;
+    const key = `${orgId}\u0000${roomId}\u0000${dedupeKey}`;
+    const existing = this.edits.get(key);
+    if (existing) {
+      existing.pending += 1;
+      return;
+    }
+    const counter: EditCounter = { orgId, roomId, dedupeKey, pending: 0, created: Promise.resolve() };
+    counter.created = this.track(this.createEditRow(counter, userId, window));
+    this.edits.set(key, counter);
+  }
+
+  private async createEditRow(counter: EditCounter, userId: string, window: number): Promise<void> {
+    try {
+      const row = await this.db.models.RoomActivity.create({
+        orgId: counter.orgId,
+        roomId: counter.roomId,
+        kind: "document_edited",
+        actorId: userId,
+        data: { windowStart: new Date(window).toISOString(), windowMs: this.windowMs },
+        count: 1,
+        dedupeKey: counter.dedupeKey,
+      });
+      this.announce(row);
+    } catch (error) {
+      if (error instanceof UniqueConstraintError) counter.pending += 1; // another process or a restart made the row
+      else logger.warn("Could not record a document edit in the activity feed", { error: (error as Error).message });
+    }
+  }
+
+  /** Add buffered edit counts to their rows; drop counters of past windows. */
+  async flush(): Promise<void> {
+    const current = Math.floor(this.now() / this.windowMs) * this.windowMs;
+    const work: Promise<unknown>[] = [];
+    for (const [key, counter] of this.edits) {
+      const windowStart = Number(counter.dedupeKey.slice(counter.dedupeKey.lastIndexOf(":") + 1));
+      if (windowStart < current) this.edits.delete(key);
+      if (counter.pending === 0) continue;
+      const by = counter.pending;
+      counter.pending = 0;
+      work.push(
+        this.track(
+          counter.created.then(async () => {
+            const model = this.db.models.RoomActivity;
+            const where = { orgId: counter.orgId, roomId: counter.roomId, dedupeKey: counter.dedupeKey };
+            await model.increment({ count: by }, { where });
+            const row = await model.findOne({ where });
+            if (row) this.announce(row, "sf:activity_updated");
+          }),
+        ),
+      );
+    }
+    await Promise.allSettled(work);
+  }
+
+  /** Oldest first by default (a feed reads as a sequence); the cursor is the last row's (createdAt, id). */
+  async list(orgId: string, roomId: string, options: { limit?: number; cursor?: string; order?: "asc" | "desc" } = {}): Promise<{ data: ActivityView[]; nextCursor: string | null }> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 100);
+    const desc = options.order === "desc";
+    const cmp = desc ? Op.lt : Op.gt;
+    const where: Record<string | symbol, unknown> = { orgId, roomId };
+    if (options.cursor) {
+      const c = decodeCursor(options.cursor);
+      const id = Number(c.id);
+      where[Op.or] = [{ createdAt: { [cmp]: c.at } }, { createdAt: c.at, id: { [cmp]: id } }];
+    }
+    const dir = desc ? "DESC" : "ASC";
+    const rows = await this.db.models.RoomActivity.findAll({ where, order: [["createdAt", dir], ["id", dir]], limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return { data: page.map(toView), nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private announce(row: RoomActivity, type = "sf:activity"): ActivityView {
+    const view = toView(row);
+    this.push(row.orgId, row.roomId, { type, activity: view });
+    return view;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p)).catch(() => {});
+    return p;
+  }
+}
+
+function toView(row: RoomActivity): ActivityView {
+  return {
+    id: String(row.id),
+    kind: row.kind,
+    roomId: row.roomId,
+    actorId: row.actorId,
+    threadId: row.threadId,
+    commentId: row.commentId,
+    data: typeof row.data === "string" ? (JSON.parse(row.data) as Record<string, unknown>) : row.data,
+    count: row.count,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

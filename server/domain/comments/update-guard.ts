@@ -1,0 +1,317 @@
+/**
+ * Server-side authorisation of Yjs updates that touch comments.
+ *
+ * A CRDT client can send any update, so the server reads every incoming update before Hocuspocus
+ * applies, logs or broadcasts it, and refuses the whole update when one part of it is not allowed.
+ * The check is on the update's own structs plus lookups into the server's document; nothing is
+ * cloned or applied, so typing costs one decode and one binary search per item.
+ *
+ * Where an item lands: an item carries its parent only when it has no left or right origin (a
+ * root name or the ID of a nested type); otherwise Yjs infers parent and map key from the origin
+ * when it integrates. We do the same, looking the origin up in the server's store or earlier in the
+ * update. An item whose parent cannot be resolved counts as document content.
+ *
+ * The rules (COMMENT_ROOTS are top-level maps of plain JSON values, see schema.ts):
+ * - content (anything outside the comment roots, and any nested type): needs room:write;
+ * - any comment-root write needs comments:write; values must be one JSON value per map key;
+ * - a new thread or comment names the writer as its author; an existing comment is replaced or
+ *   removed only by its author, who cannot change its id, thread, parent, author or creation time;
+ * - an existing thread keeps id, author, creation time and anchor; its resolved fields and its
+ *   metadata are changed by its author or a room writer, and a resolution names the resolver;
+ *   a thread is removed by its author or a room writer;
+ * - a reaction key ends with the reacting user's id; only that user adds or removes it;
+ * - deleting an ID range the server does not have yet (which Yjs would apply to items arriving
+ *   later, from anyone) counts as content, unless the same update creates those items.
+ * A map item that integrates as the rightmost value of its key deletes the value to its left, so
+ * tombstones (ContentDeleted) in a comment root are checked like values: ownership of the current one.
+ */
+import * as Y from "yjs";
+import {
+  COMMENTS,
+  REACTIONS,
+  THREADS,
+  commentProblem,
+  parseReactionKey,
+  reactionProblem,
+  threadProblem,
+  type CommentValue,
+  type ThreadValue,
+} from "./schema.ts";
+
+export interface UpdateWriter {
+  userId: string;
+  /** room:write: may change document content, resolve any thread. */
+  canWrite: boolean;
+  /** comments:write (implied by room:write). */
+  canWriteComments: boolean;
+}
+
+export type GuardVerdict =
+  | { ok: true; touchesContent: boolean; touchesComments: boolean }
+  | { ok: false; reason: string; message: string };
+
+type Struct = Y.Item | Y.GC | Y.Skip;
+type AnyType = Y.AbstractType<unknown>;
+
+interface Location {
+  /** A comment root name, or null for document content. */
+  root: string | null;
+  key: string | null;
+}
+
+const CONTENT: Location = { root: null, key: null };
+
+class Refused extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Check one client update against the server's copy of the document; never throws for bad input. */
+export function checkUpdate(doc: Y.Doc, update: Uint8Array, writer: UpdateWriter): GuardVerdict {
+  try {
+    return new UpdateCheck(doc, update, writer).run();
+  } catch (error) {
+    if (error instanceof Refused) return { ok: false, reason: error.reason, message: error.message };
+    return { ok: false, reason: "invalid_update", message: "The update could not be read" };
+  }
+}
+
+class UpdateCheck {
+  private readonly doc: Y.Doc;
+  private readonly writer: UpdateWriter;
+  private readonly structs: Struct[];
+  private readonly ds: ReturnType<typeof Y.decodeUpdate>["ds"];
+  private readonly byClient = new Map<number, Y.Item[] | Struct[]>();
+  private readonly located = new Map<Y.Item, Location>();
+  private readonly rootNames = new Map<AnyType, string>();
+  /** Keys this update writes, per comment root. */
+  private readonly written = new Map<string, Set<string>>([[THREADS, new Set()], [COMMENTS, new Set()], [REACTIONS, new Set()]]);
+  private touchesContent = false;
+  private touchesComments = false;
+
+  constructor(doc: Y.Doc, update: Uint8Array, writer: UpdateWriter) {
+    this.doc = doc;
+    this.writer = writer;
+    const decoded = Y.decodeUpdate(update);
+    this.structs = decoded.structs as Struct[];
+    this.ds = decoded.ds;
+    for (const s of this.structs) {
+      const list = this.byClient.get(s.id.client) ?? [];
+      list.push(s);
+      this.byClient.set(s.id.client, list);
+    }
+    for (const name of [THREADS, COMMENTS, REACTIONS]) {
+      const type = doc.share.get(name);
+      if (type) this.rootNames.set(type as AnyType, name);
+    }
+  }
+
+  run(): GuardVerdict {
+    const store = this.doc.store;
+    const fresh: Array<{ item: Y.Item; where: Location }> = [];
+    for (const s of this.structs) {
+      if (!(s instanceof Y.Item)) continue; // GC and Skip carry no content and join no type
+      if (s.id.clock + s.length <= Y.getState(store, s.id.client)) continue; // already integrated
+      const where = this.locate(s);
+      fresh.push({ item: s, where });
+      if (where.root === null) this.content();
+      else if (where.key !== null) this.written.get(where.root)!.add(where.key);
+    }
+    for (const { item, where } of fresh) {
+      if (where.root !== null) this.checkWrite(item, where.root, where.key);
+    }
+    this.checkDeletions();
+    return { ok: true, touchesContent: this.touchesContent, touchesComments: this.touchesComments };
+  }
+
+  private content(): void {
+    this.touchesContent = true;
+    if (!this.writer.canWrite) {
+      throw new Refused("document_write_forbidden", "This connection may comment but not change the document");
+    }
+  }
+
+  /** Root and map key an item integrates into (see the file comment). */
+  private locate(item: Y.Item): Location {
+    const cached = this.located.get(item);
+    if (cached) return cached;
+    this.located.set(item, CONTENT); // cycles in a forged update resolve to content
+    let where: Location = CONTENT;
+    const parent = item.parent as unknown;
+    if (typeof parent === "string") {
+      where = isCommentRoot(parent) ? { root: parent, key: item.parentSub } : CONTENT;
+    } else if (parent === null) {
+      const neighbour = (item.origin && this.find(item.origin)) || (item.rightOrigin && this.find(item.rightOrigin)) || null;
+      if (neighbour) where = neighbour.known ? this.locateKnown(neighbour.item) : this.locate(neighbour.item);
+    }
+    this.located.set(item, where);
+    return where;
+  }
+
+  /** Location of an item already in the server's document. */
+  private locateKnown(item: Y.Item): Location {
+    const parent = item.parent as AnyType | null;
+    if (!parent || parent._item !== null) return CONTENT;
+    const root = this.rootNames.get(parent);
+    return root ? { root, key: item.parentSub } : CONTENT;
+  }
+
+  /** The struct holding `id`: in the server's store (known) or earlier in this update. */
+  private find(id: Y.ID): { item: Y.Item; known: boolean } | null {
+    const server = findStruct(this.doc.store.clients.get(id.client) as Struct[] | undefined, id.clock);
+    if (server) return server instanceof Y.Item ? { item: server, known: true } : null;
+    const own = findStruct(this.byClient.get(id.client) as Struct[] | undefined, id.clock);
+    return own instanceof Y.Item ? { item: own, known: false } : null;
+  }
+
+  private currentValue(root: string, key: string): unknown {
+    const type = this.doc.share.get(root) as AnyType | undefined;
+    const item = type?._map.get(key);
+    if (!item || item.deleted) return undefined;
+    return item.content.getContent()[0];
+  }
+
+  private checkWrite(item: Y.Item, root: string, key: string | null): void {
+    this.touchesComments = true;
+    if (!this.writer.canWriteComments) throw new Refused("comments_write_forbidden", "This connection may not write comments");
+    if (key === null) throw new Refused("comment_schema_invalid", `${root} is a map; values are set by key`);
+    const current = this.currentValue(root, key);
+    if (item.content instanceof Y.ContentDeleted) {
+      // A tombstone can still displace the current value of its key (see the file comment).
+      if (current !== undefined) this.checkRemoval(root, key, current);
+      return;
+    }
+    if (!(item.content instanceof Y.ContentAny) || item.content.getLength() !== 1) {
+      throw new Refused("comment_schema_invalid", `${root} values must be plain JSON, one per key`);
+    }
+    const value = item.content.getContent()[0];
+    if (root === THREADS) this.checkThread(key, value, current as ThreadValue | undefined);
+    else if (root === COMMENTS) this.checkComment(key, value, current as CommentValue | undefined);
+    else this.checkReaction(key, value);
+  }
+
+  private checkThread(key: string, value: unknown, current: ThreadValue | undefined): void {
+    const problem = threadProblem(key, value);
+    if (problem) throw new Refused("comment_schema_invalid", problem);
+    const v = value as ThreadValue;
+    const user = this.writer.userId;
+    if (v.resolved && v.resolvedBy !== user && !(current?.resolved && current.resolvedBy === v.resolvedBy && current.resolvedAt === v.resolvedAt)) {
+      throw new Refused("thread_resolve_forbidden", "A thread is resolved in the resolver's own name");
+    }
+    if (!current) {
+      if (v.createdBy !== user) throw new Refused("thread_forged_author", "A new thread must be created by the writer");
+      return;
+    }
+    if (v.id !== current.id || v.createdBy !== current.createdBy || v.createdAt !== current.createdAt || JSON.stringify(v.anchor ?? null) !== JSON.stringify(current.anchor ?? null)) {
+      throw new Refused("thread_immutable_field", "A thread's id, author, creation time and anchor cannot change");
+    }
+    const isOwner = current.createdBy === user || this.writer.canWrite;
+    const resolutionChanged = v.resolved !== current.resolved || v.resolvedBy !== current.resolvedBy || v.resolvedAt !== current.resolvedAt;
+    if (resolutionChanged && !isOwner) throw new Refused("thread_resolve_forbidden", "Only the thread's author or a room writer resolves it");
+    if (JSON.stringify(v.metadata) !== JSON.stringify(current.metadata) && !isOwner) {
+      throw new Refused("thread_not_owner", "Only the thread's author or a room writer changes its metadata");
+    }
+  }
+
+  private checkComment(key: string, value: unknown, current: CommentValue | undefined): void {
+    const problem = commentProblem(key, value);
+    if (problem) throw new Refused("comment_schema_invalid", problem);
+    const v = value as CommentValue;
+    const user = this.writer.userId;
+    if (!current) {
+      if (v.authorId !== user) throw new Refused("comment_forged_author", "A new comment must be written by its author");
+      if (this.currentValue(THREADS, v.threadId) === undefined && !this.written.get(THREADS)!.has(v.threadId)) {
+        throw new Refused("comment_thread_missing", "A comment must belong to an existing thread");
+      }
+      return;
+    }
+    if (current.authorId !== user) throw new Refused("comment_not_author", "Only its author edits a comment");
+    if (v.id !== current.id || v.threadId !== current.threadId || v.parentId !== current.parentId || v.authorId !== current.authorId || v.createdAt !== current.createdAt) {
+      throw new Refused("comment_immutable_field", "A comment's id, thread, parent, author and creation time cannot change");
+    }
+  }
+
+  private checkReaction(key: string, value: unknown): void {
+    const problem = reactionProblem(key, value);
+    if (problem) throw new Refused("comment_schema_invalid", problem);
+    const parsed = parseReactionKey(key)!;
+    if (parsed.userId !== this.writer.userId) throw new Refused("reaction_forged_user", "A reaction is always the reacting user's own");
+    if (this.currentValue(COMMENTS, parsed.commentId) === undefined && !this.written.get(COMMENTS)!.has(parsed.commentId)) {
+      throw new Refused("comment_missing", "A reaction must be on an existing comment");
+    }
+  }
+
+  /** Removing the current value of a key (a map delete, or a tombstone displacing it). */
+  private checkRemoval(root: string, key: string, current: unknown): void {
+    const user = this.writer.userId;
+    if (!this.writer.canWriteComments) throw new Refused("comments_write_forbidden", "This connection may not write comments");
+    if (root === THREADS) {
+      const t = current as Partial<ThreadValue>;
+      if (t.createdBy !== user && !this.writer.canWrite) throw new Refused("thread_not_owner", "Only the thread's author or a room writer deletes it");
+    } else if (root === COMMENTS) {
+      if ((current as Partial<CommentValue>).authorId !== user) throw new Refused("comment_not_author", "Only its author deletes a comment");
+    } else if (parseReactionKey(key)?.userId !== user) {
+      throw new Refused("reaction_forged_user", "Only the reacting user removes a reaction");
+    }
+  }
+
+  private checkDeletions(): void {
+    const store = this.doc.store;
+    for (const [client, ranges] of this.ds.clients) {
+      const serverStructs = store.clients.get(client) as Struct[] | undefined;
+      const state = Y.getState(store, client);
+      for (const range of ranges) {
+        const end = range.clock + range.len;
+        if (end > state && !this.updateCreates(client, Math.max(range.clock, state), end)) this.content();
+        if (!serverStructs || range.clock >= state) continue;
+        let i = Y.findIndexSS(serverStructs as never, range.clock);
+        for (; i < serverStructs.length; i++) {
+          const s = serverStructs[i]!;
+          if (s.id.clock >= end) break;
+          if (!(s instanceof Y.Item) || s.deleted) continue;
+          const where = this.locateKnown(s);
+          if (where.root === null) {
+            this.content();
+            continue;
+          }
+          this.touchesComments = true;
+          if (where.key === null) throw new Refused("comment_schema_invalid", `${where.root} is a map; values are removed by key`);
+          // A key this update also writes is an overwrite, checked against the current value above.
+          if (this.written.get(where.root)!.has(where.key)) continue;
+          this.checkRemoval(where.root, where.key, s.content.getContent()[0]);
+        }
+      }
+    }
+  }
+
+  /** Whether this update's own structs cover [from, to) of `client`. */
+  private updateCreates(client: number, from: number, to: number): boolean {
+    const own = this.byClient.get(client);
+    if (!own || own.length === 0) return false;
+    const first = own[0]!;
+    const last = own[own.length - 1]!;
+    return first.id.clock <= from && last.id.clock + last.length >= to;
+  }
+}
+
+function isCommentRoot(name: string): boolean {
+  return name === THREADS || name === COMMENTS || name === REACTIONS;
+}
+
+/** Binary search for the struct containing `clock` in one client's ordered structs. */
+function findStruct(structs: Struct[] | undefined, clock: number): Struct | null {
+  if (!structs || structs.length === 0) return null;
+  let lo = 0;
+  let hi = structs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = structs[mid]!;
+    if (clock < s.id.clock) hi = mid - 1;
+    else if (clock >= s.id.clock + s.length) lo = mid + 1;
+    else return s;
+  }
+  return null;
+}

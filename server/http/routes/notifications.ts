@@ -1,0 +1,84 @@
+/**
+ * End users' inbox notifications and notification settings, for an organisation's backend (API key)
+ * or its members: list (newest first, cursor), unread count, mark one or all read, settings per
+ * kind and channel, and triggering a notification (custom `$kind`s, added_to_room/org).
+ */
+import { Router, type Request } from "express";
+import { z } from "zod";
+import { isNotificationKind, type NotificationService } from "../../domain/notifications/notification-service.ts";
+import { parseInput } from "../validate.ts";
+import type { AuthMiddleware } from "../middleware/authenticate.ts";
+
+const userIdSchema = z.string().min(1).max(128);
+const listSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(1024).optional(),
+  unread: z.enum(["true", "false"]).optional(),
+});
+const channelSchema = z.object({ inApp: z.boolean().optional(), email: z.boolean().optional() }).strict();
+const settingsSchema = z
+  .object({
+    email: z.email().max(320).nullable().optional(),
+    channels: z.record(z.string().refine(isNotificationKind, "a notification kind"), channelSchema).optional(),
+  })
+  .strict();
+const triggerSchema = z
+  .object({
+    userId: userIdSchema,
+    kind: z.string().refine((k) => isNotificationKind(k), "mention, reply, reaction, thread_resolved, added_to_room, added_to_org or a custom $kind"),
+    roomId: z.string().min(1).max(128).nullable().optional(),
+    data: z.record(z.string(), z.json()).refine((d) => JSON.stringify(d).length <= 4096, "at most 4096 JSON characters").optional(),
+  })
+  .strict();
+
+function target(req: Request): { orgId: string; userId: string } {
+  return { orgId: String(req.params.org_id), userId: parseInput(userIdSchema, req.params.user_id, "Path parameter user_id") };
+}
+
+export function notificationRoutes({ notifications, auth }: { notifications: NotificationService; auth: AuthMiddleware }): Router {
+  const router = Router();
+  const base = "/organizations/:org_id/users/:user_id";
+  const read = auth.requireOrgAccess("rooms:read");
+  const write = auth.requireOrgAccess("rooms:write");
+
+  router.get(`${base}/inbox-notifications`, read, async (req, res) => {
+    const { orgId, userId } = target(req);
+    const q = parseInput(listSchema, req.query, "Query");
+    const page = await notifications.list(orgId, userId, { limit: q.limit, cursor: q.cursor, unread: q.unread === "true" });
+    res.json({ ...page, unreadCount: await notifications.unreadCount(orgId, userId) });
+  });
+
+  router.get(`${base}/inbox-notifications/unread-count`, read, async (req, res) => {
+    const { orgId, userId } = target(req);
+    res.json({ count: await notifications.unreadCount(orgId, userId) });
+  });
+
+  router.post(`${base}/inbox-notifications/read-all`, write, async (req, res) => {
+    const { orgId, userId } = target(req);
+    res.json({ updated: await notifications.markAllRead(orgId, userId) });
+  });
+
+  router.post(`${base}/inbox-notifications/:notification_id/read`, write, async (req, res) => {
+    const { orgId, userId } = target(req);
+    res.json(await notifications.markRead(orgId, userId, String(req.params.notification_id).slice(0, 64)));
+  });
+
+  router.get(`${base}/notification-settings`, read, async (req, res) => {
+    const { orgId, userId } = target(req);
+    res.json(await notifications.getSettings(orgId, userId));
+  });
+
+  router.post(`${base}/notification-settings`, write, async (req, res) => {
+    const { orgId, userId } = target(req);
+    res.json(await notifications.updateSettings(orgId, userId, parseInput(settingsSchema, req.body)));
+  });
+
+  router.post("/organizations/:org_id/inbox-notifications/trigger", write, async (req, res) => {
+    const orgId = String(req.params.org_id);
+    const input = parseInput(triggerSchema, req.body);
+    const notification = await notifications.notify({ orgId, userId: input.userId, kind: input.kind, roomId: input.roomId ?? null, data: input.data as Record<string, unknown> | undefined });
+    res.status(201).json({ notification });
+  });
+
+  return router;
+}

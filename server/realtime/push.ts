@@ -1,0 +1,98 @@
+/**
+ * Server → client messages outside the document: notifications to a user, activity to a room.
+ * They travel as Hocuspocus stateless messages on the connections of this process; with Redis,
+ * every message is published once and each process (the publisher included) delivers it to its
+ * own connections, so a user connected to any process receives it. The client-visible protocol is
+ * in docs/notifications.md.
+ *
+ * A user is reached on every socket that has any room of that organisation open, once per socket
+ * (a socket carrying several rooms gets one copy).
+ */
+import type { Hocuspocus } from "@hocuspocus/server";
+import { Redis as IORedis } from "ioredis";
+import type { ConnectionContext } from "../../extensions/authenticate.ts";
+import { toDocumentName } from "./document-name.ts";
+import { logger } from "../logger.ts";
+
+interface Envelope {
+  to: "user" | "room";
+  orgId: string;
+  id: string;
+  message: Record<string, unknown>;
+}
+
+export interface PushOptions {
+  hocuspocus: () => Hocuspocus;
+  /** The app's Redis client (publisher) and URL (for a subscriber); null runs in-process only. */
+  redis: { client: IORedis; url: string; prefix: string } | null;
+}
+
+export class RealtimePush {
+  private readonly options: PushOptions;
+  private readonly channel: string;
+  private subscriber: IORedis | null = null;
+
+  constructor(options: PushOptions) {
+    this.options = options;
+    this.channel = `${options.redis?.prefix ?? "syncforge"}:push`;
+  }
+
+  async start(): Promise<void> {
+    const redis = this.options.redis;
+    if (!redis) return;
+    this.subscriber = new IORedis(redis.url, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.subscriber.on("error", (error: Error) => logger.warn("Redis push subscriber error", { error: error.message }));
+    this.subscriber.on("message", (_channel: string, raw: string) => {
+      try {
+        this.deliver(JSON.parse(raw) as Envelope);
+      } catch (error) {
+        logger.warn("Ignored an unreadable push message", { error: (error as Error).message });
+      }
+    });
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  toUser(orgId: string, userId: string, message: Record<string, unknown>): void {
+    this.send({ to: "user", orgId, id: userId, message });
+  }
+
+  toRoom(orgId: string, roomId: string, message: Record<string, unknown>): void {
+    this.send({ to: "room", orgId, id: roomId, message });
+  }
+
+  async close(): Promise<void> {
+    const s = this.subscriber;
+    this.subscriber = null;
+    if (s) s.disconnect();
+  }
+
+  private send(envelope: Envelope): void {
+    const redis = this.options.redis;
+    if (!redis) return this.deliver(envelope);
+    redis.client.publish(this.channel, JSON.stringify(envelope)).catch((error: Error) => {
+      logger.warn("Could not publish a push message; delivering locally only", { error: error.message });
+      this.deliver(envelope);
+    });
+  }
+
+  private deliver(envelope: Envelope): void {
+    const hocuspocus = this.options.hocuspocus();
+    const payload = JSON.stringify(envelope.message);
+    if (envelope.to === "room") {
+      const document = hocuspocus.documents.get(toDocumentName(envelope.orgId, envelope.id));
+      for (const connection of document?.getConnections() ?? []) connection.sendStateless(payload);
+      return;
+    }
+    const seen = new Set<unknown>();
+    for (const document of hocuspocus.documents.values()) {
+      for (const connection of document.getConnections()) {
+        const ctx = connection.context as Partial<ConnectionContext>;
+        if (ctx.orgId !== envelope.orgId || ctx.userId !== envelope.id) continue;
+        const socket = ctx.socket ?? connection;
+        if (seen.has(socket)) continue;
+        seen.add(socket);
+        connection.sendStateless(payload);
+      }
+    }
+  }
+}
