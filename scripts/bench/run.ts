@@ -6,6 +6,7 @@
  *   npm run bench -- --quick           one short round each (a smoke test, not a measurement)
  *   npm run bench -- --only typing     one benchmark (repeatable, or comma-separated)
  *   npm run bench -- --rounds 5        more rounds
+ *   npm run bench -- --servers syncforge-sqlite,bare-hocuspocus   some server configurations only
  *
  * Servers under test run as child processes; the clients run here. See docs/benchmarks.md.
  */
@@ -17,9 +18,11 @@ import { registry } from "./registry.ts";
 import type { BenchContext } from "./lib/benchmark.ts";
 import { ROOT, gitRevision, loadAverage } from "./lib/proc.ts";
 import { formatTable } from "./lib/table.ts";
+import { ALL_TARGETS } from "./lib/targets.ts";
 
-const USAGE = `usage: npm run bench -- [--only <name>[,<name>]] [--quick] [--rounds <n>]
-benchmarks: ${registry.map((r) => r.name).join(", ")}`;
+const USAGE = `usage: npm run bench -- [--only <name>[,<name>]] [--quick] [--rounds <n>] [--servers <key>[,<key>]]
+benchmarks: ${registry.map((r) => r.name).join(", ")}
+servers: ${ALL_TARGETS.map((t) => t.key).join(", ")}`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -27,6 +30,7 @@ async function main(): Promise<number> {
       only: { type: "string", multiple: true },
       quick: { type: "boolean", default: false },
       rounds: { type: "string" },
+      servers: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -39,6 +43,12 @@ async function main(): Promise<number> {
   const unknown = only.filter((name) => !registry.some((r) => r.name === name));
   if (unknown.length > 0) {
     process.stderr.write(`unknown benchmark: ${unknown.join(", ")}\n${USAGE}\n`);
+    return 2;
+  }
+  const servers = (values.servers ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const unknownServers = servers.filter((key) => !ALL_TARGETS.some((t) => t.key === key));
+  if (unknownServers.length > 0) {
+    process.stderr.write(`unknown server: ${unknownServers.join(", ")}\n${USAGE}\n`);
     return 2;
   }
   const rounds = values.rounds ? Number(values.rounds) : values.quick ? 1 : 3;
@@ -67,6 +77,7 @@ async function main(): Promise<number> {
     const context: BenchContext = {
       quick: values.quick ?? false,
       rounds,
+      servers,
       log: (message) => process.stderr.write(`[${benchmark.name}] ${message}\n`),
     };
     const loadBefore = loadAverage();

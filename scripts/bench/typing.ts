@@ -20,7 +20,7 @@ import { connectClient, sleep, waitFor, type BenchClient } from "./lib/clients.t
 import { CpuMeter, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
 import { fmt, percent, ratio, type Table } from "./lib/table.ts";
-import { ALL_TARGETS, type RunningTarget, type Target } from "./lib/targets.ts";
+import { selectTargets, type RunningTarget, type Target } from "./lib/targets.ts";
 
 const ROOMS = 4;
 const WRITERS_PER_ROOM = 3;
@@ -169,7 +169,7 @@ const typing: Benchmark = {
   description: `${ROOMS} rooms × ${WRITERS_PER_ROOM} writers at ${CHARS_PER_SECOND} chars/s + 1 observer each: latency to the observer`,
   async run(context: BenchContext) {
     const durationMs = context.quick ? 5000 : 10_000;
-    const results = await runInterleaved<Target, TypingFigures>(context, ALL_TARGETS, async (target) => {
+    const results = await runInterleaved<Target, TypingFigures>(context, selectTargets(context.servers), async (target) => {
       const running = await target.start();
       try {
         const figures = await measureTyping(running, durationMs);
@@ -182,7 +182,7 @@ const typing: Benchmark = {
         for (const line of running.server.errorSamples()) context.log(`  server: ${line}`);
       }
     });
-    const bare = results.find((r) => r.key === "bare-hocuspocus")!.median;
+    const bare = results.find((r) => r.key === "bare-hocuspocus")?.median;
     const table: Table = {
       title: `typing — ${ROOMS} rooms × ${WRITERS_PER_ROOM} writers at ${CHARS_PER_SECOND} chars/s, 1 observer per room, ${durationMs / 1000} s window, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
       columns: ["server", "p50 ms", "p99 ms", "max ms", "delivered", "server CPU µs/upd", "PG CPU µs/upd", "RSS MiB", "p50 vs bare", "p99 vs bare", "CPU vs bare"],
@@ -195,9 +195,9 @@ const typing: Benchmark = {
         fmt(m.serverCpuMicrosPerUpdate),
         fmt(m.databaseCpuMicrosPerUpdate),
         fmt(m.rssMiB),
-        ratio(m.p50Ms, bare.p50Ms),
-        ratio(m.p99Ms, bare.p99Ms),
-        ratio(m.serverCpuMicrosPerUpdate, bare.serverCpuMicrosPerUpdate),
+        ratio(m.p50Ms, bare?.p50Ms),
+        ratio(m.p99Ms, bare?.p99Ms),
+        ratio(m.serverCpuMicrosPerUpdate, bare?.serverCpuMicrosPerUpdate),
       ]),
       notes: [
         `keystrokes typed in the window per run (median): ${results.map((r) => `${r.label} ${fmt(r.median.typed)}`).join(", ")}`,

@@ -13,6 +13,8 @@ export interface BenchContext {
   quick: boolean;
   /** Rounds to run (3 by default, 1 with --quick). */
   rounds: number;
+  /** `--servers`: keys of the server configurations to run (all when empty). */
+  servers: string[];
   /** Progress on stderr, so stdout carries only the tables. */
   log(message: string): void;
 }

@@ -189,8 +189,8 @@ export function selfCpuMicros(): number {
 /** The commit the working tree is at and how many paths differ from it, for the record. */
 export function gitRevision(): { commit: string; changedPaths: number } | null {
   try {
-    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const status = execFileSync("git", ["status", "--porcelain"], { cwd: ROOT, encoding: "utf8" });
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const status = execFileSync("git", ["status", "--porcelain"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     return { commit, changedPaths: status.split("\n").filter(Boolean).length };
   } catch {
     return null;

@@ -76,6 +76,11 @@ export const TARGETS: Record<TargetKey, Target> = {
 /** The three configurations in table order, baseline last. */
 export const ALL_TARGETS: Target[] = [TARGETS["syncforge-postgres"], TARGETS["syncforge-sqlite"], TARGETS["bare-hocuspocus"]];
 
+/** The configurations `--servers` selects (all when it names none), in table order. */
+export function selectTargets(servers: string[]): Target[] {
+  return servers.length === 0 ? ALL_TARGETS : ALL_TARGETS.filter((t) => servers.includes(t.key));
+}
+
 async function startSyncForge(target: Target, dialect: "postgres" | "sqlite", extraEnv: Record<string, string> = {}): Promise<RunningTarget> {
   const secret = randomBytes(32).toString("hex");
   const tokens = new AccessTokens(secret, 3600);
