@@ -18,7 +18,8 @@ import { spawnServerProcess, readMemory, type ServerProcess } from "./proc.ts";
 export type TargetKey = "syncforge-postgres" | "syncforge-sqlite" | "bare-hocuspocus";
 
 export interface Target {
-  key: TargetKey;
+  /** TargetKey for the three built in; other benchmarks may define their own (e.g. bare y-websocket). */
+  key: string;
   label: string;
   /** True when the server stores documents durably (the baseline does not). */
   persists: boolean;
@@ -145,14 +146,25 @@ async function startSyncForge(target: Target, dialect: "postgres" | "sqlite", ex
 }
 
 async function startBareHocuspocus(target: Target): Promise<RunningTarget> {
-  const server = await spawnServerProcess({
+  return startPlainServer(target, {
     script: "scripts/bench/servers/bare-hocuspocus.ts",
-    env: { NODE_ENV: "production" },
     portPattern: /listening \{"port":(\d+)\}/,
+    url: (port) => `ws://127.0.0.1:${port}`,
   });
+}
+
+/**
+ * A baseline server without tokens or storage: any script that prints its port (see
+ * servers/bare-hocuspocus.ts). Exported for benchmarks that bring their own baseline.
+ */
+export async function startPlainServer(
+  target: Target,
+  options: { script: string; portPattern: RegExp; url: (port: number) => string; env?: Record<string, string> },
+): Promise<RunningTarget> {
+  const server = await spawnServerProcess({ script: options.script, env: { NODE_ENV: "production", ...options.env }, portPattern: options.portPattern });
   return {
     target,
-    url: `ws://127.0.0.1:${server.port}`,
+    url: options.url(server.port),
     server,
     token: async () => "bare",
     databasePids: async () => [],
