@@ -25,6 +25,7 @@ import type {
   Connection,
   Hocuspocus,
   onConfigurePayload,
+  afterLoadDocumentPayload,
 } from "@hocuspocus/server";
 import type { DocumentStore } from "../server/domain/documents/document-store.ts";
 import type { UpdateLog } from "../server/domain/documents/update-log.ts";
@@ -84,6 +85,24 @@ export class Persistence implements Extension {
       containedIds: loaded.updates.map((u) => u.id),
       inflight: new Set(),
       storeFailures: 0,
+    });
+  }
+
+  /**
+   * A document loaded with a log tail (its last process crashed, or another process still holds
+   * rows) is compacted on the usual debounce even if nobody edits it: otherwise a document that is
+   * only read after a crash would keep its tail forever, and graceful shutdown, which only runs
+   * pending stores, would leave it uncompacted.
+   */
+  async afterLoadDocument({ documentName, document, instance, context }: afterLoadDocumentPayload): Promise<void> {
+    if ((this.documents.get(documentName)?.containedIds.length ?? 0) === 0) return;
+    instance.storeDocumentHooks(document, {
+      instance,
+      clientsCount: document.getConnectionsCount(),
+      document,
+      documentName,
+      lastContext: context,
+      lastTransactionOrigin: { source: "persistence-load" },
     });
   }
 

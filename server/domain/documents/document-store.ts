@@ -54,7 +54,9 @@ export class DocumentStore {
   /** Append updates in one INSERT; returns their ids in order. */
   async append(entries: AppendEntry[]): Promise<number[]> {
     if (entries.length === 0) return [];
-    const now = new Date();
+    // sqlite3 would store a bound Date as epoch milliseconds, which Sequelize's SQLite DATE parser
+    // cannot read back; write the text form Sequelize itself writes there.
+    const now: Date | string = this.db.dialect === "sqlite" ? sqliteDate(new Date()) : new Date();
     const values: string[] = [];
     const bind: unknown[] = [];
     for (const entry of entries) {
@@ -62,10 +64,17 @@ export class DocumentStore {
       values.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})`);
       bind.push(entry.documentName, Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength), this.writerId, now);
     }
-    const rows = await this.sequelize.query<{ id: number | string }>(
-      `INSERT INTO document_updates (document_name, data, writer, created_at) VALUES ${values.join(", ")} RETURNING id`,
-      { bind, type: QueryTypes.SELECT },
-    );
+    const sql = `INSERT INTO document_updates (document_name, data, writer, created_at) VALUES ${values.join(", ")}`;
+    if (this.db.dialect === "sqlite") {
+      // Sequelize's SQLite dialect runs any "INSERT INTO …" with sqlite3's run(), which returns no
+      // rows, so RETURNING ids would come back undefined (every append failed on SQLite). SQLite
+      // executes one statement at a time and AUTOINCREMENT gives one statement's rows consecutive
+      // ids, so they are lastID - changes + 1 … lastID (as Sequelize's own bulkCreate computes).
+      const [lastId, changes] = (await this.sequelize.query(sql, { bind, type: QueryTypes.INSERT })) as unknown as [number, number];
+      if (changes !== entries.length) throw new Error(`appended ${changes} of ${entries.length} updates`);
+      return entries.map((_, i) => Number(lastId) - changes + 1 + i);
+    }
+    const rows = await this.sequelize.query<{ id: number | string }>(`${sql} RETURNING id`, { bind, type: QueryTypes.SELECT });
     return rows.map((r) => Number(r.id));
   }
 
@@ -110,6 +119,10 @@ export class DocumentStore {
       await RoomDocument.destroy({ where: { name: documentName }, transaction });
     });
   }
+}
+
+function sqliteDate(date: Date): string {
+  return `${date.toISOString().replace("T", " ").replace("Z", "")} +00:00`;
 }
 
 /** The union of two document states, garbage-collected. */
