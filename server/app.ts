@@ -110,6 +110,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     rooms,
     connectionsCount: (name) => hocuspocus.documents.get(name)?.getConnectionsCount() ?? 0,
   });
+  apiKeys.onRevoked = (id) => authorize.forgetIssuer("api_key", id);
+  orgs.onMemberRemoved = (_orgId, userId) => authorize.forgetIssuer("user", userId);
 
   const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
   const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence });

@@ -31,7 +31,13 @@ export interface ConnectionAuthorizerOptions {
   cacheMs?: number;
 }
 
-export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions): (context: ConnectionContext) => Promise<void> {
+export interface ConnectionAuthorizer {
+  (context: ConnectionContext): Promise<void>;
+  /** Drop cached answers about an issuer (called when a key is revoked or a member removed). */
+  forgetIssuer(kind: "api_key" | "user", id: string): void;
+}
+
+export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions): ConnectionAuthorizer {
   const cacheMs = options.cacheMs ?? 5000;
   const cache = new Map<string, { value: boolean; expires: number }>();
 
@@ -44,7 +50,7 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     return value;
   }
 
-  return async (context) => {
+  const authorize = async (context: ConnectionContext): Promise<void> => {
     const { orgId, roomId, issuer } = context;
     if (issuer) {
       const valid = await cached(`${issuer.kind}:${issuer.id}:${orgId}`, async () =>
@@ -63,4 +69,10 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
       throw refusal(ROOM_FULL_CLOSE_CODE, "room_full", "The room is full");
     }
   };
+  return Object.assign(authorize, {
+    forgetIssuer(kind: "api_key" | "user", id: string) {
+      const prefix = `${kind}:${id}:`;
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+    },
+  });
 }

@@ -151,3 +151,55 @@ export async function signUp(
   if (login.status !== 200) throw new Error(`login failed: ${JSON.stringify(login.body)}`);
   return { client, user: login.body.user, password };
 }
+
+export interface TeamMember {
+  client: ApiClient;
+  user: { id: string; email: string; name: string };
+}
+
+export interface Team {
+  orgId: string;
+  owner: TeamMember;
+  admin: TeamMember;
+  member: TeamMember;
+  viewer: TeamMember;
+  apiKey: { id: string; secret: string; client: ApiClient };
+}
+
+/** An organisation with one signed-in account per role and an API key. */
+export async function createTeam(httpUrl: string, mailbox: Mailbox, name = "Acme"): Promise<Team> {
+  const owner = await signUp(httpUrl, mailbox);
+  const created = await owner.client.post("/organizations", { name });
+  if (created.status !== 201) throw new Error(`create org failed: ${JSON.stringify(created.body)}`);
+  const orgId: string = created.body.organization.id;
+  const add = async (role: string): Promise<TeamMember> => {
+    const account = await signUp(httpUrl, mailbox);
+    const added = await owner.client.post(`/organizations/${orgId}/members`, { email: account.user.email, role });
+    if (added.status !== 201) throw new Error(`add member failed: ${JSON.stringify(added.body)}`);
+    return { client: account.client, user: account.user };
+  };
+  const [admin, member, viewer] = [await add("admin"), await add("member"), await add("viewer")];
+  const key = await owner.client.post(`/organizations/${orgId}/api-keys`, { name: "backend" });
+  if (key.status !== 201) throw new Error(`create key failed: ${JSON.stringify(key.body)}`);
+  return {
+    orgId,
+    owner: { client: owner.client, user: owner.user },
+    admin,
+    member,
+    viewer,
+    apiKey: { id: key.body.apiKey.id, secret: key.body.apiKey.secret, client: new ApiClient(`${httpUrl}/api`, key.body.apiKey.secret) },
+  };
+}
+
+/** Wait for a raw socket to be closed; resolves its close code and reason. */
+export async function closedWith(closed: Promise<{ code: number; reason: string }>, timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("socket was not closed in time")), timeoutMs);
+  });
+  try {
+    return await Promise.race([closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -51,6 +51,8 @@ export function toOrgView(org: Organization): OrgView {
 
 export class OrgService {
   private readonly db: Database;
+  /** Told when a member leaves an organisation, so caches of memberships can drop them at once. */
+  onMemberRemoved: (orgId: string, userId: string) => void = () => {};
 
   constructor(db: Database) {
     this.db = db;
@@ -168,6 +170,7 @@ export class OrgService {
       if (m.role === "owner") await this.assertAnotherOwner(orgId, transaction);
       await m.destroy({ transaction });
     });
+    this.onMemberRemoved(orgId, userId);
   }
 
   private async assertAnotherOwner(orgId: string, transaction: Transaction): Promise<void> {
