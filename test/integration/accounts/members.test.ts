@@ -1,0 +1,91 @@
+/**
+ * Members and roles: added by email, roles changed and removed by Owners and Admins, an Admin
+ * never touches an Owner, and an organisation always keeps at least one Owner.
+ */
+import { expect } from "chai";
+import { startServer, type TestServer } from "../../helpers/server.ts";
+import { truncateAll } from "../../helpers/database.ts";
+import { ApiClient, createTeam, signUp, startMailbox, type Mailbox, type Team } from "../../helpers/accounts.ts";
+
+describe("members and roles", function () {
+  this.timeout(30_000);
+  let mailbox: Mailbox;
+  let server: TestServer;
+  let team: Team;
+
+  before(async () => {
+    mailbox = await startMailbox();
+    server = await startServer({ SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" });
+  });
+  beforeEach(async () => {
+    await truncateAll();
+    team = await createTeam(server.httpUrl, mailbox);
+  });
+  after(async () => {
+    await server.close();
+    await mailbox.close();
+  });
+
+  const members = (suffix = "") => `/organizations/${team.orgId}/members${suffix}`;
+
+  it("lists members with their roles; adds by email; refuses unknown emails and duplicates", async () => {
+    const list = await team.viewer.client.get(members());
+    expect(list.body.data.map((m: { role: string }) => m.role).sort()).to.deep.equal(["admin", "member", "owner", "viewer"]);
+    const newcomer = await signUp(server.httpUrl, mailbox);
+    const added = await team.admin.client.post(members(), { email: newcomer.user.email.toUpperCase(), role: "member" });
+    expect(added.status).to.equal(201);
+    expect(added.body.member).to.include({ user_id: newcomer.user.id, role: "member" });
+    // The newcomer now sees the org.
+    const orgs = await newcomer.client.get("/organizations");
+    expect(orgs.body.data.map((o: { id: string; role: string }) => [o.id, o.role])).to.deep.equal([[team.orgId, "member"]]);
+    const again = await team.owner.client.post(members(), { email: newcomer.user.email, role: "viewer" });
+    expect(again.status).to.equal(409);
+    expect(again.body.error.code).to.equal("already_member");
+    const unknown = await team.owner.client.post(members(), { email: "ghost@example.test", role: "viewer" });
+    expect(unknown.status).to.equal(404);
+    expect(unknown.body.error.code).to.equal("user_not_found");
+  });
+
+  it("an Admin manages non-owners but may not grant, change or remove an Owner", async () => {
+    const admin = team.admin.client;
+    expect((await admin.patch(members(`/${team.member.user.id}`), { role: "viewer" })).body.member.role).to.equal("viewer");
+    expect((await admin.patch(members(`/${team.viewer.user.id}`), { role: "owner" })).body.error.code).to.equal("forbidden_role");
+    expect((await admin.patch(members(`/${team.owner.user.id}`), { role: "viewer" })).status).to.equal(403);
+    expect((await admin.delete(members(`/${team.owner.user.id}`))).status).to.equal(403);
+    const newcomer = await signUp(server.httpUrl, mailbox);
+    expect((await admin.post(members(), { email: newcomer.user.email, role: "owner" })).status).to.equal(403);
+    expect((await admin.delete(members(`/${team.viewer.user.id}`))).status).to.equal(204);
+    expect((await team.viewer.client.get(`/organizations/${team.orgId}`)).status).to.equal(404);
+  });
+
+  it("always keeps at least one Owner; ownership can be handed over", async () => {
+    const owner = team.owner.client;
+    const demote = await owner.patch(members(`/${team.owner.user.id}`), { role: "admin" });
+    expect(demote.status).to.equal(409);
+    expect(demote.body.error.code).to.equal("last_owner");
+    const leave = await owner.delete(members(`/${team.owner.user.id}`));
+    expect(leave.status).to.equal(409);
+    expect(leave.body.error.code).to.equal("last_owner");
+
+    expect((await owner.patch(members(`/${team.admin.user.id}`), { role: "owner" })).body.member.role).to.equal("owner");
+    expect((await owner.patch(members(`/${team.owner.user.id}`), { role: "viewer" })).status).to.equal(200);
+    // The former owner is now a viewer: reads, never writes.
+    expect((await owner.get(`/organizations/${team.orgId}/rooms`)).status).to.equal(200);
+    expect((await owner.post(`/organizations/${team.orgId}/rooms`, { id: "x" })).status).to.equal(403);
+    const newOwner = team.admin.client;
+    const last = await newOwner.delete(members(`/${team.admin.user.id}`));
+    expect(last.body.error.code).to.equal("last_owner");
+  });
+
+  it("organisation settings: plan_type, max_rooms and max_monthly_connections", async () => {
+    const patched = await team.owner.client.patch(`/organizations/${team.orgId}`, {
+      plan_type: "pro",
+      max_rooms: 500,
+      max_monthly_connections: 50000,
+    });
+    expect(patched.status).to.equal(200);
+    expect(patched.body.organization).to.include({ plan_type: "pro", max_rooms: 500, max_monthly_connections: 50000 });
+    const read = await new ApiClient(team.apiKey.client.baseUrl, team.apiKey.secret).get(`/organizations/${team.orgId}`);
+    expect(read.body.organization).to.include({ plan_type: "pro", max_rooms: 500 });
+  });
+});
