@@ -56,7 +56,7 @@ export class Persistence implements Extension {
   private readonly documents = new Map<string, DocumentState>();
   private readonly pendingByConnection = new WeakMap<Connection, { documentName: string; id: number }>();
   private instance: Hocuspocus | null = null;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private destroyed = false;
 
   constructor(options: PersistenceOptions) {
     this.store = options.store;
@@ -172,20 +172,38 @@ export class Persistence implements Extension {
   }
 
   async onDestroy(): Promise<void> {
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    this.retryTimers.clear();
+    this.destroyed = true;
   }
 
-  /** A failed store is retried with backoff, so a document whose clients left is still compacted. */
+  /**
+   * A failed store is retried with backoff. The retry is registered in Hocuspocus' own store
+   * debouncer, under the id its debounced store uses, because that is what Hocuspocus looks at
+   * before unloading: with a plain timer, a document whose last client left after a failed store was
+   * unloaded at once (its updates safe in the log, but never compacted by this process and the
+   * retry found a destroyed document). Registered this way the document stays in memory until a
+   * store succeeds; a new edit replaces the retry with an ordinary debounced store, the last client
+   * leaving runs it at once, and graceful shutdown's flushPendingStores runs it too.
+   */
   private scheduleRetry(payload: onStoreDocumentPayload, attempt: number): void {
+    const instance = this.instance;
+    if (!instance || this.destroyed) return;
+    const { document } = payload;
     const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      const instance = this.instance;
-      if (!instance || payload.document.isDestroyed) return;
-      instance.storeDocumentHooks(payload.document, payload, true);
-    }, delay);
-    timer.unref();
-    this.retryTimers.add(timer);
+    const retry = async (): Promise<void> => {
+      if (this.destroyed || document.isDestroyed) return;
+      try {
+        await document.saveMutex.runExclusive(async () => {
+          await instance.hooks("onStoreDocument", payload);
+          await instance.hooks("afterStoreDocument", payload);
+        });
+      } catch {
+        // Logged by onStoreDocument, which has scheduled the next attempt (or another process
+        // holds the Redis lock and stores it).
+      }
+      setTimeout(() => {
+        if (instance.shouldUnloadDocument(document)) void instance.unloadDocument(document);
+      }, 0);
+    };
+    void instance.debouncer.debounce(`onStoreDocument-${document.name}`, retry, delay, delay);
   }
 }

@@ -1,0 +1,100 @@
+/**
+ * The update log is compacted by the debounced store: once it has run, the document's log rows are
+ * gone and room_documents holds its state. A store that fails (here: the snapshot table is really
+ * unavailable) keeps the document in memory and is retried until it succeeds.
+ */
+import { expect } from "chai";
+import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
+import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
+import { connectProvider, waitFor, waitForSynced, waitForAcked, type TestProvider } from "../../helpers/clients.ts";
+import { openDatabase, readStored, snapshotText, storedText, type StoredDocument } from "../../helpers/documents.ts";
+import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import type { Database } from "../../../db/index.ts";
+
+const ORG = "org-test";
+
+describe("update log compaction", function () {
+  this.timeout(30_000);
+  let server: TestServer;
+  let db: Database;
+  const clients: TestProvider[] = [];
+
+  before(async () => {
+    server = await startServer({ STORE_DEBOUNCE_MS: "60000", STORE_MAX_DEBOUNCE_MS: "120000" });
+    db = openDatabase(testDatabaseUrl());
+  });
+  after(async () => {
+    // Whatever happens in a test, leave the schema as it was.
+    await db?.sequelize.query("ALTER TABLE IF EXISTS room_documents_unavailable RENAME TO room_documents").catch(() => {});
+    await server?.close();
+    await db?.close();
+  });
+  beforeEach(() => truncateAll());
+  afterEach(() => {
+    while (clients.length) clients.pop()!.destroy();
+  });
+
+  /** Poll the database until the room's stored state satisfies `done`. */
+  async function storedWhen(room: string, done: (s: StoredDocument) => boolean, timeoutMs = 5000): Promise<StoredDocument> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const stored = await readStored(db, ORG, room);
+      if (done(stored) || Date.now() > deadline) return stored;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async function editedRoom(room: string, text: string): Promise<TestProvider> {
+    const c = connectProvider(server.collabUrl, room, await mintToken({ orgId: ORG }));
+    clients.push(c);
+    await waitForSynced(c);
+    for (const word of text.split(" ")) {
+      c.text.insert(c.text.length, c.text.length ? ` ${word}` : word);
+      await waitForAcked(c);
+    }
+    return c;
+  }
+
+  it("deletes the document's log rows and keeps its state in room_documents", async () => {
+    await editedRoom("compact-me", "one two three four");
+    await editedRoom("left-alone", "other room");
+    const before = await readStored(db, ORG, "compact-me");
+    expect(before.snapshot).to.equal(null);
+    expect(before.log.length, "one row per acknowledged edit at least").to.be.at.least(4);
+
+    server.app.hocuspocus.flushPendingStores();
+    const after = await storedWhen("compact-me", (s) => s.snapshot !== null);
+    expect(after.log, "log rows deleted").to.have.length(0);
+    expect(snapshotText(after)).to.equal("one two three four");
+    expect(after.version).to.equal(1);
+  });
+
+  it("keeps a document whose store fails in memory and retries the store", async () => {
+    const c = await editedRoom("retry", "kept through a failed store");
+    const name = toDocumentName(ORG, "retry");
+    const storeId = `onStoreDocument-${name}`;
+    const { hocuspocus } = server.app;
+    const document = hocuspocus.documents.get(name)!;
+    const settled = () => !hocuspocus.debouncer.isCurrentlyExecuting(storeId) && !document.saveMutex.isLocked();
+    await db.sequelize.query("ALTER TABLE room_documents RENAME TO room_documents_unavailable");
+    try {
+      hocuspocus.flushPendingStores();
+      await waitFor(() => settled() && hocuspocus.debouncer.isDebounced(storeId), 5000, "the failed store to register its retry");
+      // The last client leaves while the database still fails: the document must stay loaded.
+      clients.pop()!.destroy();
+      await waitFor(() => document.getConnectionsCount() === 0 && settled(), 5000, "the client to leave");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(hocuspocus.documents.has(name), "document kept in memory").to.equal(true);
+      const logged = await db.models.DocumentUpdate.count({ where: { documentName: name } });
+      expect(logged, "updates still in the log").to.be.greaterThan(0);
+      expect(c.doc.isDestroyed).to.equal(true);
+    } finally {
+      await db.sequelize.query("ALTER TABLE room_documents_unavailable RENAME TO room_documents");
+    }
+    const stored = await storedWhen("retry", (s) => s.snapshot !== null && s.log.length === 0, 15_000);
+    expect(snapshotText(stored)).to.equal("kept through a failed store");
+    expect(stored.log).to.have.length(0);
+    expect(storedText(stored)).to.equal("kept through a failed store");
+    await waitFor(() => !hocuspocus.documents.has(name), 5000, "the stored document to unload");
+  });
+});
