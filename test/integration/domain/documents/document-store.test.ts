@@ -1,0 +1,100 @@
+/**
+ * DocumentStore against real databases: appends return the ids of the rows they wrote, compaction
+ * deletes exactly the rows it is given, and a snapshot written from a stale version is merged with
+ * the stored one, so one process's snapshot never erases another's edits.
+ */
+import { expect } from "chai";
+import * as Y from "yjs";
+import { DocumentStore } from "../../../../server/domain/documents/document-store.ts";
+import { toDocumentName } from "../../../../server/realtime/document-name.ts";
+import { migrate } from "../../../../db/migrator.ts";
+import type { Database } from "../../../../db/index.ts";
+import { ensureTestDatabase, testDatabaseUrl, tempSqliteUrl, truncateAll } from "../../../helpers/database.ts";
+import { openDatabase } from "../../../helpers/documents.ts";
+
+const NAME = toDocumentName("org-test", "store");
+
+function textUpdate(text: string, base?: Y.Doc): Uint8Array {
+  const doc = new Y.Doc();
+  if (base) Y.applyUpdate(doc, Y.encodeStateAsUpdate(base));
+  doc.getText("content").insert(0, text);
+  const update = Y.encodeStateAsUpdate(doc);
+  doc.destroy();
+  return update;
+}
+
+function textOf(state: Uint8Array | null): string {
+  const doc = new Y.Doc();
+  if (state) Y.applyUpdate(doc, state);
+  const text = doc.getText("content").toString();
+  doc.destroy();
+  return text;
+}
+
+for (const dialect of ["PostgreSQL", "SQLite"]) {
+  describe(`DocumentStore on ${dialect}`, () => {
+    let db: Database;
+
+    before(async () => {
+      let url = tempSqliteUrl();
+      if (dialect === "PostgreSQL") {
+        await ensureTestDatabase();
+        url = testDatabaseUrl();
+      }
+      db = openDatabase(url);
+      await migrate(db.sequelize);
+    });
+    beforeEach(async () => {
+      if (dialect === "PostgreSQL") return truncateAll();
+      await db.models.DocumentUpdate.destroy({ where: {} });
+      await db.models.RoomDocument.destroy({ where: {} });
+    });
+    after(() => db?.close());
+
+    it("returns the ids of the appended rows, in order", async () => {
+      const store = new DocumentStore(db, "writer-1");
+      const first = await store.append([{ documentName: NAME, data: textUpdate("a") }]);
+      const ids = await store.append([
+        { documentName: NAME, data: textUpdate("b") },
+        { documentName: toDocumentName("org-test", "other"), data: textUpdate("c") },
+        { documentName: NAME, data: textUpdate("d") },
+      ]);
+      expect(ids).to.have.length(3);
+      expect(ids[0]).to.be.greaterThan(first[0]!);
+      const rows = await db.models.DocumentUpdate.findAll({ order: [["id", "ASC"]] });
+      expect(rows.map((r) => Number(r.id))).to.deep.equal([first[0], ...ids]);
+      expect(rows.map((r) => textOf(new Uint8Array(r.data)))).to.deep.equal(["a", "b", "c", "d"]);
+      expect(rows.every((r) => r.writer === "writer-1" && r.createdAt instanceof Date && !Number.isNaN(r.createdAt.getTime()))).to.equal(true);
+    });
+
+    it("loads the snapshot and the log tail, and compaction deletes only the rows it is given", async () => {
+      const store = new DocumentStore(db, "writer-1");
+      const [kept] = await store.append([{ documentName: NAME, data: textUpdate("tail") }]);
+      const [contained] = await store.append([{ documentName: NAME, data: textUpdate("in-snapshot") }]);
+      const version = await store.compact(NAME, textUpdate("in-snapshot"), 0, [contained!]);
+      expect(version).to.equal(1);
+      const loaded = await store.load(NAME);
+      expect(loaded.version).to.equal(1);
+      expect(textOf(loaded.state)).to.equal("in-snapshot");
+      expect(loaded.updates.map((u) => u.id)).to.deep.equal([kept]);
+    });
+
+    it("merges a snapshot written from a stale version instead of overwriting", async () => {
+      const one = new DocumentStore(db, "process-1");
+      const two = new DocumentStore(db, "process-2");
+      // Both processes loaded the empty document (version 0); process 1 stores first.
+      const v1 = await one.compact(NAME, textUpdate("from process one "), 0, []);
+      expect(v1).to.equal(1);
+      // Process 2 never saw process 1's edit; its snapshot must not erase it.
+      const v2 = await two.compact(NAME, textUpdate("from process two "), 0, []);
+      expect(v2).to.equal(2);
+      const text = textOf((await one.load(NAME)).state);
+      expect(text).to.contain("from process one");
+      expect(text).to.contain("from process two");
+      // A writer whose base is the stored version replaces the snapshot (no needless merge).
+      const v3 = await two.compact(NAME, textUpdate("replaced"), 2, []);
+      expect(v3).to.equal(3);
+      expect(textOf((await two.load(NAME)).state)).to.equal("replaced");
+    });
+  });
+}
