@@ -5,7 +5,7 @@
  * and then close the socket with 4401 (bad token) or 4403 (room not granted), as Hocuspocus' own
  * close codes name them.
  */
-import type { Extension, onAuthenticatePayload } from "@hocuspocus/server";
+import type { Connection, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onTokenSyncPayload } from "@hocuspocus/server";
 import {
   permissionsForRoom,
   roomAccess,
@@ -37,6 +37,8 @@ export interface AuthenticateOptions {
   tokens: AccessTokens;
   /** Extra checks after the token (revoked keys, room existence, capacity); throws to refuse. */
   authorize?: (context: ConnectionContext) => Promise<void>;
+  /** How often connections are checked for an expired, unrefreshed token (ms); default 1000. */
+  expirySweepMs?: number;
 }
 
 export class Authenticate implements Extension {
@@ -49,6 +51,58 @@ export class Authenticate implements Extension {
   constructor(options: AuthenticateOptions) {
     this.tokens = options.tokens;
     this.authorize = options.authorize;
+    this.expirySweepMs = options.expirySweepMs ?? 1000;
+  }
+
+  private readonly expirySweepMs: number;
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+
+  /** Start the sweep that closes connections whose token expired without a refresh (4401). */
+  async onConfigure({ instance }: onConfigurePayload): Promise<void> {
+    if (this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => closeExpiredConnections(instance), this.expirySweepMs);
+    this.sweepTimer.unref?.();
+  }
+
+  async onDestroy(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /**
+   * A client refreshing its token on a live connection (Hocuspocus token sync). The new token must
+   * verify and name the same user and organisation, and still grant this room; then the
+   * connection's expiry (and its permissions, which may have changed) are updated in place, so
+   * the refresh is invisible to the user. A token that fails closes this document with 4401/4403.
+   * The context object is mutated, not replaced: Connection.context is the same object.
+   */
+  async onTokenSync(payload: onTokenSyncPayload): Promise<void> {
+    const context = payload.connection.context as ConnectionContext;
+    try {
+      let verified;
+      try {
+        verified = await this.tokens.verify(payload.token);
+      } catch (error) {
+        throw refusal(4401, isAppError(error) ? error.code : "invalid_token", "The access token is invalid or expired");
+      }
+      if (verified.userId !== context.userId || verified.orgId !== context.orgId) {
+        throw refusal(4401, "token_mismatch", "A refreshed token must name the same user and organisation");
+      }
+      const perms = permissionsForRoom(verified.permissions, context.roomId);
+      if (perms.size === 0) throw refusal(4403, "room_not_granted", "The token does not grant this room");
+      const access = roomAccess(perms);
+      context.permissions = [...perms];
+      context.access = access;
+      context.userInfo = verified.userInfo;
+      context.tokenId = verified.tokenId;
+      context.tokenExpiresAt = verified.expiresAt.getTime();
+      // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
+      payload.connection.readOnly = !(access.canWrite || access.canWriteComments);
+    } catch (error) {
+      const r = toRefusal(error);
+      logger.info("Refused a token refresh", { code: r.code, reason: r.reason, roomId: context.roomId, orgId: context.orgId });
+      closeConnection(payload.connection, payload.documentName, r);
+    }
   }
 
   async onAuthenticate(payload: onAuthenticatePayload): Promise<Partial<ConnectionContext>> {
@@ -90,6 +144,28 @@ export class Authenticate implements Extension {
       throw r;
     }
   }
+}
+
+/** Close one document's connection, and the socket when it carried nothing else. */
+function closeConnection(connection: Connection, documentName: string, r: Refusal): void {
+  connection.close({ code: r.code, reason: r.reason });
+  (connection.context as Partial<SocketContext>).socket?.refuse(documentName, r.code, r.reason);
+}
+
+/** Close every connection whose token has expired (clients refresh theirs before expiry). */
+export function closeExpiredConnections(instance: Hocuspocus, now: number = Date.now()): number {
+  let closed = 0;
+  for (const document of instance.documents.values()) {
+    for (const connection of document.getConnections()) {
+      const expiresAt = (connection.context as Partial<ConnectionContext>).tokenExpiresAt;
+      if (typeof expiresAt === "number" && expiresAt <= now) {
+        logger.info("Closing a connection whose access token expired", { roomId: (connection.context as ConnectionContext).roomId });
+        closeConnection(connection, document.name, refusal(4401, "token_expired", "The access token has expired"));
+        closed++;
+      }
+    }
+  }
+  return closed;
 }
 
 export interface Refusal {

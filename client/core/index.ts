@@ -1,0 +1,29 @@
+/**
+ * @syncforge/client — the framework-free SDK. See docs/sdk.md.
+ */
+export { createClient, toCollabUrl, DEFAULT_RECONNECT } from "./client.ts";
+export type { Client, ClientOptions, EnterRoomOptions, ReconnectOptions } from "./client.ts";
+export { Room } from "./room.ts";
+export type { RoomEvents } from "./room.ts";
+export { makeEventSource } from "./event-source.ts";
+export type { EventSource, Observable, Callback, Unsubscribe } from "./event-source.ts";
+export { clampThrottle, throttleDelay, createThrottler, DEFAULT_THROTTLE_MS, MIN_THROTTLE_MS, MAX_THROTTLE_MS } from "./throttle.ts";
+export { createCursorTracker, interpolatePoint, positionAt, retarget, lerp, colorForUser } from "./cursors.ts";
+export type { RenderedCursor, Track, CursorTracker } from "./cursors.ts";
+export { toRelativeSelection, resolveSelection, resolveSelections } from "./selections.ts";
+export type { ResolvedSelection, RemoteSelection } from "./selections.ts";
+export { readTokenClaims, refreshDelay } from "./token.ts";
+export type { AuthEndpoint, TokenClaims } from "./token.ts";
+export { SyncForgeError } from "./types.ts";
+export type {
+  AwarenessState,
+  BaseUserInfo,
+  DefaultTypes,
+  Json,
+  JsonObject,
+  Point,
+  RelativeSelectionJSON,
+  Status,
+  TypeConfig,
+  User,
+} from "./types.ts";

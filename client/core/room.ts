@@ -1,0 +1,291 @@
+/**
+ * A room: one Y.Doc kept in sync with the server through a HocuspocusProvider (over the client's
+ * shared socket), plus presence, cursors and selections on the provider's awareness. The Y.Doc
+ * and the provider are exposed as they are, so any Yjs editor binding works with `room.doc` and
+ * `room.awareness`.
+ *
+ * Status: "connecting" until the first authentication, "connected" while the socket is open and
+ * the room authenticated, "reconnecting" after a connection was lost (the socket retries with
+ * exponential backoff and jitter), "disconnected" once left or refused for good. A token refresh
+ * is sent on the live connection and does not change the status.
+ */
+import * as Y from "yjs";
+import type { Awareness } from "y-protocols/awareness";
+import type { HocuspocusProvider, HocuspocusProviderWebsocket } from "@hocuspocus/provider";
+import { makeEventSource, type Observable } from "./event-source.ts";
+import { PresenceStore } from "./presence.ts";
+import { createCursorTracker, type CursorTracker, type RenderedCursor } from "./cursors.ts";
+import { resolveSelections, toRelativeSelection, type RemoteSelection } from "./selections.ts";
+import type { TokenSource } from "./token.ts";
+import { SyncForgeError, type Point, type Status, type TypeConfig, type User } from "./types.ts";
+
+/** Refusals that a new token can fix; anything else (room_not_granted) is final. */
+const TOKEN_REASONS = new Set(["token_missing", "invalid_token", "token_expired", "token_mismatch", "unauthorized"]);
+
+export interface RoomEvents<T extends TypeConfig> {
+  status: Observable<Status>;
+  self: Observable<User<T> | null>;
+  others: Observable<readonly User<T>[]>;
+  cursors: Observable<readonly RenderedCursor[]>;
+  synced: Observable<boolean>;
+  error: Observable<SyncForgeError>;
+  /** A new token was handed to the server on the live connection. */
+  tokenRefreshed: Observable<void>;
+  /** Stateless messages from the server (JSON strings), for features built on them. */
+  stateless: Observable<string>;
+  /** Any change in the room's document (local or remote). */
+  document: Observable<{ update: Uint8Array; origin: unknown; local: boolean }>;
+}
+
+export interface RoomInit<T extends TypeConfig> {
+  id: string;
+  socket: HocuspocusProviderWebsocket;
+  createProvider: (doc: Y.Doc) => HocuspocusProvider;
+  tokens: TokenSource;
+  throttleMs: number;
+  initialPresence?: Partial<T["Presence"]>;
+  interpolateCursors?: boolean;
+  onError: (error: SyncForgeError) => void;
+  onLeave: () => void;
+}
+
+export class Room<T extends TypeConfig = TypeConfig> {
+  readonly id: string;
+  readonly doc: Y.Doc;
+  readonly provider: HocuspocusProvider;
+  readonly awareness: Awareness;
+  readonly events: RoomEvents<T>;
+
+  private readonly socket: HocuspocusProviderWebsocket;
+  private readonly tokens: TokenSource;
+  private readonly presence: PresenceStore<T>;
+  private readonly cursors: CursorTracker;
+  private readonly init: RoomInit<T>;
+  private readonly statusEvents = makeEventSource<Status>();
+  private readonly syncedEvents = makeEventSource<boolean>();
+  private readonly errorEvents = makeEventSource<SyncForgeError>();
+  private readonly tokenEvents = makeEventSource<void>();
+  private readonly statelessEvents = makeEventSource<string>();
+  private readonly documentEvents = makeEventSource<{ update: Uint8Array; origin: unknown; local: boolean }>();
+  private status: Status = "connecting";
+  private everConnected = false;
+  private failed = false;
+  private left = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retries = 0;
+  private holders = 1;
+  private readonly unsubscribers: Array<() => void> = [];
+
+  constructor(init: RoomInit<T>) {
+    this.init = init;
+    this.id = init.id;
+    this.socket = init.socket;
+    this.tokens = init.tokens;
+    this.doc = new Y.Doc();
+    this.provider = init.createProvider(this.doc);
+    this.awareness = this.provider.awareness!;
+    this.presence = new PresenceStore<T>({ awareness: this.awareness, throttleMs: init.throttleMs, initialPresence: init.initialPresence });
+    this.cursors = createCursorTracker({ interpolate: init.interpolateCursors });
+    this.unsubscribers.push(this.presence.events.others.subscribe(() => this.cursors.update(this.presence.remotePointers())));
+    this.events = {
+      status: this.statusEvents.observable,
+      self: this.presence.events.self,
+      others: this.presence.events.others,
+      cursors: { subscribe: this.cursors.subscribe, waitUntil: this.cursors.waitUntil },
+      synced: this.syncedEvents.observable,
+      error: this.errorEvents.observable,
+      tokenRefreshed: this.tokenEvents.observable,
+      stateless: this.statelessEvents.observable,
+      document: this.documentEvents.observable,
+    };
+    const claims = this.tokens.claims;
+    if (claims) this.presence.setIdentity({ id: claims.userId, info: claims.info });
+
+    this.provider.on("status", this.updateStatus);
+    this.provider.on("authenticated", this.onAuthenticated);
+    this.provider.on("authenticationFailed", this.onAuthenticationFailed);
+    this.provider.on("close", this.updateStatus);
+    this.provider.on("disconnect", this.updateStatus);
+    this.provider.on("synced", this.onSynced);
+    this.provider.on("stateless", this.onStateless);
+    this.socket.on("maxAttemptsFailed", this.onGaveUp);
+    this.doc.on("update", this.onDocumentUpdate);
+    this.provider.attach();
+  }
+
+  getStatus(): Status {
+    return this.status;
+  }
+
+  isSynced(): boolean {
+    return this.provider.isSynced;
+  }
+
+  /** Resolves once the document has had its first sync with the server. */
+  waitUntilSynced(): Promise<void> {
+    if (this.provider.isSynced) return Promise.resolve();
+    return this.syncedEvents.waitUntil((s) => s).then(() => undefined);
+  }
+
+  /** True while local edits have not been acknowledged by the server (offline edits included). */
+  hasUnsyncedChanges(): boolean {
+    return this.provider.hasUnsyncedChanges;
+  }
+
+  // ── presence ────────────────────────────────────────────────────────────────────────────────
+  getSelf(): User<T> | null {
+    return this.presence.getSelf();
+  }
+  getOthers(): readonly User<T>[] {
+    return this.presence.getOthers();
+  }
+  getPresence(): Readonly<Partial<T["Presence"]>> {
+    return this.presence.getPresence();
+  }
+  updatePresence(patch: Partial<T["Presence"]>): void {
+    this.presence.updatePresence(patch);
+  }
+  /** Typing indicator: clears itself after a few quiet seconds. */
+  setTyping(isTyping: boolean): void {
+    this.presence.setTyping(isTyping);
+  }
+
+  // ── cursors and selections ──────────────────────────────────────────────────────────────────
+  /** My pointer in app coordinates (null hides it); sent throttled. */
+  updateCursor(point: Point | null): void {
+    this.presence.setPointer(point);
+  }
+  /** Others' cursors as drawn now (interpolated); subscribe with `events.cursors`. */
+  getCursors(): readonly RenderedCursor[] {
+    return this.cursors.get();
+  }
+  /** Share my selection in `text` (offsets); it follows the text as others edit. */
+  setSelection(text: Y.Text, anchor: number, head: number = anchor): void {
+    this.presence.setSelection(toRelativeSelection(text, anchor, head));
+  }
+  clearSelection(): void {
+    this.presence.setSelection(null);
+  }
+  /** Others' selections in `text`, resolved to offsets for drawing. */
+  getSelections(text: Y.Text): RemoteSelection<T>[] {
+    return resolveSelections(text, this.presence.getOthers());
+  }
+
+  /** Send a stateless message to the server for this room. */
+  sendStateless(payload: string): void {
+    this.provider.sendStateless(payload);
+  }
+
+  /**
+   * Leave the room. Each `client.enterRoom` is paired with one `leave()`; when the last holder
+   * leaves, others see me go, the provider detaches and every timer stops.
+   */
+  leave(): void {
+    if (this.left) return;
+    this.holders--;
+    if (this.holders <= 0) this.close();
+  }
+
+  /** @internal another enterRoom of the same room. */
+  retain(): void {
+    this.holders++;
+  }
+
+  /** @internal close now, whoever holds the room (client.destroy). */
+  close(): void {
+    if (this.left) return;
+    this.left = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.presence.flush();
+    for (const off of this.unsubscribers.splice(0)) off();
+    this.socket.off("maxAttemptsFailed", this.onGaveUp);
+    this.doc.off("update", this.onDocumentUpdate);
+    this.tokens.destroy();
+    this.presence.destroy();
+    this.cursors.destroy();
+    this.provider.destroy();
+    this.updateStatus();
+    this.statusEvents.clear();
+    this.syncedEvents.clear();
+    this.errorEvents.clear();
+    this.tokenEvents.clear();
+    this.statelessEvents.clear();
+    this.documentEvents.clear();
+    this.doc.destroy();
+    this.init.onLeave();
+  }
+
+  /** @internal called by the client when the token source has a new token. */
+  handleTokenRefreshed(): void {
+    const claims = this.tokens.claims;
+    if (claims) this.presence.setIdentity({ id: claims.userId, info: claims.info });
+    if (this.left || !this.provider.isAuthenticated) return;
+    void this.provider.sendToken().then(() => this.tokenEvents.notify());
+  }
+
+  /** @internal */
+  reportError(error: SyncForgeError): void {
+    this.errorEvents.notify(error);
+    this.init.onError(error);
+  }
+
+  private readonly updateStatus = (): void => {
+    let next: Status;
+    if (this.left || this.failed) next = "disconnected";
+    else if (this.provider.isAuthenticated && this.socket.status === "connected") next = "connected";
+    else next = this.everConnected ? "reconnecting" : "connecting";
+    if (next === "connected") this.everConnected = true;
+    if (next === this.status) return;
+    this.status = next;
+    this.statusEvents.notify(next);
+  };
+
+  private readonly onAuthenticated = (): void => {
+    this.retries = 0;
+    this.failed = false;
+    const claims = this.tokens.claims;
+    if (claims) this.presence.setIdentity({ id: claims.userId, info: claims.info });
+    this.updateStatus();
+  };
+
+  private readonly onAuthenticationFailed = ({ reason }: { reason: string }): void => {
+    const tokenProblem = TOKEN_REASONS.has(reason) || reason.startsWith("Failed to get token");
+    this.reportError(new SyncForgeError(tokenProblem ? "token_refused" : reason, `Entering room "${this.id}" failed: ${reason}`, this.id));
+    if (!tokenProblem) {
+      this.failed = true;
+      this.updateStatus();
+      return;
+    }
+    // Fetch a new token and try again with backoff. When the server closed the socket, the socket's
+    // own reconnection re-authenticates; only a socket that stayed open needs us to resend.
+    this.tokens.invalidate();
+    const identifier = this.socket.identifier;
+    const delay = Math.min(30_000, 500 * 2 ** this.retries++);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.left || this.provider.isAuthenticated) return;
+      if (this.socket.identifier !== identifier || this.socket.status !== "connected") return;
+      void this.provider.sendToken().then(() => this.provider.startSync());
+    }, delay);
+    this.updateStatus();
+  };
+
+  private readonly onGaveUp = (): void => {
+    this.failed = true;
+    this.reportError(new SyncForgeError("connection_failed", "Could not reach the server; gave up reconnecting", this.id));
+    this.updateStatus();
+  };
+
+  private readonly onSynced = ({ state }: { state: boolean }): void => {
+    this.syncedEvents.notify(state);
+  };
+
+  private readonly onStateless = ({ payload }: { payload: string }): void => {
+    this.statelessEvents.notify(payload);
+  };
+
+  private readonly onDocumentUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.documentEvents.notify({ update, origin, local: origin !== this.provider });
+  };
+}
