@@ -1,0 +1,62 @@
+import { expect } from "chai";
+import { loadConfig, ConfigError } from "../../server/config.ts";
+
+// A SECRET keeps these tests pure: without one, loadConfig keeps a generated secret in DATA_DIR.
+const SECRET = "unit-test-secret-unit-test-secret-0123";
+
+describe("config", () => {
+  it("works with no variables but the secret: the defaults make `npm start` work", () => {
+    const config = loadConfig({ SECRET });
+    expect(config.env).to.equal("development");
+    expect(config.http.port).to.equal(3000);
+    expect(config.http.host).to.equal("0.0.0.0");
+    expect(config.database.url).to.equal("sqlite:./data/syncforge.sqlite");
+    expect(config.redis).to.equal(null);
+    expect(config.realtime.maxMessageBytes).to.equal(1024 * 1024);
+    expect(config.realtime.storeDebounceMs).to.be.greaterThan(0);
+    expect(config.realtime.storeMaxDebounceMs).to.be.at.least(config.realtime.storeDebounceMs);
+    expect(config.shutdownTimeoutMs).to.be.greaterThan(0);
+    expect(config.secret).to.equal(SECRET);
+  });
+
+  it("parses the variables it is given", () => {
+    const config = loadConfig({
+      SECRET,
+      PORT: "0",
+      DATABASE_URL: "postgres://u@h:5432/db",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      REDIS_PREFIX: "p",
+      MAX_MESSAGE_BYTES: "4096",
+      NODE_ENV: "test",
+    });
+    expect(config.http.port).to.equal(0);
+    expect(config.redis).to.deep.equal({ url: "redis://127.0.0.1:6379", prefix: "p" });
+    expect(config.realtime.maxMessageBytes).to.equal(4096);
+    expect(config.isTest).to.equal(true);
+    expect(config.logLevel).to.equal("error");
+  });
+
+  it("names every bad variable in one error", () => {
+    let error: unknown;
+    try {
+      loadConfig({ SECRET, PORT: "seventy", DATABASE_URL: "mysql://x", REDIS_URL: "http://x", MAX_MESSAGE_BYTES: "10", LOG_LEVEL: "loud" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ["PORT", "DATABASE_URL", "REDIS_URL", "MAX_MESSAGE_BYTES", "LOG_LEVEL"]) {
+      expect(message).to.contain(name);
+    }
+  });
+
+  it("names a bad variable on its own", () => {
+    expect(() => loadConfig({ SECRET: "short" })).to.throw(ConfigError, /SECRET/);
+    expect(() => loadConfig({ SECRET, NODE_ENV: "staging" })).to.throw(ConfigError, /NODE_ENV/);
+    expect(() => loadConfig({ SECRET, STORE_DEBOUNCE_MS: "-1" })).to.throw(ConfigError, /STORE_DEBOUNCE_MS/);
+  });
+
+  it("requires SECRET in production", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).to.throw(ConfigError, /SECRET/);
+  });
+});
