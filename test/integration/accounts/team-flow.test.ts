@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { startServer, type TestServer } from "../../helpers/server.ts";
-import { truncateAll } from "../../helpers/database.ts";
+import { truncateAll, tempSqliteUrl } from "../../helpers/database.ts";
+import { toDocumentName } from "../../../server/realtime/document-name.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { ApiClient, signUp, startMailbox, tokenFromMail, type Mailbox } from "../../helpers/accounts.ts";
 
@@ -116,5 +117,36 @@ describe("the flow a new team follows", () => {
     expect((await client.get("/me")).status).to.equal(401);
     expect((await anon.post("/auth/login", { email: "forgetful@example.test", password })).status).to.equal(401);
     expect((await anon.post("/auth/login", { email: "forgetful@example.test", password: "a brand new password" })).status).to.equal(200);
+  });
+});
+
+describe("accounts on SQLite (the default database)", () => {
+  let mailbox: Mailbox;
+  let server: TestServer;
+  let client: TestProvider | null = null;
+
+  before(async () => {
+    mailbox = await startMailbox();
+    server = await startServer({ DATABASE_URL: tempSqliteUrl(), SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" });
+  });
+  after(async () => {
+    client?.destroy();
+    await server.close();
+    await mailbox.close();
+  });
+
+  it("runs the same flow: sign up, org, key, room with metadata, token, edit", async () => {
+    const { client: api } = await signUp(server.httpUrl, mailbox, { email: "lite@example.test" });
+    const orgId = (await api.post("/organizations", { name: "Lite" })).body.organization.id;
+    const secret = (await api.post(`/organizations/${orgId}/api-keys`, { name: "k" })).body.apiKey.secret;
+    const backend = new ApiClient(`${server.httpUrl}/api`, secret);
+    const room = await backend.post(`/organizations/${orgId}/rooms`, { id: "lite", metadata: { a: [1, 2] }, defaultAccess: ["room:read"] });
+    expect(room.status).to.equal(201);
+    expect((await backend.get(`/organizations/${orgId}/rooms/lite`)).body.room).to.deep.include({ metadata: { a: [1, 2] }, defaultAccess: ["room:read"] });
+    const token = (await backend.post(`/organizations/${orgId}/access-tokens`, { userId: "u", permissions: { lite: ["room:write"] } })).body.token;
+    client = connectProvider(server.collabUrl, "lite", token);
+    await waitForSynced(client);
+    client.text.insert(0, "on sqlite");
+    await waitFor(() => server.app.hocuspocus.documents.get(toDocumentName(orgId, "lite"))?.getText("content").toString() === "on sqlite", 5000, "server to apply");
   });
 });
