@@ -1,0 +1,39 @@
+import { expect } from "chai";
+import {
+  API_KEY_POLICY,
+  MEMBER_POLICY,
+  ORG_ACTIONS,
+  canAssignRole,
+  canMember,
+  roomPermissionsForRole,
+} from "../../../../server/domain/orgs/policy.ts";
+
+describe("org policy", () => {
+  it("covers every action in both tables", () => {
+    expect(Object.keys(MEMBER_POLICY).sort()).to.deep.equal([...ORG_ACTIONS].sort());
+    expect(Object.keys(API_KEY_POLICY).sort()).to.deep.equal([...ORG_ACTIONS].sort());
+  });
+
+  it("lets a viewer read and never write", () => {
+    const writes = ORG_ACTIONS.filter((a) => !/:read$|:join$/.test(a));
+    for (const action of writes) expect(canMember("viewer", action), action).to.equal(false);
+    expect(canMember("viewer", "rooms:read")).to.equal(true);
+    expect(roomPermissionsForRole("viewer")).to.deep.equal(["room:read", "comments:read"]);
+    expect(roomPermissionsForRole("member")).to.deep.equal(["room:write", "comments:write"]);
+  });
+
+  it("keeps members and keys away from API keys", () => {
+    expect(API_KEY_POLICY["members:manage"]).to.equal(false);
+    expect(API_KEY_POLICY["api_keys:manage"]).to.equal(false);
+    expect(API_KEY_POLICY["access_tokens:mint"]).to.equal(true);
+  });
+
+  it("leaves the owner role to Owners", () => {
+    expect(canAssignRole("owner", "owner", "viewer")).to.equal(true);
+    expect(canAssignRole("admin", "member", "admin")).to.equal(true);
+    expect(canAssignRole("admin", "owner", "admin")).to.equal(false);
+    expect(canAssignRole("admin", null, "owner")).to.equal(false);
+    expect(canAssignRole("admin", "owner", null)).to.equal(false);
+    expect(canAssignRole("member", "viewer", "member")).to.equal(false);
+  });
+});
