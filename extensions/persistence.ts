@@ -31,6 +31,10 @@ import type { DocumentStore } from "../server/domain/documents/document-store.ts
 import type { UpdateLog } from "../server/domain/documents/update-log.ts";
 import { readDocumentUpdate } from "../server/realtime/messages.ts";
 import { logger } from "../server/logger.ts";
+import type { SocketContext } from "../server/realtime/collab-socket.ts";
+
+/** Close code when an update could not be logged: 1013 "try again later", the client reconnects. */
+export const UPDATE_NOT_SAVED = { code: 1013, reason: "update_not_saved" } as const;
 
 interface DocumentState {
   version: number;
@@ -106,11 +110,26 @@ export class Persistence implements Extension {
     });
   }
 
-  async beforeHandleMessage({ connection, update, documentName }: beforeHandleMessagePayload): Promise<void> {
+  async beforeHandleMessage({ connection, update, documentName, context }: beforeHandleMessagePayload): Promise<void> {
     if (connection.readOnly) return;
     const data = readDocumentUpdate(update);
     if (data === null || data.length <= 2) return; // not a document update, or an empty one
-    const id = await this.log.append(documentName, data);
+    let id: number;
+    try {
+      id = await this.log.append(documentName, data);
+    } catch (error) {
+      // The update is not durable, so it is neither applied nor broadcast (the rejection stops
+      // Hocuspocus). Hocuspocus alone would close only this document and leave the socket open;
+      // the provider then marks itself unsynced but never re-authenticates, so the edit would sit
+      // on the client forever. Closing the socket makes the provider reconnect and resend
+      // everything the server lacks in its sync handshake.
+      logger.error("Could not log a document update; closing the connection so the client resends it", {
+        documentName,
+        error: (error as Error).message,
+      });
+      (context as Partial<SocketContext> | undefined)?.socket?.close(UPDATE_NOT_SAVED.code, UPDATE_NOT_SAVED.reason);
+      throw Object.assign(new Error("update_not_saved"), UPDATE_NOT_SAVED);
+    }
     this.pendingByConnection.set(connection, { documentName, id });
   }
 

@@ -1,7 +1,8 @@
 /**
  * The update log is compacted by the debounced store: once it has run, the document's log rows are
  * gone and room_documents holds its state. A store that fails (here: the snapshot table is really
- * unavailable) keeps the document in memory and is retried until it succeeds.
+ * unavailable) keeps the document in memory and is retried until it succeeds; an update that cannot
+ * be logged closes its socket (1013) so the provider reconnects and resends it.
  */
 import { expect } from "chai";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
@@ -96,5 +97,28 @@ describe("update log compaction", function () {
     expect(stored.log).to.have.length(0);
     expect(storedText(stored)).to.equal("kept through a failed store");
     await waitFor(() => !hocuspocus.documents.has(name), 5000, "the stored document to unload");
+  });
+
+  it("closes the socket when an update cannot be logged, and the provider resends it", async () => {
+    const token = await mintToken({ orgId: ORG });
+    const a = await editedRoom("append-fails", "before");
+    const b = connectProvider(server.collabUrl, "append-fails", token);
+    clients.push(b);
+    await waitForSynced(b);
+    const closes: number[] = [];
+    a.socket.on("close", ({ event }: { event: { code: number } }) => closes.push(event.code));
+    await db.sequelize.query("ALTER TABLE document_updates RENAME TO document_updates_unavailable");
+    try {
+      a.text.insert(a.text.length, " after");
+      await waitFor(() => closes.length > 0, 5000, "the socket to close");
+      expect(closes[0]).to.equal(1013);
+      expect(b.text.toString(), "an update that is not durable is not broadcast").to.equal("before");
+    } finally {
+      await db.sequelize.query("ALTER TABLE document_updates_unavailable RENAME TO document_updates");
+    }
+    await waitForAcked(a, 10_000);
+    await waitFor(() => b.text.toString() === "before after", 5000, "the resent update to reach B");
+    const stored = await readStored(db, ORG, "append-fails");
+    expect(storedText(stored)).to.equal("before after");
   });
 });
