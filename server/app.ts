@@ -35,7 +35,7 @@ import { DatabaseSessionStore } from "./auth/session-store.ts";
 import { createApiRouter } from "./http/api-router.ts";
 import type { AuthMiddleware } from "./http/middleware/authenticate.ts";
 import { createAuthRateLimit } from "./http/middleware/rate-limit.ts";
-import { createConnectionAuthorizer } from "./realtime/authorize-connection.ts";
+import { closeIssuerConnections, createConnectionAuthorizer } from "./realtime/authorize-connection.ts";
 import { createDocumentDestroyer } from "./realtime/destroy-document.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -110,8 +110,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     rooms,
     connectionsCount: (name) => hocuspocus.documents.get(name)?.getConnectionsCount() ?? 0,
   });
-  apiKeys.onRevoked = (id) => authorize.forgetIssuer("api_key", id);
-  orgs.onMemberRemoved = (_orgId, userId) => authorize.forgetIssuer("user", userId);
+  apiKeys.onRevoked = (id) => {
+    authorize.forgetIssuer("api_key", id);
+    closeIssuerConnections(hocuspocus, "api_key", id);
+  };
+  orgs.onMemberRemoved = (orgId, userId) => {
+    authorize.forgetIssuer("user", userId);
+    closeIssuerConnections(hocuspocus, "user", userId, orgId);
+  };
 
   const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
   const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence });

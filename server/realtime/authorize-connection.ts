@@ -13,7 +13,10 @@
  * Tokens without an issuer were minted with the server secret by trusted code (tests, scripts);
  * their organisation may not exist in this database, in which case only the token is checked.
  */
+import type { Hocuspocus } from "@hocuspocus/server";
 import type { ConnectionContext } from "../../extensions/authenticate.ts";
+import type { SocketContext } from "./collab-socket.ts";
+import { logger } from "../logger.ts";
 import { refusal } from "../../extensions/authenticate.ts";
 import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
 import type { OrgService } from "../domain/orgs/org-service.ts";
@@ -75,4 +78,25 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
     },
   });
+}
+
+/**
+ * Close the live connections whose token was minted by a key just revoked (or a member just
+ * removed from `orgId`): 4401 token_revoked, as a new connection would get. Only this process's
+ * connections; other processes refuse reconnections once their 5-second cache lapses.
+ */
+export function closeIssuerConnections(hocuspocus: Hocuspocus, kind: "api_key" | "user", id: string, orgId?: string): number {
+  let closed = 0;
+  for (const document of hocuspocus.documents.values()) {
+    for (const connection of document.getConnections()) {
+      const context = connection.context as Partial<ConnectionContext> & Partial<SocketContext>;
+      if (context.issuer?.kind !== kind || context.issuer.id !== id) continue;
+      if (orgId !== undefined && context.orgId !== orgId) continue;
+      connection.close({ code: 4401, reason: "token_revoked" });
+      context.socket?.refuse(document.name, 4401, "token_revoked");
+      closed++;
+    }
+  }
+  if (closed > 0) logger.info("Closed connections of a revoked issuer", { kind, closed, orgId });
+  return closed;
 }

@@ -96,9 +96,13 @@ export class AccountService {
     return toUserView(user);
   }
 
-  async resendVerification(userId: string): Promise<void> {
-    const user = await this.findUser(userId);
-    if (user && !user.emailVerifiedAt) await this.sendVerification(user);
+  /** Send a new verification mail; answers the same whether or not the email has an account. */
+  async resendVerification(email: string): Promise<void> {
+    const user = await this.db.models.User.findOne({ where: { email: email.toLowerCase() } });
+    if (user && !user.emailVerifiedAt) {
+      // Not awaited, like forgot-password, so the answer time does not tell who has an account.
+      void this.sendVerification(user).catch((error: Error) => logger.error("Sending a verification mail failed", { error: error.message }));
+    }
   }
 
   /** Always resolves the same way; mails a reset link only when the account exists. */

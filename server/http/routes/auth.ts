@@ -71,6 +71,12 @@ export function authRoutes({ accounts, passport, auth, rateLimit }: AuthRoutesOp
     res.json({ user });
   });
 
+  router.post("/auth/resend-verification", rateLimit, async (req, res) => {
+    const { email } = parseInput(forgotSchema, req.body);
+    await accounts.resendVerification(email);
+    res.status(202).json({ message: "If an unverified account uses this email, a new link is on its way" });
+  });
+
   router.post("/auth/forgot-password", rateLimit, async (req, res) => {
     const { email } = parseInput(forgotSchema, req.body);
     await accounts.forgotPassword(email);

@@ -75,7 +75,7 @@ describe("API keys", function () {
     expect((await rooms(fresh)).status).to.equal(200);
   });
 
-  it("a revoked key is refused at once, and so are new connections with tokens it minted (4401)", async () => {
+  it("a revoked key is refused at once; connections with tokens it minted are closed and refused (4401)", async () => {
     await team.apiKey.client.post(`/organizations/${team.orgId}/rooms`, { id: "room" });
     const minted = await team.apiKey.client.post(`/organizations/${team.orgId}/access-tokens`, {
       userId: "end-user",
@@ -86,12 +86,30 @@ describe("API keys", function () {
     const before = connectProvider(server.collabUrl, "room", token);
     providers.push(before);
     await waitForSynced(before);
+    const open = await openRawSocket(server.collabUrl);
+    sockets.push(open);
+    open.send(authFrame("room", token));
+    await waitForAuthenticated(open);
+    // A connection with a token of another key stays.
+    const otherKey = await team.owner.client.post(`/organizations/${team.orgId}/api-keys`, { name: "other" });
+    const otherToken = (
+      await new ApiClient(team.apiKey.client.baseUrl, otherKey.body.apiKey.secret).post(`/organizations/${team.orgId}/access-tokens`, {
+        userId: "other-user",
+        permissions: { room: ["room:write"] },
+      })
+    ).body.token;
+    const unaffected = await openRawSocket(server.collabUrl);
+    sockets.push(unaffected);
+    unaffected.send(authFrame("room", otherToken));
+    await waitForAuthenticated(unaffected);
 
     const revoked = await team.owner.client.delete(`/organizations/${team.orgId}/api-keys/${team.apiKey.id}`);
     expect(revoked.status).to.equal(200);
     expect(revoked.body.apiKey.revokedAt).to.be.a("string");
     const refused = await rooms(team.apiKey.client);
     expect(refused.status).to.equal(401);
+    expect(await closedWith(open.closed)).to.deep.equal({ code: 4401, reason: "token_revoked" });
+    expect(unaffected.ws.readyState).to.equal(unaffected.ws.OPEN);
 
     const raw = await openRawSocket(server.collabUrl);
     sockets.push(raw);
@@ -100,7 +118,7 @@ describe("API keys", function () {
     expect(closed).to.deep.equal({ code: 4401, reason: "token_revoked" });
   });
 
-  it("tokens minted by a member stop working when the member is removed", async () => {
+  it("tokens minted by a member are closed and refused when the member is removed", async () => {
     await team.owner.client.post(`/organizations/${team.orgId}/rooms`, { id: "room" });
     const minted = await team.admin.client.post(`/organizations/${team.orgId}/rooms/room/token`);
     expect(minted.status).to.equal(201);
@@ -109,6 +127,7 @@ describe("API keys", function () {
     ok.send(authFrame("room", minted.body.token));
     await waitForAuthenticated(ok);
     expect((await team.owner.client.delete(`/organizations/${team.orgId}/members/${team.admin.user.id}`)).status).to.equal(204);
+    expect((await closedWith(ok.closed)).code).to.equal(4401);
     const raw = await openRawSocket(server.collabUrl);
     sockets.push(raw);
     raw.send(authFrame("room", minted.body.token));

@@ -22,6 +22,7 @@ const ROUTES: Route[] = [
   { method: "POST", path: () => "/auth/login" },
   { method: "POST", path: () => "/auth/verify-email" },
   { method: "POST", path: () => "/auth/forgot-password" },
+  { method: "POST", path: () => "/auth/resend-verification" },
   { method: "POST", path: () => "/auth/reset-password" },
   { method: "POST", path: () => "/organizations" },
   { method: "PATCH", path: (t) => `/organizations/${t.orgId}`, emptyOk: true },

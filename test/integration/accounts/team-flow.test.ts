@@ -36,6 +36,10 @@ describe("the flow a new team follows", () => {
     expect(early.status).to.equal(403);
     expect(early.body.error.code).to.equal("email_not_verified");
 
+    // A lost mail can be sent again; the first link stays valid too.
+    expect((await api.post("/auth/resend-verification", { email })).status).to.equal(202);
+    await waitFor(() => mailbox.messages.filter((m) => m.to.includes(email)).length === 2, 5000, "second verification mail");
+    expect((await api.post("/auth/resend-verification", { email: "nobody@example.test" })).status).to.equal(202);
     const mail = await mailbox.waitForMail(email, /verify/i);
     expect(mail.text).to.include(`${server.app.config.http.publicUrl}/verify-email?token=`);
     const verified = await api.post("/auth/verify-email", { token: tokenFromMail(mail) });
