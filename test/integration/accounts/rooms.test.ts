@@ -129,6 +129,14 @@ describe("rooms", function () {
     sockets.push(third);
     third.send(authFrame("small", token));
     expect(await closedWith(third.closed)).to.deep.equal({ code: 4005, reason: "room_full" });
+    // A provider is told why.
+    const late = connectProvider(server.collabUrl, "small", token);
+    providers.push(late);
+    let reason: string | null = null;
+    late.provider.on("authenticationFailed", (data: { reason: string }) => (reason = data.reason));
+    await waitFor(() => reason !== null, 5000, "the provider to be refused");
+    expect(reason).to.equal("room_full");
+    providers.pop()!.destroy();
     // A seat frees up when someone leaves.
     providers.shift()!.destroy();
     await waitFor(() => server.app.hocuspocus.documents.get(toDocumentName(team.orgId, "small"))?.getConnectionsCount() === 1, 5000, "a to leave");
