@@ -13,4 +13,5 @@ export interface Registration {
 export const registry: Registration[] = [
   { name: "typing", load: () => import("./typing.ts") },
   { name: "throughput", load: () => import("./throughput.ts") },
+  { name: "comment-auth", load: () => import("./comment-auth.ts") },
 ];

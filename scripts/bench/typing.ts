@@ -80,7 +80,7 @@ function startTyping(doc: Y.Doc, key: string, phaseMs: number, intervalMs: numbe
   };
 }
 
-async function measureTyping(running: RunningTarget, durationMs: number): Promise<TypingFigures> {
+export async function measureTyping(running: RunningTarget, durationMs: number): Promise<TypingFigures> {
   const runId = Math.random().toString(36).slice(2, 8);
   const intervalMs = 1000 / CHARS_PER_SECOND;
   const clients: BenchClient[] = [];
