@@ -124,6 +124,61 @@ describe("the flow a new team follows", () => {
   });
 });
 
+describe("dashboard sessions", () => {
+  let mailbox: Mailbox;
+
+  before(async () => {
+    mailbox = await startMailbox();
+    await truncateAll();
+  });
+  after(() => mailbox.close());
+
+  it("live in the database: a session survives a server restart", async () => {
+    const env = { SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" };
+    const first = await startServer(env);
+    let cookie: string | null;
+    try {
+      const { client } = await signUp(first.httpUrl, mailbox, { email: "restart@example.test" });
+      cookie = client.sessionCookie;
+      expect(cookie).to.be.a("string");
+      const rows = await first.app.db.models.Session.findAll();
+      expect(rows.map((r) => r.userId)).to.include((await client.get("/me")).body.user.id);
+    } finally {
+      await first.close();
+    }
+    const second = await startServer(env);
+    try {
+      const me = await fetch(`${second.httpUrl}/api/me`, { headers: { cookie: cookie! } });
+      expect(me.status).to.equal(200);
+      expect(((await me.json()) as { user: { email: string } }).user.email).to.equal("restart@example.test");
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("are Secure cookies in production", async () => {
+    const server = await startServer({ NODE_ENV: "production", SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", LOG_LEVEL: "error" });
+    try {
+      const api = new ApiClient(`${server.httpUrl}/api`);
+      const credentials = { email: "prod@example.test", password: "correct horse battery" };
+      expect((await api.post("/auth/register", { ...credentials, name: "Prod" })).status).to.equal(201);
+      const mail = await mailbox.waitForMail(credentials.email, /verify/i);
+      expect((await api.post("/auth/verify-email", { token: tokenFromMail(mail) })).status).to.equal(200);
+      // Over plain HTTP a production server never sends the session cookie.
+      const plain = await api.post("/auth/login", credentials);
+      expect(plain.headers.getSetCookie()).to.deep.equal([]);
+      const login = await api.request("POST", "/auth/login", credentials, { "x-forwarded-proto": "https" });
+      expect(login.status).to.equal(200);
+      const setCookie = login.headers.getSetCookie().join("\n");
+      expect(setCookie).to.match(/syncforge\.sid=/);
+      expect(setCookie).to.match(/; Secure/i);
+      expect(setCookie).to.match(/HttpOnly/i);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("accounts on SQLite (the default database)", () => {
   let mailbox: Mailbox;
   let server: TestServer;
