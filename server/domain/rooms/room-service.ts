@@ -147,7 +147,10 @@ export class RoomService {
     return toRoomView(room);
   }
 
-  /** Delete the room row first (no new auto-creation races a half-deleted room), then its document. */
+  /**
+   * Delete the room row, then its document (connections closed first, see destroyDocument). A
+   * client that reconnects afterwards starts a new, empty room, as any first connection does.
+   */
   async delete(orgId: string, roomId: string): Promise<void> {
     const deleted = await this.db.models.Room.destroy({ where: { orgId, roomId } });
     if (deleted === 0) throw new NotFoundError("Room not found", "room_not_found");

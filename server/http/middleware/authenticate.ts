@@ -11,7 +11,7 @@
  *   - otherwise 403 forbidden.
  * Other areas reuse it: `router.get("/organizations/:org_id/x", auth.requireOrgAccess("rooms:read"), handler)`.
  */
-import type { Request, RequestHandler, Response } from "express";
+import type { RequestHandler, Response } from "express";
 import type { Actor, OrgAccess } from "../../auth/actor.ts";
 import type { Organization } from "../../../db/models/index.ts";
 import { ForbiddenError, NotFoundError, UnauthorizedError } from "../../errors.ts";
@@ -107,5 +107,3 @@ export function orgOf(res: Response): Organization {
 export function orgAccessOf(res: Response): OrgAccess {
   return res.locals.orgAccess as OrgAccess;
 }
-
-export type { Request };
