@@ -15,7 +15,7 @@
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
 import { runInterleaved } from "./lib/benchmark.ts";
 import { connectClient, sleep, waitFor, type BenchClient } from "./lib/clients.ts";
-import { CpuMeter, selfCpuMicros } from "./lib/proc.ts";
+import { CpuMeter, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { fmt, percent, ratio, type Table } from "./lib/table.ts";
 import { selectTargets, type RunningTarget, type Target } from "./lib/targets.ts";
 
@@ -44,6 +44,8 @@ interface ThroughputFigures extends Figures {
   serverCpuPercent: number;
   /** CPU the benchmark process (all clients) used, as a percentage of one core. */
   clientCpuPercent: number;
+  /** CPU every other process on the machine used in the window, as a percentage of one core. */
+  otherCpuPercent: number;
   disconnects: number;
   /** Error or warning lines the server wrote during the run (a healthy run has none). */
   serverErrors: number;
@@ -111,11 +113,13 @@ async function measureThroughput(running: RunningTarget, durationMs: number): Pr
     await databaseCpu.start();
     await serverCpu.start();
     const clientCpuBefore = selfCpuMicros();
+    const machineBefore = readMachineBusyMicros();
     const ackedBefore = pushers.reduce((n, p) => n + p.acknowledged(), 0);
     await sleep(durationMs);
     const ackedAfter = pushers.reduce((n, p) => n + p.acknowledged(), 0);
     const server = await serverCpu.stop();
     const clientCpu = selfCpuMicros() - clientCpuBefore;
+    const machine = readMachineBusyMicros() - machineBefore;
     const database = await databaseCpu.stop();
     const memory = running.memory();
     for (const pusher of pushers) pusher.stop();
@@ -149,6 +153,7 @@ async function measureThroughput(running: RunningTarget, durationMs: number): Pr
       rssMiB: memory ? memory.rss / 2 ** 20 : Number.NaN,
       serverCpuPercent: (server.cpuMicros / 1000 / server.wallMs) * 100,
       clientCpuPercent: (clientCpu / 1000 / server.wallMs) * 100,
+      otherCpuPercent: (Math.max(0, machine - server.cpuMicros - database.cpuMicros - clientCpu) / 1000 / server.wallMs) * 100,
       disconnects: clients.reduce((n, c) => n + c.disconnects(), 0),
       serverErrors: Number.NaN, // filled in once the server has stopped
     };
@@ -192,6 +197,7 @@ const throughput: Benchmark = {
         "RSS MiB",
         "updates/s vs bare",
         "CPU/upd vs bare",
+        "others' CPU %",
       ],
       rows: results.map(({ key, label, median: m }) => [
         label,
@@ -204,11 +210,12 @@ const throughput: Benchmark = {
         fmt(m.rssMiB),
         ratio(m.updatesPerSecond, bare?.updatesPerSecond),
         ratio(m.serverCpuMicrosPerUpdate, bare?.serverCpuMicrosPerUpdate),
+        fmt(m.otherCpuPercent),
       ]),
       notes: [
         "SyncForge ran with its per-connection document message limit raised to 100,000/s (the default, 200/s with a burst of 400, would cap 8 clients at 1,600/s)",
         "updates/s = updates the server acknowledged in the window; SyncForge acknowledges only after the update-log commit",
-        "CPU % is of one core (the machine has two); clients CPU % is the benchmark process driving every client",
+        "CPU % is of one core (the machine has two); clients CPU % is the benchmark process driving every client; others' CPU % is every other process on the machine (other engineers' test runs, PostgreSQL background processes)",
         "persisted = updates found in the database (snapshot + update log, read in one transaction) / updates sent, after the run",
         ...results
           .filter((r) => r.runs.some((f) => f.disconnects > 0 || f.serverErrors > 0 || f.acknowledged === 0))

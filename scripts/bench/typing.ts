@@ -17,7 +17,7 @@ import type * as Y from "yjs";
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
 import { runInterleaved } from "./lib/benchmark.ts";
 import { connectClient, sleep, waitFor, type BenchClient } from "./lib/clients.ts";
-import { CpuMeter, selfCpuMicros } from "./lib/proc.ts";
+import { CpuMeter, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
 import { fmt, percent, ratio, type Table } from "./lib/table.ts";
 import { selectTargets, type RunningTarget, type Target } from "./lib/targets.ts";
@@ -45,6 +45,8 @@ interface TypingFigures extends Figures {
   rssMiB: number;
   /** CPU the benchmark process (all clients) used, as a percentage of one core. */
   clientCpuPercent: number;
+  /** CPU every other process on the machine used in the window, as a percentage of one core. */
+  otherCpuPercent: number;
   converged: number;
   disconnects: number;
   /** Error or warning lines the server wrote during the run (a healthy run has none). */
@@ -124,11 +126,13 @@ export async function measureTyping(running: RunningTarget, durationMs: number):
     await databaseCpu.start();
     await serverCpu.start();
     const clientCpuBefore = selfCpuMicros();
+    const machineBefore = readMachineBusyMicros();
     window = { start: performance.now(), end: Number.POSITIVE_INFINITY };
     await sleep(durationMs);
     window = { start: window.start, end: performance.now() };
     const server = await serverCpu.stop();
     const clientCpu = selfCpuMicros() - clientCpuBefore;
+    const machine = readMachineBusyMicros() - machineBefore;
     const database = await databaseCpu.stop();
     const memory = running.memory();
     for (const stop of stops) stop();
@@ -154,6 +158,7 @@ export async function measureTyping(running: RunningTarget, durationMs: number):
       databaseCpuMicrosPerUpdate: running.target.key === "syncforge-postgres" ? database.cpuMicros / typedInWindow : Number.NaN,
       rssMiB: memory ? memory.rss / 2 ** 20 : Number.NaN,
       clientCpuPercent: (clientCpu / 1000 / server.wallMs) * 100,
+      otherCpuPercent: (Math.max(0, machine - server.cpuMicros - database.cpuMicros - clientCpu) / 1000 / server.wallMs) * 100,
       converged: converged ? 1 : 0,
       disconnects: clients.reduce((n, c) => n + c.disconnects(), 0),
       serverErrors: Number.NaN, // filled in once the server has stopped
@@ -189,7 +194,7 @@ const typing: Benchmark = {
     const bare = results.find((r) => r.key === "bare-hocuspocus")?.median;
     const table: Table = {
       title: `typing — ${ROOMS} rooms × ${WRITERS_PER_ROOM} writers at ${CHARS_PER_SECOND} chars/s, 1 observer per room, ${durationMs / 1000} s window, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
-      columns: ["server", "p50 ms", "p99 ms", "max ms", "delivered", "server CPU µs/upd", "PG CPU µs/upd", "RSS MiB", "p50 vs bare", "p99 vs bare", "CPU vs bare"],
+      columns: ["server", "p50 ms", "p99 ms", "max ms", "delivered", "server CPU µs/upd", "PG CPU µs/upd", "RSS MiB", "p50 vs bare", "p99 vs bare", "CPU vs bare", "others' CPU %"],
       rows: results.map(({ label, median: m }) => [
         label,
         fmt(m.p50Ms, 2),
@@ -202,8 +207,10 @@ const typing: Benchmark = {
         ratio(m.p50Ms, bare?.p50Ms),
         ratio(m.p99Ms, bare?.p99Ms),
         ratio(m.serverCpuMicrosPerUpdate, bare?.serverCpuMicrosPerUpdate),
+        fmt(m.otherCpuPercent),
       ]),
       notes: [
+        "others' CPU % = CPU used in the window by every process but this server, its PostgreSQL backends and the clients, in % of one core (2 cores in all)",
         `keystrokes typed in the window per run (median): ${results.map((r) => `${r.label} ${fmt(r.median.typed)}`).join(", ")}`,
         ...results
           .filter((r) => r.runs.some((f) => f.converged !== 1 || f.disconnects > 0 || f.serverErrors > 0))

@@ -180,6 +180,17 @@ export class CpuMeter {
   }
 }
 
+/**
+ * CPU time all processes on the machine have used so far (every core: user, nice, system, irq,
+ * softirq, steal; not idle or iowait), in microseconds, from the first line of /proc/stat. Minus
+ * what the benchmark accounts for, it shows how busy the rest of the machine was.
+ */
+export function readMachineBusyMicros(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1_000_000) / ticksPerSecond();
+}
+
 /** This process's own CPU time so far (user + system), in microseconds: the clients' share. */
 export function selfCpuMicros(): number {
   const usage = process.cpuUsage();
