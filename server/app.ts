@@ -42,6 +42,8 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { Awareness } from "../extensions/awareness.ts";
 import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import type { EdgeOptions } from "./realtime/collab-socket.ts";
+import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
+import { Presence } from "../extensions/presence.ts";
 
 export interface App {
   config: Config;
@@ -65,6 +67,8 @@ export interface App {
   /** The /api router; other areas mount their routers on it. */
   api: express.Router;
   metrics: Metrics;
+  /** Who is in each room; `presence.events` fires userEntered / userLeft (issue #8). */
+  presence: PresenceService;
   /** Comments, notifications and activity (issue #5). */
   comments: CommentsArea;
   express: Express;
@@ -122,6 +126,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
   const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence });
   extensions.push(comments.extension);
+  const presence = createPresenceService({
+    redis,
+    prefix: config.redis?.prefix ?? "syncforge",
+    instanceId,
+    ttlMs: config.realtime.presenceTtlMs,
+  });
+  extensions.push(new Presence(presence));
   if (config.redis) {
     extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId }));
   }
@@ -216,6 +227,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     wss.close();
     httpServer.closeAllConnections();
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
+    await presence.close();
     redis?.disconnect();
     sessionStore.close();
     await comments.close();
@@ -242,6 +254,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth: api.auth,
     api: api.router,
     metrics,
+    presence,
     comments,
     express: app,
     httpServer,

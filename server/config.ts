@@ -35,6 +35,7 @@ const envSchema = z.object({
   AWARENESS_UPDATES_PER_SECOND: z.coerce.number().min(1).max(10_000).default(60),
   DOCUMENT_MESSAGES_PER_SECOND: z.coerce.number().min(1).max(100_000).default(200),
   DOCUMENT_MESSAGES_BURST: z.coerce.number().int().min(1).max(100_000).default(400),
+  PRESENCE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
   BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
@@ -69,6 +70,8 @@ export interface Config {
     /** Per connection: awareness state size and rate (coalesced), document message rate. */
     awareness: { maxStateBytes: number; updatesPerSecond: number };
     documentMessages: { perSecond: number; burst: number };
+    /** How long a silent process's presence entries count in Redis (heartbeat every third). */
+    presenceTtlMs: number;
   };
   tokens: { accessTokenTtlSeconds: number };
   shutdownTimeoutMs: number;
@@ -115,6 +118,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       storeMaxDebounceMs: env.STORE_MAX_DEBOUNCE_MS,
       awareness: { maxStateBytes: env.AWARENESS_MAX_STATE_BYTES, updatesPerSecond: env.AWARENESS_UPDATES_PER_SECOND },
       documentMessages: { perSecond: env.DOCUMENT_MESSAGES_PER_SECOND, burst: env.DOCUMENT_MESSAGES_BURST },
+      presenceTtlMs: env.PRESENCE_TTL_MS,
     },
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -21,6 +21,10 @@ import { MessageType, validateClientMessage } from "./messages.ts";
 import { peekTokenOrg } from "../auth/access-token.ts";
 import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from "./document-name.ts";
 import { logger } from "../logger.ts";
+import { AwarenessGate, type AwarenessLimits } from "./awareness-gate.ts";
+import { AwarenessRejected } from "./awareness.ts";
+import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
+import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
 
 export const CloseCodes = {
   MalformedMessage: { code: 4400, reason: "malformed_message" },
@@ -34,11 +38,31 @@ const MAX_QUEUED_BEFORE_AUTH = 200;
 const MAX_ADDRESSES = 100;
 const MARK = INTERNAL_MARK.charCodeAt(0);
 
+/** What hooks may do with the socket a connection came in on (/collab or /yjs). */
+export interface RealtimeSocket {
+  readonly awareness: AwarenessGate;
+  refuse(internalName: string, code: number, reason: string): void;
+  close(code?: number, reason?: string): void;
+}
+
 /** Present in the Hocuspocus context of every connection, so hooks can act on the socket. */
 export interface SocketContext {
-  socket: CollabSocket;
+  socket: RealtimeSocket;
   remoteAddress: string;
 }
+
+/** Limits every realtime edge applies per socket (config.realtime), and where it counts them. */
+export interface EdgeOptions {
+  awareness: AwarenessLimits;
+  documentMessages: MessageRateLimits;
+  metrics: RealtimeMetrics;
+}
+
+export const DEFAULT_EDGE_OPTIONS: EdgeOptions = {
+  awareness: { maxStateBytes: 8192, updatesPerSecond: 60 },
+  documentMessages: { perSecond: 200, burst: 400 },
+  metrics: createDetachedRealtimeMetrics(),
+};
 
 export class CollabSocket {
   private readonly ws: WebSocket;
@@ -47,9 +71,21 @@ export class CollabSocket {
   private readonly addresses = new Map<string, string>();
   private readonly waiting = new Map<string, Uint8Array[]>();
   private closed = false;
+  readonly awareness: AwarenessGate;
+  private readonly rate: MessageRate;
+  private readonly metrics: RealtimeMetrics;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, options: EdgeOptions = DEFAULT_EDGE_OPTIONS) {
     this.ws = ws;
+    this.metrics = options.metrics;
+    this.awareness = new AwarenessGate(options.awareness, options.metrics);
+    this.rate = new MessageRate({
+      limits: options.documentMessages,
+      metrics: options.metrics,
+      socket: ws,
+      deliver: (message) => this.connection?.handleMessage(message),
+      overflow: () => this.close(CloseCodes.TooManyRequests.code, CloseCodes.TooManyRequests.reason),
+    });
   }
 
   get readyState(): number {
@@ -57,13 +93,15 @@ export class CollabSocket {
   }
 
   /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
-  static accept(ws: WebSocket, request: Request, hocuspocus: Hocuspocus, remoteAddress: string): CollabSocket {
-    const socket = new CollabSocket(ws);
+  static accept(ws: WebSocket, request: Request, hocuspocus: Hocuspocus, remoteAddress: string, options?: EdgeOptions): CollabSocket {
+    const socket = new CollabSocket(ws, options);
     const context: SocketContext = { socket, remoteAddress };
     socket.connection = hocuspocus.handleConnection(socket, request, context);
     ws.on("message", (data, isBinary) => socket.receive(data, isBinary));
     ws.on("close", (code, reason) => {
       socket.closed = true;
+      socket.rate.stop();
+      socket.awareness.forget();
       socket.connection?.handleClose({ code, reason: reason.toString() });
     });
     ws.on("error", (error) => {
@@ -94,7 +132,10 @@ export class CollabSocket {
   refuse(internalName: string, code: number, reason: string): void {
     for (const [client, internal] of this.addresses) {
       const plain = internal.split("\u0000")[0];
-      if (plain === internalName) this.addresses.delete(client);
+      if (plain === internalName) {
+        this.addresses.delete(client);
+        this.awareness.forget(internal);
+      }
     }
     setImmediate(() => {
       if (this.addresses.size === 0) this.close(code, reason);
@@ -117,11 +158,14 @@ export class CollabSocket {
       validateClientMessage(data);
       rewritten = this.inbound(data);
     } catch (error) {
-      logger.info("Closing a connection that sent a malformed message", { error: (error as Error).message });
-      this.close(CloseCodes.MalformedMessage.code, CloseCodes.MalformedMessage.reason);
+      // AwarenessRejected carries its own code (4413 oversized state); anything else is 4400.
+      const close = error instanceof AwarenessRejected ? error : CloseCodes.MalformedMessage;
+      logger.info("Closing a connection that sent a malformed message", { error: (error as Error).message, code: close.code });
+      this.metrics.connectionsClosed.inc({ code: String(close.code) });
+      this.close(close.code, close.reason);
       return;
     }
-    if (rewritten) this.connection?.handleMessage(rewritten);
+    if (rewritten) this.rate.submit(rewritten);
   }
 
   /** Rewrite an inbound message's address; null when it is held until its Auth message. */
@@ -147,11 +191,22 @@ export class CollabSocket {
       if (held) {
         // Auth first, then what arrived before it, in order.
         this.connection?.handleMessage(first);
-        for (const message of held) this.connection?.handleMessage(this.inbound(message)!);
+        for (const message of held) {
+          const rewritten = this.inbound(message);
+          if (rewritten) this.connection?.handleMessage(rewritten);
+        }
         return null;
       }
       return first;
     }
+    if (type === MessageType.Awareness) {
+      // Awareness never enters Hocuspocus' message path: see awareness-gate.ts. It still counts
+      // as traffic for Hocuspocus' idle timeout (providers renew awareness every 15 s).
+      if (this.connection) this.connection.lastMessageReceivedAt = Date.now();
+      this.awareness.receive(internal, readPayload(decoder));
+      return null;
+    }
+    if (type !== MessageType.Auth) this.awareness.countDocumentMessage(internal);
     return withAddress(internal, data, bodyStart);
   }
 
@@ -198,6 +253,15 @@ function withAddress(address: string, data: Uint8Array, bodyStart: number): Uint
   encoding.writeVarString(encoder, address);
   encoding.writeUint8Array(encoder, data.subarray(bodyStart));
   return encoding.toUint8Array(encoder);
+}
+
+/** A varUint8Array whose length is checked against the message (lib0 does not check). */
+function readPayload(decoder: decoding.Decoder): Uint8Array {
+  const length = decoding.readVarUint(decoder);
+  if (decoder.pos + length > decoder.arr.length) throw new RangeError("payload runs past the end");
+  const payload = decoder.arr.subarray(decoder.pos, decoder.pos + length);
+  decoder.pos += length;
+  return payload;
 }
 
 function toUint8Array(raw: RawData): Uint8Array {

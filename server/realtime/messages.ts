@@ -91,15 +91,17 @@ function readPayload(decoder: decoding.Decoder): Uint8Array {
   return decoding.readUint8Array(decoder, length);
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** y-protocols awareness: varUint(count) · count × (varUint(clientID) varUint(clock) varString(JSON)). */
+/**
+ * y-protocols awareness: varUint(count) · count × (varUint(clientID) varUint(clock) varString(JSON)).
+ * Only the structure here: the awareness gate (awareness-gate.ts) parses and checks the states a
+ * connection owns (4400 / 4413) and drops the others — y-websocket echoes — without parsing them.
+ */
 function readAwarenessUpdate(update: Uint8Array): void {
   const decoder = decoding.createDecoder(update);
   const count = decoding.readVarUint(decoder);
   for (let i = 0; i < count; i++) {
     decoding.readVarUint(decoder);
     decoding.readVarUint(decoder);
-    JSON.parse(utf8.decode(readPayload(decoder)));
+    readPayload(decoder);
   }
 }
