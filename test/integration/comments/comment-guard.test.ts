@@ -8,29 +8,28 @@ import { expect } from "chai";
 import * as Y from "yjs";
 import * as decoding from "lib0/decoding";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
-import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
+import { truncateAll } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, waitForAcked, type TestProvider } from "../../helpers/clients.ts";
 import { openRawSocket, authFrame, updateFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
-import { openDatabase, readStored } from "../../helpers/documents.ts";
+import { readStored } from "../../helpers/documents.ts";
 import { addComment, commentValue, craftUpdate, createThread, react, recordSeen, resolve, threadValue } from "../../helpers/comments.ts";
 import { COMMENTS, REACTIONS, THREADS, reactionKey } from "../../../server/domain/comments/schema.ts";
 import { MessageType } from "../../../server/realtime/messages.ts";
 import { toDocumentName } from "../../../server/realtime/document-name.ts";
-import type { Database } from "../../../db/index.ts";
 
 const ORG = "org-comments";
 
 describe("comment write authorisation (raw clients)", () => {
   let server: TestServer;
-  let db: Database;
   const clients: TestProvider[] = [];
   const sockets: RawSocket[] = [];
   let room: string;
   let n = 0;
 
+  // The server's own Database: Sequelize models are module-level classes, so opening a second
+  // Database in this process would rebind them away from the server's pool.
   before(async () => {
     server = await startServer();
-    db = openDatabase(testDatabaseUrl());
   });
   beforeEach(async () => {
     await truncateAll();
@@ -41,7 +40,6 @@ describe("comment write authorisation (raw clients)", () => {
     while (sockets.length) await sockets.pop()!.close();
   });
   after(async () => {
-    await db.close();
     await server.close();
   });
 
@@ -88,7 +86,7 @@ describe("comment write authorisation (raw clients)", () => {
   async function storedDoc(): Promise<Y.Doc> {
     server.app.hocuspocus.flushPendingStores();
     await server.app.updateLog.drain();
-    const stored = await readStored(db, ORG, room);
+    const stored = await readStored(server.app.db, ORG, room);
     const doc = new Y.Doc();
     if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
     for (const row of stored.log) Y.applyUpdate(doc, row.data);
@@ -158,6 +156,7 @@ describe("comment write authorisation (raw clients)", () => {
     const alice = await connect("alice", ["room:write"]);
     const bob = await connect("bob", ["comments:write", "room:read"]);
     const { commentId } = createThread(alice.doc, "alice", "react to me");
+    await waitFor(() => bob.doc.getMap(COMMENTS).has(commentId), 5000, "comment at bob");
     react(bob.doc, commentId, "👍", "bob");
     await waitForAcked(bob);
     await waitFor(() => alice.doc.getMap(REACTIONS).size === 1, 5000, "bob's reaction at alice");

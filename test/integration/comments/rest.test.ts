@@ -6,13 +6,12 @@
 import { expect } from "chai";
 import * as Y from "yjs";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
-import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
+import { truncateAll } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { startMailbox, createTeam, type Mailbox, type Team, type ApiClient } from "../../helpers/accounts.ts";
-import { openDatabase, readStored } from "../../helpers/documents.ts";
+import { readStored } from "../../helpers/documents.ts";
 import { createThread } from "../../helpers/comments.ts";
 import { COMMENTS, REACTIONS, THREADS } from "../../../server/domain/comments/schema.ts";
-import type { Database } from "../../../db/index.ts";
 
 const ROOM = "rest-room";
 
@@ -21,7 +20,6 @@ describe("threads and inbox over REST", () => {
   let mailbox: Mailbox;
   let team: Team;
   let api: ApiClient;
-  let db: Database;
   const clients: TestProvider[] = [];
 
   before(async function () {
@@ -31,13 +29,11 @@ describe("threads and inbox over REST", () => {
     server = await startServer({ SMTP_URL: mailbox.smtpUrl });
     team = await createTeam(server.httpUrl, mailbox);
     api = team.apiKey.client;
-    db = openDatabase(testDatabaseUrl());
   });
   afterEach(() => {
     while (clients.length) clients.pop()!.destroy();
   });
   after(async () => {
-    await db.close();
     await server.close();
     await mailbox.close();
   });
@@ -62,7 +58,7 @@ describe("threads and inbox over REST", () => {
     expect(alice.doc.getMap(THREADS).get(threadId)).to.include({ createdBy: "bob", resolved: false });
 
     // Durable before the answer: the stored copy already holds it.
-    const stored = await readStored(db, team.orgId, ROOM);
+    const stored = await readStored(server.app.db, team.orgId, ROOM);
     const doc = new Y.Doc();
     if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
     for (const row of stored.log) Y.applyUpdate(doc, row.data);
