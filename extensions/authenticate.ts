@@ -95,6 +95,7 @@ export class Authenticate implements Extension {
       context.access = access;
       context.userInfo = verified.userInfo;
       context.tokenId = verified.tokenId;
+      context.issuer = verified.issuer;
       context.tokenExpiresAt = verified.expiresAt.getTime();
       // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
       payload.connection.readOnly = !(access.canWrite || access.canWriteComments);

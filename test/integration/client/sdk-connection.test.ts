@@ -1,0 +1,148 @@
+import { expect } from "chai";
+import { randomUUID } from "node:crypto";
+import { startServer, spawnServer, type TestServer, type ChildServer } from "../../helpers/server.ts";
+import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
+import { startAuthBackend, FAST_RECONNECT, type AuthBackend } from "../../helpers/sdk.ts";
+import { createClient, type Client, type Status } from "../../../client/core/index.ts";
+import { AccessTokens } from "../../../server/auth/access-token.ts";
+import { TEST_SECRET } from "../../helpers/server.ts";
+
+describe("client SDK connection: token refresh, expiry, reconnection", () => {
+  const clients: Client[] = [];
+  const providers: TestProvider[] = [];
+  afterEach(() => {
+    while (clients.length) clients.pop()!.destroy();
+    while (providers.length) providers.pop()!.destroy();
+  });
+
+  describe("tokens", () => {
+    let server: TestServer;
+    let backend: AuthBackend;
+    before(async () => {
+      server = await startServer();
+      // The app's backend mints 3-second tokens: the SDK must refresh them on the live connection.
+      backend = await startAuthBackend({ ttlSeconds: 3 });
+    });
+    after(async () => {
+      await backend.close();
+      await server.close();
+    });
+
+    it("refreshes the token before it expires without a visible disconnect", async function () {
+      this.timeout(30_000);
+      const roomId = `refresh-${randomUUID()}`;
+      const c = createClient({ url: server.collabUrl, authEndpoint: backend.url("alice"), reconnect: FAST_RECONNECT });
+      clients.push(c);
+      const room = c.enterRoom(roomId);
+      const statuses: Status[] = [];
+      room.events.status.subscribe((s) => statuses.push(s));
+      let refreshed = 0;
+      room.events.tokenRefreshed.subscribe(() => refreshed++);
+      await room.waitUntilSynced();
+      await waitFor(() => room.getStatus() === "connected", 5000, "connected");
+      statuses.length = 0;
+
+      // Three token lifetimes: without refresh the server closes the connection after the first.
+      await new Promise((r) => setTimeout(r, 8000));
+      expect(statuses, "no status change while tokens were refreshed").to.deep.equal([]);
+      expect(refreshed).to.be.at.least(2);
+      expect(backend.issued("alice")).to.be.at.least(3);
+      expect(server.app.hocuspocus.getConnectionsCount()).to.equal(1);
+
+      // The connection still carries edits both ways.
+      const observer = connectProvider(server.collabUrl, roomId, await new AccessTokens(TEST_SECRET, 60).sign({
+        userId: "observer",
+        orgId: "org-sdk",
+        permissions: { [roomId]: ["room:write"] },
+        userInfo: {},
+      }).then((t) => t.token));
+      providers.push(observer);
+      await waitForSynced(observer);
+      room.doc.getText("content").insert(0, "still here");
+      await waitFor(() => observer.text.toString() === "still here", 5000, "edit after refreshes");
+    });
+
+    it("the server closes a connection whose token expired without a refresh (4401 token_expired)", async function () {
+      this.timeout(15_000);
+      const roomId = `expiry-${randomUUID()}`;
+      const { token } = await new AccessTokens(TEST_SECRET, 2).sign({
+        userId: "mallory",
+        orgId: "org-sdk",
+        permissions: { [roomId]: ["room:write"] },
+        userInfo: {},
+      });
+      const p = connectProvider(server.collabUrl, roomId, token);
+      providers.push(p);
+      const closes: Array<{ code?: number; reason?: string }> = [];
+      p.provider.on("close", ({ event }: { event: { code?: number; reason?: string } }) => closes.push(event));
+      await waitForSynced(p);
+      await waitFor(() => closes.some((e) => e.reason === "token_expired"), 8000, "token_expired close");
+      await waitFor(() => closes.some((e) => e.code === 4401), 3000, "socket closed with 4401");
+    });
+
+    it("a refreshed token naming another user is refused on the live connection (token_mismatch)", async function () {
+      this.timeout(15_000);
+      const roomId = `mismatch-${randomUUID()}`;
+      let calls = 0;
+      const tokens = new AccessTokens(TEST_SECRET, 3);
+      const c = createClient({
+        url: server.collabUrl,
+        reconnect: FAST_RECONNECT,
+        authEndpoint: async () =>
+          (await tokens.sign({ userId: calls++ === 0 ? "alice" : "eve", orgId: "org-sdk", permissions: { [roomId]: ["room:write"] }, userInfo: {} }))
+            .token,
+      });
+      clients.push(c);
+      const room = c.enterRoom(roomId);
+      const reasons: string[] = [];
+      room.provider.on("close", ({ event }: { event: { reason?: string } }) => reasons.push(event.reason ?? ""));
+      await room.waitUntilSynced();
+      await waitFor(() => reasons.includes("token_mismatch"), 8000, "the refresh refused");
+    });
+  });
+
+  describe("a server that is killed and restarted", () => {
+    let child: ChildServer | null = null;
+    let backend: AuthBackend;
+    before(async () => {
+      backend = await startAuthBackend();
+    });
+    after(async () => {
+      await child?.stop();
+      await backend.close();
+    });
+
+    it("reconnects on the same port and loses no edit made while offline", async function () {
+      this.timeout(60_000);
+      const roomId = `restart-${randomUUID()}`;
+      child = await spawnServer();
+      const port = child.port;
+      const a = createClient({ url: child.collabUrl, authEndpoint: backend.url("alice"), reconnect: FAST_RECONNECT });
+      clients.push(a);
+      const room = a.enterRoom(roomId);
+      const statuses: Status[] = [];
+      room.events.status.subscribe((s) => statuses.push(s));
+      await room.waitUntilSynced();
+      const text = room.doc.getText("content");
+      text.insert(0, "before ");
+      await waitFor(() => !room.hasUnsyncedChanges(), 5000, "first edit acknowledged");
+
+      await child.kill();
+      child = null;
+      await waitFor(() => room.getStatus() === "reconnecting", 5000, "reconnecting");
+      text.insert(text.length, "offline");
+      expect(room.hasUnsyncedChanges()).to.equal(true);
+
+      child = await spawnServer({ PORT: String(port) });
+      await waitFor(() => room.getStatus() === "connected", 15_000, "reconnected");
+      await waitFor(() => !room.hasUnsyncedChanges(), 10_000, "offline edit acknowledged");
+      expect(statuses).to.include.ordered.members(["connected", "reconnecting", "connected"]);
+
+      const b = createClient({ url: child.collabUrl, authEndpoint: backend.url("bob"), reconnect: FAST_RECONNECT });
+      clients.push(b);
+      const roomB = b.enterRoom(roomId);
+      await roomB.waitUntilSynced();
+      await waitFor(() => roomB.doc.getText("content").toString() === "before offline", 5000, "second client sees both edits");
+    });
+  });
+});
