@@ -42,6 +42,7 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { Awareness } from "../extensions/awareness.ts";
 import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import type { EdgeOptions } from "./realtime/collab-socket.ts";
+import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 
@@ -195,13 +196,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   httpServer.on("upgrade", (request, socket, head) => {
     const path = (request.url ?? "/").split("?")[0];
-    if (!accepting || path !== "/collab") {
+    const yws = path?.startsWith(YWS_PATH_PREFIX) ?? false;
+    if (!accepting || (path !== "/collab" && !yws)) {
       socket.end(`HTTP/1.1 ${accepting ? "404 Not Found" : "503 Service Unavailable"}\r\nConnection: close\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const webRequest = toWebRequest(request);
-      CollabSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
+      // /yjs/<room>?token=: the stock y-websocket protocol, joined to the same documents (yws-socket.ts).
+      if (yws) YwsSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
+      else CollabSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
     });
   });
 

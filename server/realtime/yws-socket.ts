@@ -1,0 +1,207 @@
+/**
+ * The y-websocket endpoint: `ws://HOST/yjs/<room id>?token=<access token>`, for the stock
+ * `y-websocket` WebsocketProvider (and anything else speaking that protocol), joined to the same
+ * Hocuspocus documents as `/collab`, with the same hooks: authentication, permissions, read-only,
+ * persistence, awareness gate, rate limits.
+ *
+ * y-websocket messages carry no address, one document per socket:
+ *   0 sync (y-protocols/sync: step 1, step 2, update) · 1 awareness · 2 auth (y-protocols/auth:
+ *   0 = permission denied + reason) · 3 query awareness.
+ * Hocuspocus messages are varString(address) · the same type numbers, plus 4 SyncReply, 5
+ * Stateless, 7 Close, 8 SyncStatus, and an Auth handshake the client must open with.
+ *
+ * Inbound: the Auth(token) message is synthesised from the query string when the socket opens;
+ * every later message is prefixed with the internal document name. Outbound: the address is
+ * stripped; SyncReply becomes Sync; Stateless, SyncStatus, the Authenticated reply and token
+ * requests are dropped; a permission-denied reply becomes y-protocols' auth message and the
+ * socket closes with 4401/4403 (see extensions/authenticate.ts); Close closes the socket.
+ */
+import type { WebSocket, RawData } from "ws";
+import * as decoding from "lib0/decoding";
+import * as encoding from "lib0/encoding";
+import type { Hocuspocus } from "@hocuspocus/server";
+import { MessageType, validateClientMessage } from "./messages.ts";
+import { peekTokenOrg } from "../auth/access-token.ts";
+import { isValidRoomId, toDocumentName } from "./document-name.ts";
+import { CloseCodes, DEFAULT_EDGE_OPTIONS, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
+import { AwarenessGate } from "./awareness-gate.ts";
+import { AwarenessRejected } from "./awareness.ts";
+import { MessageRate } from "./message-rate.ts";
+import type { RealtimeMetrics } from "../metrics.ts";
+import { logger } from "../logger.ts";
+
+type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
+
+/** y-protocols/auth */
+const YAuth = { PermissionDenied: 0 } as const;
+/** @hocuspocus/common AuthMessageType */
+const HocuspocusAuth = { Token: 0, PermissionDenied: 1, Authenticated: 2 } as const;
+
+export const YWS_PATH_PREFIX = "/yjs/";
+
+export class YwsSocket implements RealtimeSocket {
+  private readonly ws: WebSocket;
+  private readonly internal: string;
+  private readonly prefix: Uint8Array;
+  private connection: ClientConnection | null = null;
+  private closed = false;
+  readonly awareness: AwarenessGate;
+  private readonly rate: MessageRate;
+  private readonly metrics: RealtimeMetrics;
+
+  constructor(ws: WebSocket, internal: string, options: EdgeOptions = DEFAULT_EDGE_OPTIONS) {
+    this.ws = ws;
+    this.internal = internal;
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, internal);
+    this.prefix = encoding.toUint8Array(e);
+    this.metrics = options.metrics;
+    this.awareness = new AwarenessGate(options.awareness, options.metrics);
+    this.rate = new MessageRate({
+      limits: options.documentMessages,
+      metrics: options.metrics,
+      socket: ws,
+      deliver: (message) => this.connection?.handleMessage(message),
+      // Not 4429: y-websocket treats every 44xx close as final and would never come back to resend.
+      // 1013 (try again later) makes it reconnect with backoff and resync what the server lacks.
+      overflow: () => this.close(1013, CloseCodes.TooManyRequests.reason),
+    });
+  }
+
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  /** Wire an upgraded `/yjs/<room>?token=` socket to Hocuspocus. */
+  static accept(ws: WebSocket, request: Request, hocuspocus: Hocuspocus, remoteAddress: string, options?: EdgeOptions): YwsSocket {
+    const url = new URL(request.url);
+    const token = url.searchParams.get("token") ?? "";
+    let roomId = "";
+    try {
+      roomId = decodeURIComponent(url.pathname.slice(YWS_PATH_PREFIX.length));
+    } catch {
+      roomId = "";
+    }
+    // An invalid room id still gets a name, one no token can grant, so the refusal is uniform.
+    const internal = isValidRoomId(roomId) ? toDocumentName(peekTokenOrg(token) ?? "_", roomId) : toDocumentName("_", "_invalid");
+    const socket = new YwsSocket(ws, internal, options);
+    const context: SocketContext = { socket, remoteAddress };
+    socket.connection = hocuspocus.handleConnection(socket, request, context);
+    ws.on("message", (data, isBinary) => socket.receive(data, isBinary));
+    ws.on("close", (code, reason) => {
+      socket.closed = true;
+      socket.rate.stop();
+      socket.awareness.forget();
+      socket.connection?.handleClose({ code, reason: reason.toString() });
+    });
+    ws.on("error", (error) => logger.warn("WebSocket error", { error: error.message, remoteAddress }));
+    // The handshake a Hocuspocus provider would send first.
+    const auth = encoding.createEncoder();
+    encoding.writeUint8Array(auth, socket.prefix);
+    encoding.writeVarUint(auth, MessageType.Auth);
+    encoding.writeVarUint(auth, HocuspocusAuth.Token);
+    encoding.writeVarString(auth, token);
+    socket.connection.handleMessage(encoding.toUint8Array(auth));
+    return socket;
+  }
+
+  /** Called by Hocuspocus with messages for this socket; translated to y-websocket's protocol. */
+  send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void {
+    if (this.ws.readyState !== 1 || !(data instanceof Uint8Array)) return;
+    const decoder = decoding.createDecoder(data);
+    const addressLength = decoding.readVarUint(decoder);
+    decoder.pos += addressLength;
+    const bodyStart = decoder.pos;
+    const type = decoding.readVarUint(decoder);
+    switch (type) {
+      case MessageType.Sync:
+      case MessageType.Awareness:
+      case MessageType.QueryAwareness:
+        this.ws.send(data.subarray(bodyStart));
+        return;
+      case MessageType.SyncReply: {
+        // Same payload, y-websocket knows it as Sync. The buffer is shared with other sockets: copy.
+        const body = data.slice(bodyStart);
+        body[0] = MessageType.Sync;
+        this.ws.send(body);
+        return;
+      }
+      case MessageType.Auth: {
+        if (decoding.readVarUint(decoder) !== HocuspocusAuth.PermissionDenied) return;
+        const reason = decoding.hasContent(decoder) ? decoding.readVarString(decoder) : "permission-denied";
+        const e = encoding.createEncoder();
+        encoding.writeVarUint(e, MessageType.Auth);
+        encoding.writeVarUint(e, YAuth.PermissionDenied);
+        encoding.writeVarString(e, reason);
+        this.ws.send(encoding.toUint8Array(e));
+        return;
+      }
+      case MessageType.Close:
+        this.close(1000, "server_closed_document");
+        return;
+      default:
+        // Stateless, SyncStatus, Ping: Hocuspocus-only.
+        return;
+    }
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+  }
+
+  /** The document was refused: close once Hocuspocus' permission-denied message has gone out. */
+  refuse(internalName: string, code: number, reason: string): void {
+    if (internalName !== this.internal) return;
+    this.awareness.forget(this.internal);
+    setImmediate(() => this.close(code, reason));
+  }
+
+  private receive(raw: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!isBinary) {
+      this.close(CloseCodes.UnsupportedData.code, CloseCodes.UnsupportedData.reason);
+      return;
+    }
+    const body = toUint8Array(raw);
+    try {
+      const decoder = decoding.createDecoder(body);
+      const type = decoding.readVarUint(decoder);
+      if (type === MessageType.Awareness) {
+        if (this.connection) this.connection.lastMessageReceivedAt = Date.now();
+        this.awareness.receive(this.internal, readPayload(decoder));
+        return;
+      }
+      if (type !== MessageType.Sync && type !== MessageType.QueryAwareness) {
+        throw new RangeError(`y-websocket message type ${type} is not accepted from clients`);
+      }
+      const message = new Uint8Array(this.prefix.length + body.length);
+      message.set(this.prefix, 0);
+      message.set(body, this.prefix.length);
+      validateClientMessage(message);
+      this.awareness.countDocumentMessage(this.internal);
+      this.rate.submit(message);
+    } catch (error) {
+      const close = error instanceof AwarenessRejected ? error : CloseCodes.MalformedMessage;
+      logger.info("Closing a connection that sent a malformed message", { error: (error as Error).message, code: close.code, endpoint: "yjs" });
+      this.metrics.connectionsClosed.inc({ code: String(close.code) });
+      this.close(close.code, close.reason);
+    }
+  }
+}
+
+/** A varUint8Array whose length is checked against the message (lib0 does not check). */
+function readPayload(decoder: decoding.Decoder): Uint8Array {
+  const length = decoding.readVarUint(decoder);
+  if (decoder.pos + length > decoder.arr.length) throw new RangeError("payload runs past the end");
+  const payload = decoder.arr.subarray(decoder.pos, decoder.pos + length);
+  decoder.pos += length;
+  return payload;
+}
+
+function toUint8Array(raw: RawData): Uint8Array {
+  if (Array.isArray(raw)) return new Uint8Array(Buffer.concat(raw));
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+}
