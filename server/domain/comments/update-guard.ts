@@ -134,21 +134,34 @@ class UpdateCheck {
     }
   }
 
-  /** Root and map key an item integrates into (see the file comment). */
+  /**
+   * Root and map key an item integrates into (see the file comment). Iterative: an offline
+   * session's update can chain thousands of items through each other's origins.
+   */
   private locate(item: Y.Item): Location {
-    const cached = this.located.get(item);
-    if (cached) return cached;
-    this.located.set(item, CONTENT); // cycles in a forged update resolve to content
-    let where: Location = CONTENT;
-    const parent = item.parent as unknown;
-    if (typeof parent === "string") {
-      where = isCommentRoot(parent) ? { root: parent, key: item.parentSub } : CONTENT;
-    } else if (parent === null) {
-      const neighbour = (item.origin && this.find(item.origin)) || (item.rightOrigin && this.find(item.rightOrigin)) || null;
-      if (neighbour) where = neighbour.known ? this.locateKnown(neighbour.item) : this.locate(neighbour.item);
+    const chain: Y.Item[] = [];
+    let where: Location | undefined;
+    for (let current: Y.Item | null = item; current && where === undefined; ) {
+      const cached = this.located.get(current);
+      if (cached) {
+        where = cached;
+        break;
+      }
+      this.located.set(current, CONTENT); // a cycle in a forged update resolves to content
+      chain.push(current);
+      const parent = current.parent as unknown;
+      if (typeof parent === "string") where = isCommentRoot(parent) ? { root: parent, key: current.parentSub } : CONTENT;
+      else if (parent !== null) where = CONTENT; // the ID of a nested type
+      else {
+        const neighbour: { item: Y.Item; known: boolean } | null = (current.origin && this.find(current.origin)) || (current.rightOrigin && this.find(current.rightOrigin)) || null;
+        if (!neighbour) where = CONTENT;
+        else if (neighbour.known) where = this.locateKnown(neighbour.item);
+        else current = neighbour.item;
+      }
     }
-    this.located.set(item, where);
-    return where;
+    const result = where ?? CONTENT;
+    for (const c of chain) this.located.set(c, result);
+    return result;
   }
 
   /** Location of an item already in the server's document. */

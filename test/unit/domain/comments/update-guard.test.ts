@@ -93,6 +93,18 @@ describe("update guard", () => {
     expect(v.ok ? null : v.reason).to.equal("thread_resolve_forbidden");
   });
 
+  it("follows long origin chains inside one update (an offline session)", () => {
+    const server = base();
+    const update = craftUpdate(server, (d) => {
+      const text = d.getText("content");
+      // Alternate ends so that no two inserts merge: 20 000 items, each chained to an earlier one.
+      for (let i = 0; i < 20_000; i++) text.insert(i % 2 === 0 ? text.length : 5, "k");
+    });
+    expect(checkUpdate(server, update, writer("bob"))).to.deep.equal({ ok: true, touchesContent: true, touchesComments: false });
+    const v = checkUpdate(server, update, commenter("carol"));
+    expect(v.ok ? null : v.reason).to.equal("document_write_forbidden");
+  });
+
   it("refuses an origin-less value that would win the key against the author's", () => {
     const server = base();
     const forged = new Y.Doc();
