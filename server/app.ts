@@ -43,6 +43,7 @@ import { Awareness } from "../extensions/awareness.ts";
 import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import type { EdgeOptions } from "./realtime/collab-socket.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
+import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 
@@ -186,6 +187,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     clock,
   });
   for (const router of comments.routes(api.auth)) api.router.use(router);
+  api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
