@@ -68,7 +68,8 @@ export class RealtimePush {
 
   private send(envelope: Envelope): void {
     const redis = this.options.redis;
-    if (!redis) return this.deliver(envelope);
+    // Without Redis, or once it is closed for shutdown, this process' connections are all there is.
+    if (!redis || redis.client.status === "end") return this.deliver(envelope);
     redis.client.publish(this.channel, JSON.stringify(envelope)).catch((error: Error) => {
       logger.warn("Could not publish a push message; delivering locally only", { error: error.message });
       this.deliver(envelope);

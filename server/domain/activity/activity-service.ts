@@ -70,6 +70,7 @@ export class ActivityService {
   private readonly edits = new Map<string, EditCounter>();
   private readonly timer: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<unknown>>();
+  private readonly joined = new Set<string>();
 
   constructor(options: ActivityServiceOptions) {
     this.db = options.db;
@@ -97,6 +98,13 @@ export class ActivityService {
 
   /** The first time a user opens a room; later joins (on any process) are ignored. */
   async recordJoin(orgId: string, roomId: string, userId: string): Promise<ActivityView | null> {
+    // Every connection reports a join; remember the ones known to exist so reconnects cost nothing.
+    const seen = `${orgId}\u0000${roomId}\u0000${userId}`;
+    if (this.joined.has(seen)) return null;
+    if (this.joined.size >= 100_000) this.joined.clear();
+    this.joined.add(seen);
+    const dedupeKey = `joined:${userId}`;
+    if (await this.db.models.RoomActivity.findOne({ where: { orgId, roomId, dedupeKey }, attributes: ["id"] })) return null;
     try {
       const row = await this.db.models.RoomActivity.create({
         orgId,
@@ -105,7 +113,7 @@ export class ActivityService {
         actorId: userId,
         data: {},
         count: 1,
-        dedupeKey: `joined:${userId}`,
+        dedupeKey,
       });
       return this.announce(row);
     } catch (error) {
