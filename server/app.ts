@@ -135,6 +135,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ttlMs: config.realtime.presenceTtlMs,
   });
   extensions.push(new Presence(presence));
+  comments.useJoinEvents(presence.events);
   if (config.redis) {
     extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId }));
   }

@@ -22,6 +22,7 @@ import { toDocumentName } from "./realtime/document-name.ts";
 import { commentRoutes } from "./http/routes/comments.ts";
 import { notificationRoutes } from "./http/routes/notifications.ts";
 import { logger } from "./logger.ts";
+import type { Observable, Unsubscribe } from "./domain/event-source.ts";
 
 export interface CommentsArea {
   extension: Comments;
@@ -30,6 +31,11 @@ export interface CommentsArea {
   activity: ActivityService;
   push: RealtimePush;
   routes(auth: AuthMiddleware): Router[];
+  /**
+   * Take first joins from presence's userEntered events (once per user entering a room, across
+   * processes) instead of every connection's `connected` hook.
+   */
+  useJoinEvents(events: Observable<{ type: string; orgId: string; roomId: string; userId: string }>): void;
   close(): Promise<void>;
 }
 
@@ -68,11 +74,14 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     void p.catch((error: Error) => logger.error("Comment side effect failed", { error: error.message })).finally(() => pending.delete(p));
   };
 
+  let unsubscribeJoins: Unsubscribe | null = null;
   const extension = new Comments({
     guard: config.comments.guard,
     onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
-    onUserConnected: (orgId, roomId, userId) => track(activity.recordJoin(orgId, roomId, userId)),
+    onUserConnected: (orgId, roomId, userId) => {
+      if (!unsubscribeJoins) track(activity.recordJoin(orgId, roomId, userId));
+    },
   });
 
   const docs: RoomDocuments = {
@@ -114,7 +123,14 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     activity,
     push,
     routes: (auth) => [commentRoutes({ comments, activity, auth }), notificationRoutes({ notifications, auth })],
+    useJoinEvents(events) {
+      unsubscribeJoins?.();
+      unsubscribeJoins = events.subscribe((event) => {
+        if (event.type === "userEntered") track(activity.recordJoin(event.orgId, event.roomId, event.userId));
+      });
+    },
     async close() {
+      unsubscribeJoins?.();
       // Side effects can start while earlier ones settle (the last messages of closing sockets).
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await activity.close();
