@@ -11,6 +11,7 @@ import { Room } from "./room.ts";
 import { clampThrottle } from "./throttle.ts";
 import { fetchToken, TokenSource, type AuthEndpoint } from "./token.ts";
 import { SyncForgeError, type DefaultTypes, type TypeConfig } from "./types.ts";
+import { Inbox, type ActivityBackend, type InboxBackend } from "./notifications.ts";
 
 export interface ReconnectOptions {
   /** First delay between attempts (ms). */
@@ -41,6 +42,10 @@ export interface ClientOptions {
   tokenRefreshRatio?: number;
   /** Smooth remote cursors between updates (default true). */
   interpolateCursors?: boolean;
+  /** The app backend's inbox calls (history, mark read); live notifications need none. */
+  inbox?: InboxBackend;
+  /** The app backend's activity history call; live activity needs none. */
+  activity?: ActivityBackend;
   /** A WebSocket implementation where there is no global one. */
   WebSocket?: unknown;
   fetch?: typeof fetch;
@@ -60,6 +65,8 @@ export interface Client<T extends TypeConfig = DefaultTypes> {
   /** Leave every room and close the socket. */
   destroy(): void;
   readonly events: { error: Observable<SyncForgeError> };
+  /** The user's notifications, pushed live on any open room (docs/notifications.md). */
+  readonly inbox: Inbox;
   /** @internal the options, for the React provider and extensions. */
   readonly options: Readonly<ClientOptions>;
 }
@@ -82,6 +89,7 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
   const rooms = new Map<string, Room<T>>();
   let socket: HocuspocusProviderWebsocket | null = null;
   let destroyed = false;
+  const inbox = new Inbox(options.inbox);
 
   function getSocket(): HocuspocusProviderWebsocket {
     socket ??= new HocuspocusProviderWebsocket({
@@ -117,6 +125,8 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       interpolateCursors: options.interpolateCursors,
       createProvider: (doc: Y.Doc) =>
         new HocuspocusProvider({ websocketProvider: ws, name: roomId, document: doc, token: () => tokens.get() }),
+      activityBackend: options.activity,
+      onNotification: (notification) => inbox.receive(notification),
       onError: (error) => errors.notify(error),
       onLeave: () => {
         rooms.delete(roomId);
@@ -141,8 +151,10 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       socket?.destroy();
       socket = null;
       errors.clear();
+      inbox.clear();
     },
     events: { error: errors.observable },
+    inbox,
     options,
   };
 }

@@ -12,7 +12,11 @@ export { createCursorTracker, interpolatePoint, positionAt, retarget, lerp, colo
 export type { RenderedCursor, Track, CursorTracker } from "./cursors.ts";
 export { toRelativeSelection, resolveSelection, resolveSelections } from "./selections.ts";
 export type { ResolvedSelection, RemoteSelection } from "./selections.ts";
-export { readTokenClaims, refreshDelay } from "./token.ts";
+export { readTokenClaims, refreshDelay, permissionsFor } from "./token.ts";
+export { CommentsStore, createId, textAnchor, isWriteRefusal, THREADS, COMMENTS, REACTIONS } from "./comments.ts";
+export type { ThreadData, CommentData, Reaction, ThreadAnchor, CreateThreadInput } from "./comments.ts";
+export { Inbox, ActivityFeed, parseServerMessage } from "./notifications.ts";
+export type { InboxNotification, ActivityItem, InboxBackend, ActivityBackend, InboxSnapshot, ServerMessage } from "./notifications.ts";
 export type { AuthEndpoint, TokenClaims } from "./token.ts";
 export { SyncForgeError } from "./types.ts";
 export type {

@@ -16,7 +16,9 @@ import { makeEventSource, type Observable } from "./event-source.ts";
 import { PresenceStore } from "./presence.ts";
 import { createCursorTracker, type CursorTracker, type RenderedCursor } from "./cursors.ts";
 import { resolveSelections, toRelativeSelection, type RemoteSelection } from "./selections.ts";
-import type { TokenSource } from "./token.ts";
+import { permissionsFor, type TokenSource } from "./token.ts";
+import { CommentsStore, isWriteRefusal } from "./comments.ts";
+import { ActivityFeed, parseServerMessage, type ActivityBackend, type InboxNotification } from "./notifications.ts";
 import { SyncForgeError, type Point, type Status, type TypeConfig, type User } from "./types.ts";
 
 /** Refusals that a new token can fix; anything else (room_not_granted) is final. */
@@ -45,6 +47,8 @@ export interface RoomInit<T extends TypeConfig> {
   throttleMs: number;
   initialPresence?: Partial<T["Presence"]>;
   interpolateCursors?: boolean;
+  activityBackend?: ActivityBackend;
+  onNotification: (notification: InboxNotification) => void;
   onError: (error: SyncForgeError) => void;
   onLeave: () => void;
 }
@@ -55,6 +59,10 @@ export class Room<T extends TypeConfig = TypeConfig> {
   readonly provider: HocuspocusProvider;
   readonly awareness: Awareness;
   readonly events: RoomEvents<T>;
+  /** Threads, comments and reactions in this room (docs/comments.md). */
+  readonly comments: CommentsStore<T["ThreadMetadata"]>;
+  /** The room's activity feed, live. */
+  readonly activity: ActivityFeed;
 
   private readonly socket: HocuspocusProviderWebsocket;
   private readonly tokens: TokenSource;
@@ -75,6 +83,8 @@ export class Room<T extends TypeConfig = TypeConfig> {
   private retries = 0;
   private holders = 1;
   private readonly unsubscribers: Array<() => void> = [];
+  private refusedWith: SyncForgeError | null = null;
+  private readonly refusalEvents = makeEventSource<SyncForgeError>();
 
   constructor(init: RoomInit<T>) {
     this.init = init;
@@ -100,11 +110,25 @@ export class Room<T extends TypeConfig = TypeConfig> {
     };
     const claims = this.tokens.claims;
     if (claims) this.presence.setIdentity({ id: claims.userId, info: claims.info });
+    this.activity = new ActivityFeed(this.id, init.activityBackend);
+    this.comments = new CommentsStore<T["ThreadMetadata"]>({
+      doc: this.doc,
+      me: () => this.me(),
+      verdict: () => this.verdict(),
+      hasUnsyncedChanges: () => this.provider.hasUnsyncedChanges,
+      onAcknowledged: (callback) => {
+        const listener = ({ number }: { number: number }) => {
+          if (number === 0) callback();
+        };
+        this.provider.on("unsyncedChanges", listener);
+        return () => this.provider.off("unsyncedChanges", listener);
+      },
+    });
 
     this.provider.on("status", this.updateStatus);
     this.provider.on("authenticated", this.onAuthenticated);
     this.provider.on("authenticationFailed", this.onAuthenticationFailed);
-    this.provider.on("close", this.updateStatus);
+    this.provider.on("close", this.onClose);
     this.provider.on("disconnect", this.updateStatus);
     this.provider.on("synced", this.onSynced);
     this.provider.on("stateless", this.onStateless);
@@ -201,6 +225,10 @@ export class Room<T extends TypeConfig = TypeConfig> {
     this.socket.off("maxAttemptsFailed", this.onGaveUp);
     this.doc.off("update", this.onDocumentUpdate);
     this.tokens.destroy();
+    this.comments.destroy();
+    this.activity.clear();
+    this.refusalEvents.notify(new SyncForgeError("room_left", "The room was left", this.id));
+    this.refusalEvents.clear();
     this.presence.destroy();
     this.cursors.destroy();
     this.provider.destroy();
@@ -228,6 +256,52 @@ export class Room<T extends TypeConfig = TypeConfig> {
     this.errorEvents.notify(error);
     this.init.onError(error);
   }
+
+  /** Who I am and whether I may change the document, from the token (the server checks again). */
+  private me(): { userId: string; canWrite: boolean; canWriteComments: boolean } | null {
+    const claims = this.tokens.claims;
+    if (!claims) return null;
+    const perms = permissionsFor(claims, this.id);
+    const canWrite = perms.has("room:write");
+    return { userId: claims.userId, canWrite, canWriteComments: canWrite || perms.has("comments:write") };
+  }
+
+  /** The server's verdict on local changes: acknowledged (resolve) or refused (reject). */
+  private verdict(): Promise<void> {
+    if (this.refusedWith) return Promise.reject(this.refusedWith);
+    if (!this.provider.hasUnsyncedChanges) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.provider.off("unsyncedChanges", onChange);
+        offRefusal();
+      };
+      const onChange = ({ number }: { number: number }) => {
+        if (number === 0) {
+          done();
+          resolve();
+        }
+      };
+      const offRefusal = this.refusalEvents.subscribe((error) => {
+        done();
+        reject(error);
+      });
+      this.provider.on("unsyncedChanges", onChange);
+    });
+  }
+
+  private readonly onClose = ({ event }: { event?: { reason?: string } }): void => {
+    const reason = event?.reason;
+    if (isWriteRefusal(reason) && !this.refusedWith) {
+      // The server refused a write and closed the room. A stock provider would resend the same
+      // update on every reconnect, so stop here; re-entering the room syncs afresh.
+      this.refusedWith = new SyncForgeError(reason!, `The server refused a change in room "${this.id}": ${reason}`, this.id);
+      this.failed = true;
+      this.provider.detach();
+      this.refusalEvents.notify(this.refusedWith);
+      this.reportError(this.refusedWith);
+    }
+    this.updateStatus();
+  };
 
   private readonly updateStatus = (): void => {
     let next: Status;
@@ -282,6 +356,9 @@ export class Room<T extends TypeConfig = TypeConfig> {
   };
 
   private readonly onStateless = ({ payload }: { payload: string }): void => {
+    const message = parseServerMessage(payload);
+    if (message?.type === "sf:notification") this.init.onNotification(message.notification);
+    else if (message) this.activity.receive(message.activity);
     this.statelessEvents.notify(payload);
   };
 

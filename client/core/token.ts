@@ -9,6 +9,8 @@ export interface TokenClaims {
   userId: string;
   orgId: string | null;
   info: Record<string, unknown>;
+  /** Room pattern → permissions, as granted by the app's backend. */
+  permissions: Record<string, string[]>;
   /** Seconds since the epoch. */
   issuedAt: number | null;
   expiresAt: number | null;
@@ -26,6 +28,7 @@ export function readTokenClaims(token: string): TokenClaims | null {
       userId: typeof payload.sub === "string" ? payload.sub : "",
       orgId: typeof payload.org === "string" ? payload.org : null,
       info: payload.info && typeof payload.info === "object" ? (payload.info as Record<string, unknown>) : {},
+      permissions: payload.perms && typeof payload.perms === "object" ? (payload.perms as Record<string, string[]>) : {},
       issuedAt: typeof payload.iat === "number" ? payload.iat : null,
       expiresAt: typeof payload.exp === "number" ? payload.exp : null,
     };
@@ -149,4 +152,14 @@ export class TokenSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/** The permissions a token grants for one room (patterns are an id or a prefix ending in "*"). */
+export function permissionsFor(claims: Pick<TokenClaims, "permissions">, roomId: string): Set<string> {
+  const granted = new Set<string>();
+  for (const [pattern, perms] of Object.entries(claims.permissions)) {
+    const matches = pattern.endsWith("*") ? roomId.startsWith(pattern.slice(0, -1)) : pattern === roomId;
+    if (matches && Array.isArray(perms)) for (const p of perms) granted.add(p);
+  }
+  return granted;
 }

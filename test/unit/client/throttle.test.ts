@@ -43,7 +43,7 @@ describe("client throttle, token timing and event source", () => {
   it("reads a JWT's claims without verifying it", () => {
     const payload = Buffer.from(JSON.stringify({ sub: "ü-1", org: "o", info: { name: "Zoë" }, iat: 1, exp: 2 })).toString("base64url");
     const claims = readTokenClaims(`x.${payload}.y`);
-    expect(claims).to.deep.equal({ userId: "ü-1", orgId: "o", info: { name: "Zoë" }, issuedAt: 1, expiresAt: 2 });
+    expect(claims).to.deep.equal({ userId: "ü-1", orgId: "o", info: { name: "Zoë" }, permissions: {}, issuedAt: 1, expiresAt: 2 });
     expect(readTokenClaims("garbage")).to.equal(null);
   });
 

@@ -1,0 +1,186 @@
+/**
+ * The user's inbox and the room's activity feed, as the server pushes them (docs/notifications.md):
+ * Hocuspocus stateless messages `sf:notification` (to every socket of the user, whatever room it
+ * has open) and `sf:activity` / `sf:activity_updated` (to every connection of the room).
+ *
+ * The REST inbox and feed need an API key or a member session, which a browser must not hold, so
+ * loading history and marking read go through the app's backend: pass `inbox` / `activity`
+ * callbacks to createClient. Without them the SDK keeps what arrived live.
+ */
+import { makeEventSource, type Observable } from "./event-source.ts";
+
+export interface InboxNotification {
+  id: string;
+  kind: string;
+  userId: string;
+  roomId: string | null;
+  threadId: string | null;
+  commentId: string | null;
+  actorId: string | null;
+  data: Record<string, unknown>;
+  readAt: string | null;
+  createdAt: string;
+}
+
+export interface ActivityItem {
+  id: string;
+  kind: string;
+  roomId: string;
+  actorId: string | null;
+  threadId: string | null;
+  commentId: string | null;
+  data: Record<string, unknown>;
+  count: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The app backend's side of the inbox (it calls SyncForge's REST API with its API key). */
+export interface InboxBackend {
+  list?: () => Promise<{ data: InboxNotification[] }>;
+  markRead?: (id: string) => Promise<void>;
+  markAllRead?: () => Promise<void>;
+}
+
+export interface ActivityBackend {
+  list?: (roomId: string) => Promise<{ data: ActivityItem[] }>;
+}
+
+export type ServerMessage =
+  | { type: "sf:notification"; notification: InboxNotification }
+  | { type: "sf:activity"; activity: ActivityItem }
+  | { type: "sf:activity_updated"; activity: ActivityItem };
+
+/** Parse a stateless payload; null for anything that is not one of ours. */
+export function parseServerMessage(payload: string): ServerMessage | null {
+  try {
+    const message = JSON.parse(payload) as { type?: unknown };
+    if (message.type === "sf:notification" && typeof (message as { notification?: { id?: unknown } }).notification?.id === "string") return message as ServerMessage;
+    if ((message.type === "sf:activity" || message.type === "sf:activity_updated") && typeof (message as { activity?: { id?: unknown } }).activity?.id === "string")
+      return message as ServerMessage;
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+export interface InboxSnapshot {
+  /** Newest first. */
+  notifications: readonly InboxNotification[];
+  unreadCount: number;
+}
+
+export class Inbox implements Observable<InboxSnapshot> {
+  private readonly backend: InboxBackend;
+  private readonly events = makeEventSource<InboxSnapshot>();
+  private readonly byId = new Map<string, InboxNotification>();
+  private snapshot: InboxSnapshot = { notifications: [], unreadCount: 0 };
+  readonly subscribe = this.events.subscribe;
+  readonly waitUntil = this.events.waitUntil;
+
+  constructor(backend: InboxBackend = {}) {
+    this.backend = backend;
+  }
+
+  get(): InboxSnapshot {
+    return this.snapshot;
+  }
+
+  /** Load history from the app's backend (merged with what arrived live). */
+  async load(): Promise<void> {
+    if (!this.backend.list) return;
+    const { data } = await this.backend.list();
+    for (const n of data) if (!this.byId.has(n.id)) this.byId.set(n.id, n);
+    this.publish();
+  }
+
+  /** @internal a pushed notification (de-duplicated by id: one per socket, and after a load). */
+  receive(notification: InboxNotification): void {
+    if (this.byId.has(notification.id)) return;
+    this.byId.set(notification.id, notification);
+    this.publish();
+  }
+
+  /** Optimistic: read at once here, then confirmed by the backend (rolled back if it fails). */
+  async markRead(id: string): Promise<void> {
+    const current = this.byId.get(id);
+    if (!current || current.readAt) return;
+    this.byId.set(id, { ...current, readAt: new Date().toISOString() });
+    this.publish();
+    try {
+      await this.backend.markRead?.(id);
+    } catch (error) {
+      this.byId.set(id, current);
+      this.publish();
+      throw error;
+    }
+  }
+
+  async markAllRead(): Promise<void> {
+    const before = new Map(this.byId);
+    const now = new Date().toISOString();
+    for (const [id, n] of this.byId) if (!n.readAt) this.byId.set(id, { ...n, readAt: now });
+    this.publish();
+    try {
+      await this.backend.markAllRead?.();
+    } catch (error) {
+      for (const [id, n] of before) this.byId.set(id, n);
+      this.publish();
+      throw error;
+    }
+  }
+
+  clear(): void {
+    this.events.clear();
+  }
+
+  private publish(): void {
+    const notifications = [...this.byId.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+    this.snapshot = Object.freeze({ notifications: Object.freeze(notifications), unreadCount: notifications.filter((n) => !n.readAt).length });
+    this.events.notify(this.snapshot);
+  }
+}
+
+/** A room's activity, oldest first; `document_edited` rows are updated in place as counts grow. */
+export class ActivityFeed implements Observable<readonly ActivityItem[]> {
+  private readonly events = makeEventSource<readonly ActivityItem[]>();
+  private readonly byId = new Map<string, ActivityItem>();
+  private snapshot: readonly ActivityItem[] = [];
+  private readonly roomId: string;
+  private readonly backend: ActivityBackend;
+  readonly subscribe = this.events.subscribe;
+  readonly waitUntil = this.events.waitUntil;
+
+  constructor(roomId: string, backend: ActivityBackend = {}) {
+    this.roomId = roomId;
+    this.backend = backend;
+  }
+
+  get(): readonly ActivityItem[] {
+    return this.snapshot;
+  }
+
+  async load(): Promise<void> {
+    if (!this.backend.list) return;
+    const { data } = await this.backend.list(this.roomId);
+    for (const item of data) if (!this.byId.has(item.id)) this.byId.set(item.id, item);
+    this.publish();
+  }
+
+  /** @internal */
+  receive(item: ActivityItem): void {
+    const current = this.byId.get(item.id);
+    if (current && current.updatedAt >= item.updatedAt && current.count >= item.count) return;
+    this.byId.set(item.id, item);
+    this.publish();
+  }
+
+  clear(): void {
+    this.events.clear();
+  }
+
+  private publish(): void {
+    this.snapshot = Object.freeze([...this.byId.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1)));
+    this.events.notify(this.snapshot);
+  }
+}
