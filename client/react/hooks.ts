@@ -1,0 +1,106 @@
+/**
+ * React hooks: small wrappers over useSyncExternalStore on the core's event sources, in Liveblocks'
+ * grammar — reads (useStatus, useSelf, useOthers, useCursors), actions (useUpdateMyPresence,
+ * useUpdateCursor), callbacks (useErrorListener), and useMyPresence() → [value, setter]. Selectors
+ * keep components from re-rendering on changes they do not read.
+ */
+import { useCallback, useContext, useEffect, useRef, useSyncExternalStore } from "react";
+import type { Client, RenderedCursor, Room, Status, SyncForgeError, TypeConfig, User, Point } from "../core/index.ts";
+import { ClientContext, RoomContext, missingProvider } from "./providers.ts";
+import { useSelector, type EqualityFn } from "./use-selector.ts";
+
+export type UserOf<T extends TypeConfig> = User<T>;
+
+export function useClient<T extends TypeConfig = TypeConfig>(): Client<T> {
+  const client = useContext(ClientContext);
+  if (!client) throw new Error(missingProvider("useClient", "SyncForgeProvider"));
+  return client as unknown as Client<T>;
+}
+
+export function useRoom<T extends TypeConfig = TypeConfig>(): Room<T> {
+  const room = useContext(RoomContext);
+  if (!room) throw new Error(missingProvider("useRoom", "RoomProvider"));
+  return room as unknown as Room<T>;
+}
+
+function useRoomFor<T extends TypeConfig>(hook: string): Room<T> {
+  const room = useContext(RoomContext);
+  if (!room) throw new Error(missingProvider(hook, "RoomProvider"));
+  return room as unknown as Room<T>;
+}
+
+/** "connecting" | "connected" | "reconnecting" | "disconnected". */
+export function useStatus(): Status {
+  const room = useRoomFor("useStatus");
+  const subscribe = useCallback((cb: () => void) => room.events.status.subscribe(cb), [room]);
+  const get = useCallback(() => room.getStatus(), [room]);
+  return useSyncExternalStore(subscribe, get, get);
+}
+
+const identity = <X,>(x: X): X => x;
+
+/** Me, as others see me (null until the room knows who I am); with a selector, only that part. */
+export function useSelf<T extends TypeConfig = TypeConfig>(): User<T> | null;
+export function useSelf<T extends TypeConfig, R>(selector: (self: User<T>) => R, isEqual?: EqualityFn<R | null>): R | null;
+export function useSelf<T extends TypeConfig, R>(selector?: (self: User<T>) => R, isEqual?: EqualityFn<R | null>): R | User<T> | null {
+  const room = useRoomFor<T>("useSelf");
+  const subscribe = useCallback((cb: () => void) => room.events.self.subscribe(cb), [room]);
+  const get = useCallback(() => room.getSelf(), [room]);
+  const select = (self: User<T> | null) => (self === null ? null : selector ? selector(self) : self);
+  return useSelector(subscribe, get, select, isEqual as EqualityFn<R | User<T> | null>);
+}
+
+/** Everyone else in the room; pass a selector (and `shallow`) to re-render only when it changes. */
+export function useOthers<T extends TypeConfig = TypeConfig>(): readonly User<T>[];
+export function useOthers<T extends TypeConfig, R>(selector: (others: readonly User<T>[]) => R, isEqual?: EqualityFn<R>): R;
+export function useOthers<T extends TypeConfig, R>(selector?: (others: readonly User<T>[]) => R, isEqual?: EqualityFn<R>): R | readonly User<T>[] {
+  const room = useRoomFor<T>("useOthers");
+  const subscribe = useCallback((cb: () => void) => room.events.others.subscribe(cb), [room]);
+  const get = useCallback(() => room.getOthers(), [room]);
+  return useSelector(subscribe, get, (selector ?? identity) as (o: readonly User<T>[]) => R, isEqual);
+}
+
+/** [my presence, update(patch)] — like React's useState, but shared with the room. */
+export function useMyPresence<T extends TypeConfig = TypeConfig>(): [Readonly<Partial<T["Presence"]>>, (patch: Partial<T["Presence"]>) => void] {
+  const room = useRoomFor<T>("useMyPresence");
+  const subscribe = useCallback((cb: () => void) => room.events.self.subscribe(cb), [room]);
+  const get = useCallback(() => room.getPresence(), [room]);
+  const presence = useSyncExternalStore(subscribe, get, get);
+  const update = useCallback((patch: Partial<T["Presence"]>) => room.updatePresence(patch), [room]);
+  return [presence, update];
+}
+
+/** The setter alone: a component that only writes presence never re-renders because of it. */
+export function useUpdateMyPresence<T extends TypeConfig = TypeConfig>(): (patch: Partial<T["Presence"]>) => void {
+  const room = useRoomFor<T>("useUpdateMyPresence");
+  return useCallback((patch: Partial<T["Presence"]>) => room.updatePresence(patch), [room]);
+}
+
+/** Others' cursors, interpolated, with label and colour: re-renders once per animation frame while they move. */
+export function useCursors(): readonly RenderedCursor[] {
+  const room = useRoomFor("useCursors");
+  const subscribe = useCallback((cb: () => void) => room.events.cursors.subscribe(cb), [room]);
+  const get = useCallback(() => room.getCursors(), [room]);
+  return useSyncExternalStore(subscribe, get, get);
+}
+
+/** Send my pointer (throttled); null hides it. */
+export function useUpdateCursor(): (point: Point | null) => void {
+  const room = useRoomFor("useUpdateCursor");
+  return useCallback((point: Point | null) => room.updateCursor(point), [room]);
+}
+
+/** Typing indicator setter; it clears itself after a few quiet seconds. */
+export function useSetTyping(): (isTyping: boolean) => void {
+  const room = useRoomFor("useSetTyping");
+  return useCallback((isTyping: boolean) => room.setTyping(isTyping), [room]);
+}
+
+/** Called with every error the client reports (refused tokens, lost connection, refused writes). */
+export function useErrorListener(callback: (error: SyncForgeError) => void): void {
+  const client = useContext(ClientContext);
+  if (!client) throw new Error(missingProvider("useErrorListener", "SyncForgeProvider"));
+  const latest = useRef(callback);
+  latest.current = callback;
+  useEffect(() => client.events.error.subscribe((error) => latest.current(error)), [client]);
+}
