@@ -14,4 +14,5 @@ export const registry: Registration[] = [
   { name: "typing", load: () => import("./typing.ts") },
   { name: "throughput", load: () => import("./throughput.ts") },
   { name: "comment-auth", load: () => import("./comment-auth.ts") },
+  { name: "awareness", load: () => import("./awareness.ts") },
 ];
