@@ -36,6 +36,8 @@ export class PresenceStore<T extends TypeConfig> {
   private self: User<T> | null = null;
   private others: readonly User<T>[] = [];
   private readonly cache = new Map<number, { key: string; user: User<T> }>();
+  /** Fields changed through the SDK since the last write; only these are written. */
+  private readonly dirty = new Set<keyof AwarenessState>(["presence", "pointer", "typing"]);
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
   private destroyed = false;
 
@@ -57,7 +59,7 @@ export class PresenceStore<T extends TypeConfig> {
     if (this.identity && this.identity.id === identity.id && JSON.stringify(this.identity.info) === JSON.stringify(info)) return;
     this.identity = { id: identity.id, info };
     this.local = { ...this.local, user: { ...info, id: identity.id } };
-    this.changed();
+    this.changed("user");
   }
 
   getSelf(): User<T> | null {
@@ -75,19 +77,19 @@ export class PresenceStore<T extends TypeConfig> {
   /** Merge into my presence (Liveblocks semantics: a patch, not a replacement). */
   updatePresence(patch: Partial<T["Presence"]>): void {
     this.local = { ...this.local, presence: { ...this.local.presence, ...patch } as T["Presence"] };
-    this.changed();
+    this.changed("presence");
   }
 
   setPointer(pointer: Point | null): void {
     const current = this.local.pointer;
     if (current === pointer || (current && pointer && current.x === pointer.x && current.y === pointer.y)) return;
     this.local = { ...this.local, pointer: pointer ? { x: pointer.x, y: pointer.y } : null };
-    this.changed();
+    this.changed("pointer");
   }
 
   setSelection(selection: RelativeSelectionJSON | null): void {
     this.local = { ...this.local, cursor: selection };
-    this.changed();
+    this.changed("cursor");
   }
 
   /** Say I am typing; it clears itself after a few quiet seconds, or now with `false`. */
@@ -97,7 +99,7 @@ export class PresenceStore<T extends TypeConfig> {
     if (isTyping) this.typingTimer = setTimeout(() => this.setTyping(false), this.typingTimeoutMs);
     if (this.local.typing === isTyping) return;
     this.local = { ...this.local, typing: isTyping };
-    this.changed();
+    this.changed("typing");
   }
 
   /** Pointers of the others, for the cursor tracker. */
@@ -125,16 +127,24 @@ export class PresenceStore<T extends TypeConfig> {
     this.othersEvents.clear();
   }
 
-  private changed(): void {
+  private changed(field: keyof AwarenessState): void {
     if (this.destroyed) return;
+    this.dirty.add(field);
     this.self = this.identity ? this.toUser(this.awareness.clientID, this.local, this.self) : null;
     this.selfEvents.notify(this.self);
     this.throttler.schedule();
   }
 
+  /**
+   * Merge the fields the SDK changed into the awareness state. Other fields belong to whoever set
+   * them — an editor binding (y-codemirror, y-prosemirror) writes `cursor` itself — and are kept.
+   */
   private write(): void {
     if (this.destroyed) return;
-    this.awareness.setLocalState({ ...this.local });
+    const next: Record<string, unknown> = { ...(this.awareness.getLocalState() ?? {}) };
+    for (const field of this.dirty) next[field] = this.local[field];
+    this.dirty.clear();
+    this.awareness.setLocalState(next);
   }
 
   private readonly onChange = (): void => {

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { startServer, type TestServer } from "../../helpers/server.ts";
 import { waitFor } from "../../helpers/clients.ts";
 import { startAuthBackend, FAST_RECONNECT, type AuthBackend } from "../../helpers/sdk.ts";
-import { createClient, type Client, type Room } from "../../../client/core/index.ts";
+import { createClient, toRelativeSelection, type Client, type Room } from "../../../client/core/index.ts";
 
 type Types = {
   Presence: { tool?: string; selectedId?: string | null };
@@ -133,6 +133,21 @@ describe("client SDK core against the real server", () => {
     const sel = b.getSelections(textB)[0]!;
     expect(textB.toString().slice(sel.from, sel.to)).to.equal("world");
     expect(textB.toString()).to.equal("Oh, hello, world");
+  });
+
+  it("presence updates keep what an editor binding wrote to the awareness (its cursor)", async () => {
+    const roomId = `binding-${randomUUID()}`;
+    const a = await enter("alice", roomId);
+    const b = await enter("bob", roomId);
+    const textA = a.doc.getText("content");
+    textA.insert(0, "hello");
+    // What y-codemirror / y-prosemirror do: set `cursor` on the awareness directly.
+    a.awareness.setLocalStateField("cursor", toRelativeSelection(textA, 1, 4));
+    a.updatePresence({ tool: "marker" });
+    await waitFor(() => b.getOthers()[0]?.presence.tool === "marker", 5000, "presence arrives");
+    const textB = b.doc.getText("content");
+    await waitFor(() => textB.toString() === "hello", 5000, "text");
+    expect(b.getSelections(textB)[0]).to.include({ from: 1, to: 4 });
   });
 
   it("leaving and destroying close everything on the server", async () => {
