@@ -1,6 +1,7 @@
 /**
  * A mention made on one server process reaches the mentioned user's client connected to another
- * process (Redis), once, and by email only when the user's settings say so.
+ * process (Redis), once, and by email only when the user's settings say so; the activity feed
+ * records each change once although both processes hold the room.
  */
 import { expect } from "chai";
 import { spawnServer, mintToken, type ChildServer } from "../../helpers/server.ts";
@@ -89,5 +90,9 @@ describe("notifications across server processes", () => {
     expect(alicePushed.filter((p) => p.type === "sf:notification")).to.have.length(0);
     expect(mailbox.messages.filter((m) => m.to.includes("carol@example.test"))).to.have.length(0);
     expect(await db.models.Notification.count({ where: { orgId: ORG, userId: "carol" } })).to.equal(1);
+    // The activity feed too: one row per change, not one per process holding the room.
+    const activity = await db.models.RoomActivity.findAll({ where: { orgId: ORG, roomId: ROOM }, order: [["id", "ASC"]] });
+    expect(activity.filter((r) => r.kind === "comment_created" || r.kind === "reply_created").map((r) => r.kind)).to.deep.equal(["comment_created", "reply_created"]);
+    expect(activity.filter((r) => r.kind === "user_joined_first_time").map((r) => r.actorId).sort()).to.deep.equal(["alice", "bob", "carol"]);
   });
 });
