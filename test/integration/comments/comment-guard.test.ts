@@ -243,6 +243,31 @@ describe("comment write authorisation (raw clients)", () => {
     await expectRefused(wrongId, craftUpdate(alice.doc, (d) => d.getMap(THREADS).set("th_a", threadValue("th_b", "alice"))), "comment_schema_invalid");
   });
 
+  it("closes only the refused room on a socket that carries two", async () => {
+    const alice = await connect("alice", ["room:write"]);
+    const { commentId } = createThread(alice.doc, "alice", "mine");
+    await waitForAcked(alice);
+    const other = `${room}-other`;
+    const s = await openRawSocket(server.collabUrl);
+    sockets.push(s);
+    const both = await mintToken({ userId: "mallory", orgId: ORG, permissions: { [room]: ["comments:write"], [other]: ["comments:write"] } });
+    s.send(authFrame(room, both));
+    s.send(authFrame(other, both));
+    await waitForAuthenticated(s);
+    await waitFor(() => s.received.filter((f) => { const d = decoding.createDecoder(f); return decoding.readVarString(d) === other && decoding.readVarUint(d) === MessageType.Auth; }).length > 0, 5000, "second room authenticated");
+    s.send(updateFrame(room, craftUpdate(alice.doc, (d) => d.getMap(COMMENTS).delete(commentId))));
+    await waitFor(() => closeReason(s) === "comment_not_author", 5000, "close message for the refused room");
+    // The socket stays open and the other room still takes mallory's own comment.
+    const legit = new Y.Doc();
+    const ids = createThread(legit, "mallory", "in the other room");
+    s.send(updateFrame(other, Y.encodeStateAsUpdate(legit)));
+    const otherName = toDocumentName(ORG, other);
+    await waitFor(() => (server.app.hocuspocus.documents.get(otherName)?.getMap(COMMENTS).has(ids.commentId) ?? false), 5000, "comment in the other room");
+    expect(s.ws.readyState).to.equal(1);
+    legit.destroy();
+    expect(serverDoc().getMap(COMMENTS).has(commentId)).to.equal(true);
+  });
+
   it("drops everything a viewer sends", async () => {
     const alice = await connect("alice", ["room:write"]);
     alice.text.insert(0, "stable");
