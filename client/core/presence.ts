@@ -55,7 +55,8 @@ export class PresenceStore<T extends TypeConfig> {
 
   /** The user the token names; set (and re-set after a refresh) by the room. */
   setIdentity(identity: Identity): void {
-    const info = { ...identity.info, color: identity.info.color ?? colorForUser(identity.id) };
+    // The same defaults the server stamps (server/realtime/awareness.ts stampedUser).
+    const info = { ...identity.info, name: identity.info.name || identity.id, color: identity.info.color || colorForUser(identity.id) };
     if (this.identity && this.identity.id === identity.id && JSON.stringify(this.identity.info) === JSON.stringify(info)) return;
     this.identity = { id: identity.id, info };
     this.local = { ...this.local, user: { ...info, id: identity.id } };

@@ -11,6 +11,7 @@ import {
   MIN_SEGMENT_MS,
   type FrameScheduler,
 } from "../../../client/core/cursors.ts";
+import { colorForUser as serverColorForUser } from "../../../server/realtime/awareness.ts";
 
 describe("client cursors: interpolation math", () => {
   it("lerp and interpolatePoint walk a straight line and clamp progress to 0..1", () => {
@@ -50,9 +51,10 @@ describe("client cursors: interpolation math", () => {
     expect(retarget(a, { x: 1, y: 1 }, 1).durationMs).to.equal(MIN_SEGMENT_MS);
   });
 
-  it("gives every user a stable colour from their id", () => {
+  it("gives every user a stable colour from their id, the one the server stamps", () => {
     expect(colorForUser("alice")).to.equal(colorForUser("alice"));
     expect(colorForUser("alice")).to.match(/^#[0-9A-F]{6}$/);
+    for (const id of ["alice", "bob", "user-42", "ü", ""]) expect(colorForUser(id)).to.equal(serverColorForUser(id));
   });
 
   it("the tracker renders interpolated frames and keeps the same snapshot when nothing moves", () => {
