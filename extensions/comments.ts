@@ -8,6 +8,11 @@
  * close message for that document with a specific reason (e.g. "comment_not_author"), followed by
  * a WebSocket close 4403 with the same reason when the socket carries no other document.
  *
+ * Before refusing, the document is caught up from storage once: with several processes a client may
+ * relay another user's change that this process has not received through Redis yet (or ever, if
+ * the other process died), and that change is in the durable update log (persistence.ts logs
+ * before applying). Only what is still forbidden after that is refused.
+ *
  * Read-only connections (viewers) never get here with effect: Hocuspocus drops their updates and
  * answers a sync status of false.
  *
@@ -44,6 +49,11 @@ export interface CommentsExtensionOptions {
   onDocumentEdited?: (orgId: string, roomId: string, userId: string) => void;
   /** Called when an authenticated connection opens a room. */
   onUserConnected?: (orgId: string, roomId: string, userId: string) => void;
+  /**
+   * Apply to the live document what is durable but missing from it (another process's updates
+   * that Redis has not delivered, or never will after a crash). Run once before refusing.
+   */
+  catchUp?: (documentName: string, document: Y.Doc) => Promise<void>;
 }
 
 export class Comments implements Extension {
@@ -53,6 +63,7 @@ export class Comments implements Extension {
 
   private readonly options: CommentsExtensionOptions;
   private readonly edited = new WeakSet<Connection>();
+  private readonly catchingUp = new Map<Y.Doc, Promise<void>>();
 
   constructor(options: CommentsExtensionOptions) {
     this.options = options;
@@ -67,11 +78,14 @@ export class Comments implements Extension {
       if (this.options.onDocumentEdited) this.edited.add(connection);
       return;
     }
-    const verdict = checkUpdate(document, data, {
-      userId: ctx.userId,
-      canWrite: ctx.access.canWrite,
-      canWriteComments: ctx.access.canWriteComments,
-    });
+    const writer = { userId: ctx.userId, canWrite: ctx.access.canWrite, canWriteComments: ctx.access.canWriteComments };
+    let verdict = checkUpdate(document, data, writer);
+    if (!verdict.ok && verdict.reason !== "invalid_update" && this.options.catchUp) {
+      // A client relays what it has seen, and it may have seen another user's edit or comment
+      // through another process before this one did: judge against everything durable first.
+      await this.catchUpOnce(documentName, document);
+      verdict = checkUpdate(document, data, writer);
+    }
     if (!verdict.ok) {
       logger.info("Refused a document update", { reason: verdict.reason, orgId: ctx.orgId, roomId: ctx.roomId, userId: ctx.userId });
       // An update Yjs cannot read is malformed input (as at the socket edge), anything else forbidden.
@@ -81,6 +95,19 @@ export class Comments implements Extension {
       throw refusal;
     }
     if (verdict.touchesContent) this.edited.add(connection);
+  }
+
+  /** One catch-up per document at a time; concurrent refusals share it. */
+  private catchUpOnce(documentName: string, document: Y.Doc): Promise<void> {
+    const existing = this.catchingUp.get(document);
+    if (existing) return existing;
+    const running = this.options.catchUp!(documentName, document)
+      .catch((error: Error) => {
+        logger.warn("Could not catch a document up from storage", { documentName, error: error.message });
+      })
+      .finally(() => this.catchingUp.delete(document));
+    this.catchingUp.set(document, running);
+    return running;
   }
 
   async afterHandleMessage({ connection, context }: afterHandleMessagePayload): Promise<void> {

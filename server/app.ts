@@ -126,7 +126,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
 
   const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
-  const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence });
+  const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence, store });
   extensions.push(comments.extension);
   const presence = createPresenceService({
     redis,

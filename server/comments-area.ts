@@ -7,10 +7,11 @@
 import type { Hocuspocus } from "@hocuspocus/server";
 import type { Router } from "express";
 import type { Redis as IORedis } from "ioredis";
-import type * as Y from "yjs";
+import * as Y from "yjs";
 import type { Config } from "./config.ts";
 import type { Database } from "../db/index.ts";
 import type { Persistence } from "../extensions/persistence.ts";
+import type { DocumentStore } from "./domain/documents/document-store.ts";
 import type { AuthMiddleware } from "./http/middleware/authenticate.ts";
 import { Comments } from "../extensions/comments.ts";
 import { CommentService, type RoomDocuments } from "./domain/comments/comment-service.ts";
@@ -46,6 +47,8 @@ export interface CommentsAreaOptions {
   mailer: { send(message: { to: string; subject: string; text: string }): Promise<void> } | null;
   hocuspocus: () => Hocuspocus;
   persistence: Persistence;
+  /** Read for catching a live document up with what other processes made durable. */
+  store: Pick<DocumentStore, "load">;
   activityWindowMs?: number;
 }
 
@@ -79,6 +82,20 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     guard: config.comments.guard,
     onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
+    catchUp: async (documentName, document) => {
+      const loaded = await options.store.load(documentName);
+      // Origin "redis": like updates relayed from other processes, these are neither logged again
+      // nor reported as comment events here (the process that took them in did that).
+      const origin = { source: "redis", catchUp: true };
+      if (loaded.state) Y.applyUpdate(document, loaded.state, origin);
+      for (const row of loaded.updates) {
+        try {
+          Y.applyUpdate(document, row.data, origin);
+        } catch {
+          // unreadable rows are skipped, as at load
+        }
+      }
+    },
     onUserConnected: (orgId, roomId, userId) => {
       if (!unsubscribeJoins) track(activity.recordJoin(orgId, roomId, userId));
     },

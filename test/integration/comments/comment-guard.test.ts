@@ -268,6 +268,28 @@ describe("comment write authorisation (raw clients)", () => {
     expect(serverDoc().getMap(COMMENTS).has(commentId)).to.equal(true);
   });
 
+  it("judges a relayed change against what is durable: another process's comment is not a forgery", async () => {
+    const alice = await connect("alice", ["room:write"]);
+    const { threadId } = createThread(alice.doc, "alice", "thread");
+    await waitForAcked(alice);
+    // dora's comment as another process took it in: logged durably, not (yet) in this process's copy.
+    const seenElsewhere = new Y.Doc();
+    Y.applyUpdate(seenElsewhere, Y.encodeStateAsUpdate(alice.doc));
+    const sv = Y.encodeStateVector(seenElsewhere);
+    const dorasComment = addComment(seenElsewhere, "dora", threadId, "said on process B");
+    await server.app.updateLog.append(toDocumentName(ORG, room), Y.encodeStateAsUpdate(seenElsewhere, sv));
+    expect(serverDoc().getMap(COMMENTS).has(dorasComment)).to.equal(false);
+
+    // carol saw it there, reconnects here, and her sync carries dora's comment along with her reply.
+    const carolsReply = addComment(seenElsewhere, "carol", threadId, "and I agree");
+    const carol = await raw("carol", ["comments:write", "room:read"]);
+    carol.send(updateFrame(room, Y.encodeStateAsUpdate(seenElsewhere, sv)));
+    await waitFor(() => alice.doc.getMap(COMMENTS).has(carolsReply) && alice.doc.getMap(COMMENTS).has(dorasComment), 5000, "both comments at alice");
+    expect(carol.ws.readyState).to.equal(1);
+    expect(closeReason(carol)).to.equal(null);
+    seenElsewhere.destroy();
+  });
+
   it("drops everything a viewer sends", async () => {
     const alice = await connect("alice", ["room:write"]);
     alice.text.insert(0, "stable");
