@@ -9,7 +9,9 @@ export interface RealtimeMetrics {
   awarenessReceived: Counter;
   awarenessApplied: Counter;
   awarenessThrottled: Counter;
-  awarenessDropped: Counter<"reason">;
+  /** Bound to their label once: on the echo path a labelled inc() per entry would cost more than the check. */
+  awarenessDroppedNotOwner: { inc(value?: number): void };
+  awarenessDroppedTooMany: { inc(value?: number): void };
   documentMessagesThrottled: Counter;
   connectionsClosed: Counter<"code">;
 }
@@ -61,6 +63,12 @@ export function createMetrics(sources: MetricSources, options: { defaults?: bool
       this.set(sources.updateLog().updates);
     },
   });
+  const awarenessDropped = new Counter({
+    name: "syncforge_awareness_entries_dropped_total",
+    help: "Awareness entries dropped: another client's id (echoes, spoofing) or too many ids per connection",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
   const realtime: RealtimeMetrics = {
     awarenessReceived: new Counter({
       name: "syncforge_awareness_updates_received_total",
@@ -77,12 +85,8 @@ export function createMetrics(sources: MetricSources, options: { defaults?: bool
       help: "Awareness messages held back by the per-connection rate limit (coalesced, latest state kept)",
       registers: [registry],
     }),
-    awarenessDropped: new Counter({
-      name: "syncforge_awareness_entries_dropped_total",
-      help: "Awareness entries dropped: another client's id (echoes, spoofing) or too many ids per connection",
-      labelNames: ["reason"],
-      registers: [registry],
-    }),
+    awarenessDroppedNotOwner: awarenessDropped.labels("not_owner"),
+    awarenessDroppedTooMany: awarenessDropped.labels("too_many_client_ids"),
     documentMessagesThrottled: new Counter({
       name: "syncforge_document_messages_throttled_total",
       help: "Document messages delayed by the per-connection rate limit (none are dropped)",

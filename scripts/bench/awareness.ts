@@ -14,18 +14,21 @@
  * Figures over the window (after a warm-up): latency p50/p99/max over every delivery, delivered =
  * deliveries / (writes × (room size − 1)), server CPU per delivered update, server RSS.
  *
- * The flood table: the 20 × 10 workload plus one more room where one client sets its state 1,000
- * times a second. It reports the other rooms' latency next to the same run without the flooder,
- * and how many of the flooder's updates per second each client in its room receives.
+ * The flood table: the 20 × 10 workload plus one more room of 10 listening clients and a flooding
+ * client (lib/flooder.ts, its own process) that sends 1,000 awareness updates a second. It reports
+ * the other rooms' latency next to the same run without the flooder, and how many of the
+ * flooder's updates per second each client in its room receives.
  */
 import * as Y from "yjs";
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import type { Awareness } from "y-protocols/awareness";
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
 import { runInterleaved } from "./lib/benchmark.ts";
 import { connectClient, sleep, waitFor } from "./lib/clients.ts";
-import { CpuMeter, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
+import { CpuMeter, ROOT, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
 import { fmt, percent, ratio, type Table } from "./lib/table.ts";
 import { TARGETS, startPlainServer, type RunningTarget, type Target } from "./lib/targets.ts";
@@ -116,6 +119,8 @@ interface AwarenessFigures extends Figures {
   deliveriesPerSecond: number;
   serverCpuMicrosPerDelivery: number;
   rssMiB: number;
+  /** The server process's CPU over the window, in % of one core. */
+  serverCpuPercent: number;
   clientCpuPercent: number;
   otherCpuPercent: number;
   /** Flood runs only: the flooder's updates per second each client of its room received. */
@@ -154,9 +159,9 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
   let window = { start: Number.POSITIVE_INFINITY, end: Number.POSITIVE_INFINITY };
   const inWindow = (t: number) => t >= window.start && t < window.end;
   let expected = 0;
-  let floodSent = 0;
   let floodReceived = 0;
   let floodReceivers = 0;
+  let flooder: ChildProcess | null = null;
   const intervalMs = 1000 / HZ;
 
   const listen = (client: Client, room: Client[], onDelivery: (t: number, from: number) => void) => {
@@ -191,16 +196,19 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
       for (const client of connected as Client[]) {
         clients.push(client);
         if (isFloodRoom) {
+          // The flooder's stamps come from another process's clock: count by arrival time.
           floodReceivers += 1;
-          listen(client, room, (t) => inWindow(t) && (floodReceived += 1));
+          listen(client, room, () => inWindow(performance.now()) && (floodReceived += 1));
         } else {
           listen(client, room, (t) => inWindow(t) && latencies.push(performance.now() - t));
         }
       }
       if (isFloodRoom) {
-        const flooder = room[0]!;
-        floodReceivers -= 1;
-        stops.push(startWriter(flooder.awareness, 1000 / FLOOD_PER_SECOND, 0, (t) => inWindow(t) && (floodSent += 1)));
+        // A separate process, so the flood costs the server, not the measured clients' process.
+        const url = running.url.endsWith("/collab") ? running.url : `${running.url}/`;
+        flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, name, await running.token("flooder"), String(FLOOD_PER_SECOND)], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
       } else {
         for (let w = 0; w < workload.writersPerRoom; w += 1) {
           stops.push(startWriter(room[w]!.awareness, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += workload.clientsPerRoom - 1)));
@@ -222,6 +230,8 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
     const memory = running.memory();
     for (const stop of stops) stop();
     stops.length = 0;
+    const floodSent = flooder ? await stopFlooder(flooder) : null;
+    flooder = null;
     await waitFor(() => latencies.length >= expected, GRACE_MS, "updates to arrive").catch(() => undefined);
     const seconds = cpu.wallMs / 1000;
     return {
@@ -232,15 +242,33 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
       deliveriesPerSecond: latencies.length / seconds,
       serverCpuMicrosPerDelivery: cpu.cpuMicros / Math.max(1, latencies.length + floodReceived),
       rssMiB: memory ? memory.rss / 2 ** 20 : Number.NaN,
+      serverCpuPercent: (cpu.cpuMicros / 1000 / cpu.wallMs) * 100,
       clientCpuPercent: (clientCpu / 1000 / cpu.wallMs) * 100,
       otherCpuPercent: (Math.max(0, machine - cpu.cpuMicros - clientCpu) / 1000 / cpu.wallMs) * 100,
       floodReceivedPerSecond: flood ? floodReceived / Math.max(1, floodReceivers) / seconds : Number.NaN,
-      floodSentPerSecond: flood ? floodSent / seconds : Number.NaN,
+      floodSentPerSecond: floodSent ? floodSent.sent / floodSent.seconds : Number.NaN,
     };
   } finally {
     for (const stop of stops) stop();
+    if (flooder) await stopFlooder(flooder).catch(() => null);
     for (const client of clients) client.destroy();
   }
+}
+
+/** SIGTERM the flooder; resolves what it says it sent. */
+function stopFlooder(child: ChildProcess): Promise<{ sent: number; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.once("exit", () => {
+      try {
+        resolve(JSON.parse(out.trim().split("\n").pop() ?? "") as { sent: number; seconds: number });
+      } catch {
+        reject(new Error(`flooder said: ${out}`));
+      }
+    });
+    child.kill("SIGTERM");
+  });
 }
 
 interface Scenario {
@@ -313,7 +341,7 @@ const awareness: Benchmark = {
       const results = await runInterleaved<Scenario, AwarenessFigures>(context, scenarios, (s) => runScenario(s, durationMs, context));
       tables.push({
         title: `awareness flood — ${workload.label} plus one room of ${workload.clientsPerRoom} where one client sends ${FLOOD_PER_SECOND.toLocaleString("en-US")} updates/s, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
-        columns: ["server / run", "other rooms p50 ms", "other rooms p99 ms", "delivered", "flooder sent/s", "flooder received/s per client", "server CPU µs/delivery"],
+        columns: ["server / run", "other rooms p50 ms", "other rooms p99 ms", "delivered", "flooder sent/s", "flooder received/s per client", "server CPU µs/delivery", "server CPU %", "clients' CPU %", "others' CPU %"],
         rows: results.map(({ label, median: m }) => [
           label,
           fmt(m.p50Ms, 2),
@@ -322,6 +350,9 @@ const awareness: Benchmark = {
           fmt(m.floodSentPerSecond),
           fmt(m.floodReceivedPerSecond, 1),
           fmt(m.serverCpuMicrosPerDelivery, 1),
+          fmt(m.serverCpuPercent),
+          fmt(m.clientCpuPercent),
+          fmt(m.otherCpuPercent),
         ]),
         notes: ["SyncForge limits each connection to AWARENESS_UPDATES_PER_SECOND (default 60), coalescing to the latest state"],
       });

@@ -215,7 +215,7 @@ export class AwarenessGate {
     if (channel.document === null) {
       // Not attached yet: ownership is settled at attach; bound what is held meanwhile.
       if (channel.pending.has(clientId) || channel.pending.size < MAX_CLIENT_IDS_PER_CONNECTION) return true;
-      this.metrics.awarenessDropped.inc({ reason: "too_many_client_ids" });
+      this.metrics.awarenessDroppedTooMany.inc();
       return false;
     }
     return this.claim(channel, clientId);
@@ -231,11 +231,11 @@ export class AwarenessGate {
     }
     const owner = byId.get(clientId);
     if ((owner && owner !== channel) || document.awareness.getStates().has(clientId)) {
-      this.metrics.awarenessDropped.inc({ reason: "not_owner" });
+      this.metrics.awarenessDroppedNotOwner.inc();
       return false;
     }
     if (channel.owned.size >= MAX_CLIENT_IDS_PER_CONNECTION) {
-      this.metrics.awarenessDropped.inc({ reason: "too_many_client_ids" });
+      this.metrics.awarenessDroppedTooMany.inc();
       return false;
     }
     byId.set(clientId, channel);
