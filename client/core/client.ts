@@ -137,6 +137,8 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       },
     });
     rooms.set(roomId, room);
+    // A socket stopped after refusals (no room left on it) reconnects for the new room.
+    if (!ws.shouldConnect) void ws.connect();
     return room;
   }
 

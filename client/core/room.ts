@@ -289,14 +289,24 @@ export class Room<T extends TypeConfig = TypeConfig> {
     });
   }
 
+  /**
+   * Stop after a final refusal: detach the provider, or it would authenticate (or resend the
+   * refused update) on every reconnect; close the shared socket when no room is left on it.
+   */
+  private stop(): void {
+    this.failed = true;
+    this.provider.detach();
+    if (this.socket.configuration.providerMap.size === 0) this.socket.disconnect();
+    this.updateStatus();
+  }
+
   private readonly onClose = ({ event }: { event?: { reason?: string } }): void => {
     const reason = event?.reason;
     if (isWriteRefusal(reason) && !this.refusedWith) {
       // The server refused a write and closed the room. A stock provider would resend the same
       // update on every reconnect, so stop here; re-entering the room syncs afresh.
       this.refusedWith = new SyncForgeError(reason!, `The server refused a change in room "${this.id}": ${reason}`, this.id);
-      this.failed = true;
-      this.provider.detach();
+      this.stop();
       this.refusalEvents.notify(this.refusedWith);
       this.reportError(this.refusedWith);
     }
@@ -326,8 +336,7 @@ export class Room<T extends TypeConfig = TypeConfig> {
     const tokenProblem = TOKEN_REASONS.has(reason) || reason.startsWith("Failed to get token");
     this.reportError(new SyncForgeError(tokenProblem ? "token_refused" : reason, `Entering room "${this.id}" failed: ${reason}`, this.id));
     if (!tokenProblem) {
-      this.failed = true;
-      this.updateStatus();
+      this.stop();
       return;
     }
     // Fetch a new token and try again with backoff. When the server closed the socket, the socket's

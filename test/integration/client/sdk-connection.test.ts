@@ -101,6 +101,45 @@ describe("client SDK connection: token refresh, expiry, reconnection", () => {
     });
   });
 
+  describe("refusals and reconnection settings", () => {
+    let server: TestServer;
+    let backend: AuthBackend;
+    before(async () => {
+      server = await startServer();
+      backend = await startAuthBackend({ permissions: { "some-other-room": ["room:write"] } });
+    });
+    after(async () => {
+      await backend.close();
+      await server.close();
+    });
+
+    it("a room the token does not grant ends disconnected with the server's reason", async () => {
+      const c = createClient({ url: server.collabUrl, authEndpoint: backend.url("alice"), reconnect: FAST_RECONNECT });
+      clients.push(c);
+      const errors: string[] = [];
+      c.events.error.subscribe((e) => errors.push(e.code));
+      const room = c.enterRoom(`not-granted-${randomUUID()}`);
+      await waitFor(() => room.getStatus() === "disconnected", 5000, "disconnected");
+      // It stays refused: no retry loop re-sends the token.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(errors).to.deep.equal(["room_not_granted"]);
+      expect(room.provider.isAttached).to.equal(false);
+      // The client still works for a room it may enter, on the same (reconnected) socket.
+      const granted = c.enterRoom("some-other-room");
+      await granted.waitUntilSynced();
+      expect(granted.getStatus()).to.equal("connected");
+    });
+
+    it("reconnects with exponential backoff and jitter by default", () => {
+      const c = createClient({ url: server.collabUrl, authEndpoint: backend.url("alice") });
+      clients.push(c);
+      const room = c.enterRoom("some-other-room");
+      const socket = room.provider.configuration.websocketProvider.configuration;
+      expect(socket).to.include({ delay: 1000, factor: 2, minDelay: 1000, maxDelay: 30_000, jitter: true, maxAttempts: 0 });
+      expect(socket.url).to.equal(`${server.collabUrl}`);
+    });
+  });
+
   describe("a server that is killed and restarted", () => {
     let child: ChildServer | null = null;
     let backend: AuthBackend;
