@@ -122,12 +122,25 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
         await connection.disconnect({ unloadImmediately: false });
       }
     },
+    /** The live copy when this process holds the room, else what is durable: no store, no lock. */
     async read<T>(orgId: string, roomId: string, fn: (doc: Y.Doc) => T): Promise<T> {
-      const connection = await options.hocuspocus().openDirectConnection(toDocumentName(orgId, roomId), { orgId, roomId, userId: null, server: true });
+      const name = toDocumentName(orgId, roomId);
+      const live = options.hocuspocus().documents.get(name);
+      if (live) return fn(live);
+      const loaded = await options.store.load(name);
+      const doc = new Y.Doc();
       try {
-        return fn(connection.document!);
+        if (loaded.state) Y.applyUpdate(doc, loaded.state);
+        for (const row of loaded.updates) {
+          try {
+            Y.applyUpdate(doc, row.data);
+          } catch {
+            // unreadable rows are skipped, as at load
+          }
+        }
+        return fn(doc);
       } finally {
-        await connection.disconnect({ unloadImmediately: false });
+        doc.destroy();
       }
     },
   };

@@ -12,6 +12,7 @@ import { startMailbox, createTeam, type Mailbox, type Team, type ApiClient } fro
 import { readStored } from "../../helpers/documents.ts";
 import { createThread } from "../../helpers/comments.ts";
 import { COMMENTS, REACTIONS, THREADS } from "../../../server/domain/comments/schema.ts";
+import { toDocumentName } from "../../../server/realtime/document-name.ts";
 
 const ROOM = "rest-room";
 
@@ -102,6 +103,15 @@ describe("threads and inbox over REST", () => {
     await waitFor(() => !alice.doc.getMap(THREADS).has(threadId), 5000, "thread removal at the provider");
     expect(alice.doc.getMap(REACTIONS).size).to.equal(0);
     expect((await api.get(`${base()}/threads/${threadId}`)).status).to.equal(404);
+
+    // Reading a room nobody has open comes from storage and leaves nothing loaded.
+    alice.destroy();
+    clients.length = 0;
+    const name = toDocumentName(team.orgId, ROOM);
+    await waitFor(() => !server.app.hocuspocus.documents.has(name), 10_000, "document unloaded");
+    const fromStorage = (await api.get(`${base()}/threads`)).body.data;
+    expect(fromStorage.map((t: { createdBy: string }) => t.createdBy)).to.deep.equal(["alice"]);
+    expect(server.app.hocuspocus.documents.has(name)).to.equal(false);
   });
 
   it("answers bad input with 4xx error JSON", async () => {
