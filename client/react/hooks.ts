@@ -5,7 +5,8 @@
  * keep components from re-rendering on changes they do not read.
  */
 import { useCallback, useContext, useEffect, useRef, useSyncExternalStore } from "react";
-import type { Client, RenderedCursor, Room, Status, SyncForgeError, TypeConfig, User, Point } from "../core/index.ts";
+import type * as Y from "yjs";
+import type { Client, RenderedCursor, RemoteSelection, Room, Status, SyncForgeError, TypeConfig, User, Point } from "../core/index.ts";
 import { ClientContext, RoomContext, missingProvider } from "./providers.ts";
 import { useSelector, type EqualityFn } from "./use-selector.ts";
 
@@ -103,4 +104,43 @@ export function useErrorListener(callback: (error: SyncForgeError) => void): voi
   const latest = useRef(callback);
   latest.current = callback;
   useEffect(() => client.events.error.subscribe((error) => latest.current(error)), [client]);
+}
+
+/**
+ * Others' selections in `text`, resolved to offsets, for drawing highlights outside an editor
+ * binding. Re-renders when a selection or the text moves it, not on other presence changes.
+ */
+export function useSelections<T extends TypeConfig = TypeConfig>(text: Y.Text): readonly RemoteSelection<T>[] {
+  const room = useRoomFor<T>("useSelections");
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      const offOthers = room.events.others.subscribe(cb);
+      text.observe(cb);
+      return () => {
+        offOthers();
+        text.unobserve(cb);
+      };
+    },
+    [room, text],
+  );
+  const get = useCallback(() => room.getSelections(text), [room, text]);
+  return useSelector(subscribe, get, identity, sameSelections as EqualityFn<readonly RemoteSelection<T>[]>);
+}
+
+function sameSelections(a: readonly RemoteSelection[], b: readonly RemoteSelection[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((x, i) => {
+      const y = b[i]!;
+      // Who and where, not the whole user: a presence change elsewhere does not re-render highlights.
+      return (
+        x.user.connectionId === y.user.connectionId &&
+        x.user.id === y.user.id &&
+        x.user.info.name === y.user.info.name &&
+        x.user.info.color === y.user.info.color &&
+        x.anchor === y.anchor &&
+        x.head === y.head
+      );
+    })
+  );
 }

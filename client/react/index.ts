@@ -22,6 +22,7 @@ export {
   useCursors,
   useUpdateCursor,
   useSetTyping,
+  useSelections,
   useErrorListener,
 } from "./hooks.ts";
 export { useThreads, useComments, useNotifications, useActivity } from "./comment-hooks.ts";
@@ -49,6 +50,7 @@ export function createRoomContext<T extends TypeConfig>() {
     useCursors: hooks.useCursors,
     useUpdateCursor: hooks.useUpdateCursor,
     useSetTyping: hooks.useSetTyping,
+    useSelections: hooks.useSelections<T>,
     useErrorListener: hooks.useErrorListener,
     useThreads: comments.useThreads<T>,
     useComments: comments.useComments<T>,

@@ -20,6 +20,7 @@ import {
   useNotifications,
   useOthers,
   useRoom,
+  useSelections,
   useSelf,
   useStatus,
   useThreads,
@@ -153,6 +154,32 @@ describe("React hooks against the real server (jsdom)", () => {
     rtl.fireEvent.click(dom.window.document.querySelector('[data-testid="me"]')!);
     expect(text("me")).to.equal("alice:eraser");
     await waitFor(() => bob.getOthers()[0]?.presence.tool === "eraser", 5000, "bob sees the new tool");
+  });
+
+  it("useSelections follows the text and ignores presence changes that do not move a selection", async () => {
+    const roomId = `react-selections-${randomUUID()}`;
+    const alice = await coreUser("alice", roomId);
+    const aliceText = alice.doc.getText("content");
+    aliceText.insert(0, "hello world");
+    alice.setSelection(aliceText, 6, 11);
+    const bob = client("bob");
+    let renders = 0;
+    function Highlights() {
+      renders++;
+      const room = useRoom<Types>();
+      const selections = useSelections<Types>(room.doc.getText("content"));
+      return h("span", { "data-testid": "sel" }, selections.map((s) => `${s.user.id}:${s.from}-${s.to}`).join(","));
+    }
+    rtl.render(app(bob, roomId, h(Highlights)));
+    await waitFor(() => text("sel") === "alice:6-11", 5000, "selection drawn");
+
+    const before = renders;
+    alice.updatePresence({ tool: "marker" });
+    await waitFor(() => bob.getRoom(roomId)?.getOthers()[0]?.presence.tool === "marker", 5000, "presence arrives");
+    expect(renders).to.equal(before);
+
+    bob.getRoom(roomId)!.doc.getText("content").insert(0, "Oh, ");
+    await waitFor(() => text("sel") === "alice:10-15", 5000, "selection follows the text");
   });
 
   it("useThreads and useNotifications follow the server; useComments ignores other threads", async () => {
