@@ -77,7 +77,11 @@ export async function spawnServer(overrides: Record<string, string | undefined> 
   child.stderr!.on("data", (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    // A child that never starts must not outlive the test: its pipes would keep mocha from exiting.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start:\n${out}`));
+    }, 30_000);
     const onData = () => {
       const match = /SyncForge is listening.*?"port":(\d+)/.exec(out);
       if (match) {
