@@ -181,7 +181,8 @@ export class Persistence implements Extension {
         attempt: state.storeFailures,
         error: (error as Error).message,
       });
-      throw error;
+      // Hocuspocus prints what it catches; a database error object would print its whole query.
+      throw new Error(`store failed: ${(error as Error).message}`);
     }
   }
 
