@@ -31,8 +31,8 @@ export class Presence implements Extension {
           return false;
         },
       );
+    // Not awaited: a Redis round trip must not hold up the `connected` hooks after this one.
     this.joined.set(ctx, join);
-    await join;
   }
 
   async onDisconnect({ context }: onDisconnectPayload): Promise<void> {

@@ -94,7 +94,10 @@ export class RedisPresenceStore implements PresenceStore {
       redis.defineCommand("presenceReap", { numberOfKeys: 3, lua: REAP });
     }
     this.redis = redis;
-    this.started = this.heartbeat(true);
+    // A failed first heartbeat must not fail every join forever: the interval retries it.
+    this.started = this.heartbeat(true).catch((error: Error) => {
+      logger.warn("Presence heartbeat failed", { error: error.message });
+    });
     this.timer = setInterval(() => void this.tick(), Math.max(100, Math.floor(options.ttlMs / 3)));
     this.timer.unref();
   }
