@@ -85,6 +85,7 @@ export class TokenSource {
   private pending: Promise<string> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private destroyed = false;
+  private failures = 0;
 
   constructor(options: TokenSourceOptions) {
     this.options = options;
@@ -99,8 +100,12 @@ export class TokenSource {
   /** The cached token while it is valid for a few more seconds, else a fresh one. */
   async get(): Promise<string> {
     if (this.options.fixed) return this.options.fixed;
-    const exp = this.claimsValue?.expiresAt;
-    if (this.token && (exp == null || exp * 1000 - Date.now() > 2000)) return this.token;
+    const claims = this.claimsValue;
+    const exp = claims?.expiresAt;
+    // Still good if it outlives a small margin: 2 s, or a tenth of a very short token's lifetime.
+    const lifetimeMs = exp != null && claims?.issuedAt != null ? (exp - claims.issuedAt) * 1000 : Infinity;
+    const margin = Math.min(2000, lifetimeMs / 10);
+    if (this.token && (exp == null || exp * 1000 - Date.now() > margin)) return this.token;
     return this.refresh();
   }
 
@@ -115,6 +120,7 @@ export class TokenSource {
       .fetch()
       .then((token) => {
         this.pending = null;
+        this.failures = 0;
         this.token = token;
         this.claimsValue = readTokenClaims(token);
         this.schedule();
@@ -139,8 +145,12 @@ export class TokenSource {
         (token) => this.options.onRefreshed?.(token),
         (error: Error) => {
           this.options.onError?.(error);
-          // Try again shortly; the server closes the connection only once the old token expires.
-          if (!this.destroyed) this.timer = setTimeout(() => this.schedule(), 2000);
+          // Try again with backoff (2 s, 4 s, … 60 s); the server closes the connection only once
+          // the old token expires, and reconnecting fetches again anyway.
+          if (this.destroyed) return;
+          const retryIn = Math.min(60_000, 2000 * 2 ** this.failures++);
+          this.timer = setTimeout(() => this.schedule(), retryIn);
+          (this.timer as { unref?: () => void }).unref?.();
         },
       );
     }, delay);
