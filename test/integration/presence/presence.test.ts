@@ -2,6 +2,8 @@ import { expect } from "chai";
 import { startServer, spawnServer, mintToken, type TestServer, type ChildServer } from "../../helpers/server.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import type { PresenceEvent } from "../../../server/domain/presence/index.ts";
+import { connectYws } from "../../helpers/yws.ts";
+import { toDocumentName } from "../../../server/realtime/document-name.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -115,6 +117,28 @@ describe("room presence: users, connection counts, userEntered / userLeft", () =
       expect(eventsA.map((e) => e.type)).to.deep.equal(["userEntered"]);
       expect(eventsB.map((e) => e.type)).to.deep.equal(["userLeft"]);
       expect(await a.app.presence.activeUsers(ref)).to.deep.equal([]);
+    });
+
+    it("awareness crosses processes stamped, and a y-websocket echo on one process cannot claim a client of the other", async () => {
+      const onA = await connect(a.collabUrl, "ada", "Ada");
+      const echoer = connectYws(b.httpUrl, room, await mintToken({ userId: "eve", userInfo: { name: "Eve" } }));
+      try {
+        await waitFor(() => echoer.provider.synced, 5000, "y-websocket on B");
+        onA.provider.setAwarenessField("pointer", { x: 1, y: 1 });
+        // Eve's y-websocket provider on B applies Ada's state and sends it back to B: B must not
+        // let Eve's connection take Ada's client id (it would be re-stamped as Eve).
+        await waitFor(() => (echoer.provider.awareness.getStates().get(onA.doc.clientID) as any)?.pointer?.x === 1, 5000, "Ada on B");
+        onA.provider.setAwarenessField("pointer", { x: 2, y: 2 });
+        await waitFor(() => (echoer.provider.awareness.getStates().get(onA.doc.clientID) as any)?.pointer?.x === 2, 5000, "Ada moves");
+        echoer.provider.awareness.setLocalStateField("pointer", { x: 9, y: 9 });
+        await waitFor(() => (onA.provider.awareness!.getStates().get(echoer.doc.clientID) as any)?.pointer?.x === 9, 5000, "Eve on A");
+        expect((onA.provider.awareness!.getStates().get(echoer.doc.clientID) as any).user.id).to.equal("eve");
+        const adaOnB = b.app.hocuspocus.documents.get(toDocumentName("org-test", room))!.awareness.getStates().get(onA.doc.clientID) as any;
+        expect(adaOnB.user).to.deep.include({ id: "ada", name: "Ada" });
+        expect(echoer.provider.awareness.getStates().get(onA.doc.clientID)).to.deep.include({ user: adaOnB.user });
+      } finally {
+        echoer.destroy();
+      }
     });
 
     it("forgets the users of a killed process and announces their departure", async function () {
