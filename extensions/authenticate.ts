@@ -17,7 +17,7 @@ import {
 import { parseDocumentName } from "../server/realtime/document-name.ts";
 import { isAppError } from "../server/errors.ts";
 import { logger } from "../server/logger.ts";
-import type { SocketContext } from "../server/realtime/collab-socket.ts";
+import { CollabSocket, type SocketContext } from "../server/realtime/collab-socket.ts";
 
 /** What every later hook finds in `context` for an authenticated connection. */
 export interface ConnectionContext extends SocketContext {
@@ -153,13 +153,19 @@ function closeConnection(connection: Connection, documentName: string, r: Refusa
   (connection.context as Partial<SocketContext>).socket?.refuse(documentName, r.code, r.reason);
 }
 
-/** Close every connection whose token has expired (clients refresh theirs before expiry). */
+/**
+ * Close every /collab connection whose token has expired: Hocuspocus clients (the SDK) refresh
+ * theirs before expiry over token sync. Stock y-websocket clients on /yjs have no way to refresh a
+ * live connection, so they keep the access their token gave when they connected (Liveblocks'
+ * connect-time check) rather than being cut off every token lifetime.
+ */
 export function closeExpiredConnections(instance: Hocuspocus, now: number = Date.now()): number {
   let closed = 0;
   for (const document of instance.documents.values()) {
     for (const connection of document.getConnections()) {
-      const expiresAt = (connection.context as Partial<ConnectionContext>).tokenExpiresAt;
-      if (typeof expiresAt === "number" && expiresAt <= now) {
+      const context = connection.context as Partial<ConnectionContext>;
+      const expiresAt = context.tokenExpiresAt;
+      if (typeof expiresAt === "number" && expiresAt <= now && context.socket instanceof CollabSocket) {
         logger.info("Closing a connection whose access token expired", { roomId: (connection.context as ConnectionContext).roomId });
         closeConnection(connection, document.name, refusal(4401, "token_expired", "The access token has expired"));
         closed++;

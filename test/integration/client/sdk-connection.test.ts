@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { startServer, spawnServer, type TestServer, type ChildServer } from "../../helpers/server.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
+import { connectYws } from "../../helpers/yws.ts";
 import { startAuthBackend, FAST_RECONNECT, type AuthBackend } from "../../helpers/sdk.ts";
 import { createClient, type Client, type Status } from "../../../client/core/index.ts";
 import { AccessTokens } from "../../../server/auth/access-token.ts";
@@ -78,6 +79,26 @@ describe("client SDK connection: token refresh, expiry, reconnection", () => {
       await waitForSynced(p);
       await waitFor(() => closes.some((e) => e.reason === "token_expired"), 8000, "token_expired close");
       await waitFor(() => closes.some((e) => e.code === 4401), 3000, "socket closed with 4401");
+    });
+
+    it("a /yjs (y-websocket) connection, which cannot refresh, is not cut off when its token expires", async function () {
+      this.timeout(15_000);
+      const roomId = `yws-expiry-${randomUUID()}`;
+      const { token } = await new AccessTokens(TEST_SECRET, 2).sign({
+        userId: "legacy",
+        orgId: "org-sdk",
+        permissions: { [roomId]: ["room:write"] },
+        userInfo: {},
+      });
+      const client = connectYws(server.httpUrl, roomId, token);
+      try {
+        await waitFor(() => client.provider.synced, 5000, "y-websocket sync");
+        await new Promise((r) => setTimeout(r, 3500)); // past expiry and a sweep
+        expect(client.provider.wsconnected).to.equal(true);
+        expect(server.app.hocuspocus.getConnectionsCount()).to.equal(1);
+      } finally {
+        client.destroy();
+      }
     });
 
     it("a refreshed token naming another user is refused on the live connection (token_mismatch)", async function () {
