@@ -64,6 +64,8 @@ export class Comments implements Extension {
   private readonly options: CommentsExtensionOptions;
   private readonly edited = new WeakSet<Connection>();
   private readonly catchingUp = new Map<Y.Doc, Promise<void>>();
+  /** Per loaded document: which user first wrote under each Yjs client id (see update-guard.ts). */
+  private readonly clientOwners = new WeakMap<Y.Doc, Map<number, string>>();
 
   constructor(options: CommentsExtensionOptions) {
     this.options = options;
@@ -78,7 +80,27 @@ export class Comments implements Extension {
       if (this.options.onDocumentEdited) this.edited.add(connection);
       return;
     }
-    const writer = { userId: ctx.userId, canWrite: ctx.access.canWrite, canWriteComments: ctx.access.canWriteComments };
+    let owners = this.clientOwners.get(document);
+    if (!owners) {
+      owners = new Map();
+      this.clientOwners.set(document, owners);
+    }
+    const known = owners;
+    // A Yjs client id belongs to the user whose connection announces it in awareness (one owner per
+    // id, see awareness-gate.ts); remembered while the document is loaded, also after they leave.
+    // An id that a connection only relays is never taken for its own.
+    const ownerOf = (clientId: number): string | undefined => {
+      const owner = known.get(clientId);
+      if (owner !== undefined) return owner;
+      for (const other of document.getConnections()) {
+        if (!document.getClients(other).has(clientId)) continue;
+        const user = (other.context as Partial<ConnectionContext>).userId;
+        if (user) known.set(clientId, user);
+        return user;
+      }
+      return undefined;
+    };
+    const writer = { userId: ctx.userId, canWrite: ctx.access.canWrite, canWriteComments: ctx.access.canWriteComments, ownerOf };
     let verdict = checkUpdate(document, data, writer);
     if (!verdict.ok && verdict.reason !== "invalid_update" && this.options.catchUp) {
       // A client relays what it has seen, and it may have seen another user's edit or comment

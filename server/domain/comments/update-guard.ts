@@ -24,6 +24,8 @@
  *   later, from anyone) counts as content, unless the same update creates those items.
  * A map item that integrates as the rightmost value of its key deletes the value to its left, so
  * tombstones (ContentDeleted) in a comment root are checked like values: ownership of the current one.
+ * New GC ranges count as content. New structs under a Yjs client id another user already writes with
+ * in this document are refused (ownerOf): they would pre-empt that user's future edits.
  */
 import * as Y from "yjs";
 import {
@@ -44,6 +46,13 @@ export interface UpdateWriter {
   canWrite: boolean;
   /** comments:write (implied by room:write). */
   canWriteComments: boolean;
+  /**
+   * The user a Yjs client id belongs to in this document, if known (the extension answers from the
+   * ids each connection announces in awareness, which the awareness gate gives one owner). New
+   * structs under another user's client id are refused: they would squat that user's clock range, and the server
+   * would then drop that user's own later edits as "already known".
+   */
+  ownerOf?: (clientId: number) => string | undefined;
 }
 
 export type GuardVerdict =
@@ -113,8 +122,16 @@ class UpdateCheck {
     const store = this.doc.store;
     const fresh: Array<{ item: Y.Item; where: Location }> = [];
     for (const s of this.structs) {
-      if (!(s instanceof Y.Item)) continue; // GC and Skip carry no content and join no type
+      if (s instanceof Y.Skip) continue;
       if (s.id.clock + s.length <= Y.getState(store, s.id.client)) continue; // already integrated
+      const owner = this.writer.ownerOf?.(s.id.client);
+      if (owner !== undefined && owner !== this.writer.userId) throw new Refused("client_id_taken", "This Yjs client id belongs to another user");
+      // A new GC range joins no type but takes its ids: only comment roots can never produce one
+      // (their values are deleted in place, not collected), so it counts as content.
+      if (!(s instanceof Y.Item)) {
+        this.content();
+        continue;
+      }
       const where = this.locate(s);
       fresh.push({ item: s, where });
       if (where.root === null) this.content();

@@ -290,6 +290,30 @@ describe("comment write authorisation (raw clients)", () => {
     seenElsewhere.destroy();
   });
 
+  it("refuses writes under another user's Yjs client id, which would pre-empt that user's edits", async () => {
+    const alice = await connect("alice", ["room:write"]);
+    const bob = await connect("bob", ["room:write"]);
+    alice.provider.awareness!.setLocalStateField("user", { name: "alice" });
+    alice.text.insert(0, "a");
+    await waitForAcked(alice);
+    await waitFor(() => server.app.hocuspocus.documents.get(toDocumentName(ORG, room))!.awareness.getStates().has(alice.doc.clientID), 5000, "alice's awareness at the server");
+
+    // mallory writes a comment of her own, but under alice's client id and her next clocks.
+    const squat = new Y.Doc();
+    Y.applyUpdate(squat, Y.encodeStateAsUpdate(alice.doc));
+    squat.clientID = alice.doc.clientID; // after the sync, or Yjs would pick a new id for it
+    const sv = Y.encodeStateVector(squat);
+    createThread(squat, "mallory", "taking alice's clock range");
+    const mallory = await raw("mallory", ["comments:write", "room:read"]);
+    await expectRefused(mallory, Y.encodeStateAsUpdate(squat, sv), "client_id_taken");
+    squat.destroy();
+
+    // alice's own next edits still land everywhere.
+    alice.text.insert(1, "b");
+    await waitFor(() => bob.text.toString() === "ab", 5000, "alice's edit at bob");
+    expect(serverDoc().getMap(THREADS).size).to.equal(0);
+  });
+
   it("drops everything a viewer sends", async () => {
     const alice = await connect("alice", ["room:write"]);
     alice.text.insert(0, "stable");

@@ -113,6 +113,28 @@ describe("update guard", () => {
     expect(v.ok ? null : v.reason).to.equal("comment_not_author");
   });
 
+  it("refuses new structs under another user's Yjs client id, not under one's own", () => {
+    const server = base();
+    const squat = new Y.Doc();
+    Y.applyUpdate(squat, Y.encodeStateAsUpdate(server));
+    squat.clientID = 4242;
+    const sv = Y.encodeStateVector(squat);
+    squat.getMap(COMMENTS).set("cm7", commentValue("cm7", "th1", "mallory", "squatting"));
+    const update = Y.encodeStateAsUpdate(squat, sv);
+    const v = checkUpdate(server, update, { ...writer("mallory"), ownerOf: (id: number) => (id === 4242 ? "alice" : undefined) });
+    expect(v.ok ? null : v.reason).to.equal("client_id_taken");
+    expect(checkUpdate(server, update, { ...writer("mallory"), ownerOf: (id: number) => (id === 4242 ? "mallory" : undefined) }).ok).to.equal(true);
+    squat.destroy();
+  });
+
+  it("counts a new GC range as content (it joins no type but takes its ids)", () => {
+    // V1 update: 1 client, 1 struct (client 777, clock 0, GC of length 5), empty delete set.
+    const gcOnly = new Uint8Array([1, 1, 0x89, 0x06, 0, 0, 5, 0]);
+    const v = checkUpdate(base(), gcOnly, commenter("carol"));
+    expect(v.ok ? null : v.reason).to.equal("document_write_forbidden");
+    expect(checkUpdate(base(), gcOnly, writer("bob")).ok).to.equal(true);
+  });
+
   it("refuses bytes that are not an update", () => {
     const v = checkUpdate(base(), new Uint8Array([1, 200, 3, 4, 5]), writer("alice"));
     expect(v.ok ? null : v.reason).to.equal("invalid_update");
