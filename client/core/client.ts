@@ -103,11 +103,19 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
   function enterRoom(roomId: string, roomOptions: EnterRoomOptions<T> = {}): Room<T> {
     if (destroyed) throw new Error("This SyncForge client was destroyed; create a new one");
     const existing = rooms.get(roomId);
-    if (existing) {
+    if (existing && !existing.needsResync()) {
       existing.retain();
       return existing;
     }
-    const ws = getSocket();
+    // A room stopped by a refused write stays with its holders until they leave; the new one
+    // starts from the server's copy.
+    let ws = getSocket();
+    if (!ws.shouldConnect) {
+      // Idled after refusals (no room attached; it may still be closing): start a new socket.
+      ws.destroy();
+      socket = null;
+      ws = getSocket();
+    }
     let room: Room<T> | null = null;
     const tokens = new TokenSource({
       fixed: options.token,
@@ -129,7 +137,7 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       onNotification: (notification) => inbox.receive(notification),
       onError: (error) => errors.notify(error),
       onLeave: () => {
-        rooms.delete(roomId);
+        if (rooms.get(roomId) === room) rooms.delete(roomId);
         if (rooms.size === 0 && socket) {
           socket.destroy();
           socket = null;
@@ -137,8 +145,6 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       },
     });
     rooms.set(roomId, room);
-    // A socket stopped after refusals (no room left on it) reconnects for the new room.
-    if (!ws.shouldConnect) void ws.connect();
     return room;
   }
 

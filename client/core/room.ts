@@ -195,6 +195,14 @@ export class Room<T extends TypeConfig = TypeConfig> {
     return resolveSelections(text, this.presence.getOthers());
   }
 
+  /**
+   * True once the server refused a write here: this room has stopped, and `client.enterRoom(id)`
+   * gives a fresh room whose document holds only what the server accepted (RoomProvider does it).
+   */
+  needsResync(): boolean {
+    return this.refusedWith !== null;
+  }
+
   /** Send a stateless message to the server for this room. */
   sendStateless(payload: string): void {
     this.provider.sendStateless(payload);

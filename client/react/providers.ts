@@ -32,12 +32,35 @@ export function RoomProvider<T extends TypeConfig = TypeConfig>({ id, initialPre
   const [room, setRoom] = useState<Room<TypeConfig> | null>(null);
 
   useEffect(() => {
-    const entered = client.enterRoom(id, { initialPresence: initialPresence as Partial<TypeConfig["Presence"]> });
+    let entered = client.enterRoom(id, { initialPresence: initialPresence as Partial<TypeConfig["Presence"]> });
+    let offError = () => {};
+    let cancelled = false;
+    const watch = () => {
+      offError();
+      offError = entered.events.error.subscribe(() => {
+        if (!entered.needsResync() || cancelled) return;
+        // The server refused a write: re-enter for a fresh copy of the document (after the event
+        // that reported it). Components get the new room through context; editor bindings that
+        // depend on `room` re-bind to its doc.
+        const stopped = entered;
+        setTimeout(() => {
+          if (cancelled || entered !== stopped) return;
+          entered = client.enterRoom(id, { initialPresence: stopped.getPresence() as Partial<TypeConfig["Presence"]> });
+          stopped.leave();
+          watch();
+          setRoom(entered);
+        }, 0);
+      });
+    };
+    watch();
     setRoom(entered);
     // Leave on the next tick: React's StrictMode unmounts and remounts at once, and the re-entry
     // should find the same room instead of reconnecting.
     return () => {
-      setTimeout(() => entered.leave(), 0);
+      cancelled = true;
+      offError();
+      const leaving = entered;
+      setTimeout(() => leaving.leave(), 0);
     };
     // initialPresence only matters when entering, like Liveblocks'.
     // eslint-disable-next-line react-hooks/exhaustive-deps

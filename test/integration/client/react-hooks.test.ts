@@ -218,7 +218,7 @@ describe("React hooks against the real server (jsdom)", () => {
     await waitFor(() => bob.comments.getThread(first.id)?.comments.length === 2, 5000, "bob sees the reply");
   });
 
-  it("a hook outside its provider throws a message that says how to fix it; errors reach useErrorListener", async () => {
+  it("a hook outside its provider throws a message that says how to fix it; a refused write reaches useErrorListener and RoomProvider re-enters", async () => {
     function Lost() {
       useRoom();
       return null;
@@ -234,11 +234,16 @@ describe("React hooks against the real server (jsdom)", () => {
 
     const roomId = `react-errors-${randomUUID()}`;
     const seen: string[] = [];
+    const rooms = new Set<unknown>();
     function Listener() {
       useErrorListener((error) => seen.push(error.code));
       const room = useRoom<Types>();
+      rooms.add(room);
+      const status = useStatus();
       return h("button", {
         "data-testid": "forge",
+        "data-status": status,
+        "data-forged": String(room.doc.getMap("sf:comments").has("cm_x")),
         onClick: () => room.doc.getMap("sf:comments").set("cm_x", { id: "cm_x", threadId: "nope", authorId: "eve" }),
       });
     }
@@ -248,5 +253,9 @@ describe("React hooks against the real server (jsdom)", () => {
     rtl.fireEvent.click(dom.window.document.querySelector('[data-testid="forge"]')!);
     await waitFor(() => seen.length > 0, 5000, "error reported");
     expect(seen[0]).to.match(/^comment_/);
+    // RoomProvider re-entered the room: a fresh document without the refused write, connected.
+    const button = () => dom.window.document.querySelector('[data-testid="forge"]')!;
+    await waitFor(() => rooms.size === 2 && button().getAttribute("data-status") === "connected", 5000, "re-entered");
+    expect(button().getAttribute("data-forged")).to.equal("false");
   });
 });

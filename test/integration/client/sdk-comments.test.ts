@@ -104,6 +104,17 @@ describe("client SDK comments, notifications and activity against the real serve
     await waitFor(() => room.getStatus() === "disconnected", 5000, "room stopped");
     const verdict = await room.comments.createThread({ body: "after" }).then(() => null, (e: ErrorType) => e);
     expect(verdict!.code).to.equal("thread_forged_author");
+    expect(room.needsResync()).to.equal(true);
+
+    // Entering again gives a fresh room from the server's copy: the refused write is gone.
+    const fresh = client.enterRoom(roomId);
+    expect(fresh).to.not.equal(room);
+    await fresh.waitUntilSynced();
+    expect(fresh.getStatus()).to.equal("connected");
+    expect(fresh.doc.getMap("sf:threads").has("th_forged")).to.equal(false);
+    await fresh.comments.createThread({ body: "a legitimate one" });
+    room.leave();
+    expect(client.getRoom(roomId)).to.equal(fresh);
   });
 
   it("a mention reaches the mentioned user's inbox live; activity arrives in the room; mark read", async () => {
