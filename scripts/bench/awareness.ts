@@ -30,7 +30,7 @@ import { runInterleaved } from "./lib/benchmark.ts";
 import { connectClient, sleep, waitFor } from "./lib/clients.ts";
 import { CpuMeter, ROOT, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
-import { fmt, percent, ratio, type Table } from "./lib/table.ts";
+import { fmt, formatTable, percent, ratio, type Table } from "./lib/table.ts";
 import { TARGETS, startPlainServer, type RunningTarget, type Target } from "./lib/targets.ts";
 
 const HZ = 20;
@@ -46,10 +46,11 @@ interface Workload {
   writersPerRoom: number;
 }
 
+// The largest last: on a busy machine it is the one most likely to run out of time.
 const WORKLOADS: Workload[] = [
   { key: "20x10", label: "20 rooms × 10 clients, 3 writers", rooms: 20, clientsPerRoom: 10, writersPerRoom: 3 },
-  { key: "100x10", label: "100 rooms × 10 clients, 2 writers", rooms: 100, clientsPerRoom: 10, writersPerRoom: 2 },
   { key: "1x200", label: "1 room × 200 clients, 2 writers", rooms: 1, clientsPerRoom: 200, writersPerRoom: 2 },
+  { key: "100x10", label: "100 rooms × 10 clients, 2 writers", rooms: 100, clientsPerRoom: 10, writersPerRoom: 2 },
 ];
 
 type ClientKind = "hocuspocus" | "y-websocket";
@@ -126,6 +127,8 @@ interface AwarenessFigures extends Figures {
   /** Flood runs only: the flooder's updates per second each client of its room received. */
   floodReceivedPerSecond: number;
   floodSentPerSecond: number;
+  /** 1 when the run could not connect its clients. */
+  failed: number;
 }
 
 /** Set `awareness`'s state every `intervalMs` from `phaseMs` on; late slots are skipped, not burst. */
@@ -162,6 +165,8 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
   let floodReceived = 0;
   let floodReceivers = 0;
   let flooder: ChildProcess | null = null;
+  // Writers start once every client is connected, so connecting never competes with the load.
+  const starts: Array<() => () => void> = [];
   const intervalMs = 1000 / HZ;
 
   const listen = (client: Client, room: Client[], onDelivery: (t: number, from: number) => void) => {
@@ -206,16 +211,22 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
       if (isFloodRoom) {
         // A separate process, so the flood costs the server, not the measured clients' process.
         const url = running.url.endsWith("/collab") ? running.url : `${running.url}/`;
-        flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, name, await running.token("flooder"), String(FLOOD_PER_SECOND)], {
-          stdio: ["ignore", "pipe", "inherit"],
+        const token = await running.token("flooder");
+        starts.push(() => {
+          flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, name, token, String(FLOOD_PER_SECOND)], {
+            stdio: ["ignore", "pipe", "inherit"],
+          });
+          return () => {};
         });
       } else {
         for (let w = 0; w < workload.writersPerRoom; w += 1) {
-          stops.push(startWriter(room[w]!.awareness, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += workload.clientsPerRoom - 1)));
+          const writer = room[w]!;
+          starts.push(() => startWriter(writer.awareness, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += workload.clientsPerRoom - 1)));
         }
       }
     }
 
+    for (const start of starts) stops.push(start());
     await sleep(WARMUP_MS);
     const serverCpu = new CpuMeter(() => [running.server.pid]);
     await serverCpu.start();
@@ -247,6 +258,7 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
       otherCpuPercent: (Math.max(0, machine - cpu.cpuMicros - clientCpu) / 1000 / cpu.wallMs) * 100,
       floodReceivedPerSecond: flood ? floodReceived / Math.max(1, floodReceivers) / seconds : Number.NaN,
       floodSentPerSecond: floodSent ? floodSent.sent / floodSent.seconds : Number.NaN,
+      failed: 0,
     };
   } finally {
     for (const stop of stops) stop();
@@ -279,10 +291,17 @@ interface Scenario {
   flood: boolean;
 }
 
+/** One run; a run that cannot even connect its clients (an overloaded server) is logged and left out. */
 async function runScenario(scenario: Scenario, durationMs: number, context: BenchContext): Promise<AwarenessFigures> {
   const running = await scenario.server.target.start();
   try {
-    const figures = await measure(scenario.server, running, scenario.workload, durationMs, scenario.flood);
+    let figures: AwarenessFigures;
+    try {
+      figures = await measure(scenario.server, running, scenario.workload, durationMs, scenario.flood);
+    } catch (error) {
+      context.log(`  ${scenario.label}: FAILED (${(error as Error).message}); this run counts as missing`);
+      return failedRun();
+    }
     context.log(
       `  ${scenario.label}: p50 ${fmt(figures.p50Ms, 2)} ms, p99 ${fmt(figures.p99Ms, 2)} ms, delivered ${percent(figures.delivered)}, ` +
         `${fmt(figures.serverCpuMicrosPerDelivery, 1)} µs/delivery` +
@@ -294,6 +313,14 @@ async function runScenario(scenario: Scenario, durationMs: number, context: Benc
   }
 }
 
+function failedRun(): AwarenessFigures {
+  const nan = Number.NaN;
+  return {
+    p50Ms: nan, p99Ms: nan, maxMs: nan, delivered: nan, deliveriesPerSecond: nan, serverCpuMicrosPerDelivery: nan, rssMiB: nan,
+    serverCpuPercent: nan, clientCpuPercent: nan, otherCpuPercent: nan, floodReceivedPerSecond: nan, floodSentPerSecond: nan, failed: 1,
+  };
+}
+
 const awareness: Benchmark = {
   name: "awareness",
   description: "presence fan-out with real providers: SyncForge vs bare Hocuspocus vs bare y-websocket; and a 1,000/s flooder",
@@ -303,7 +330,39 @@ const awareness: Benchmark = {
     const tables: Table[] = [];
     const data: Record<string, unknown> = { parameters: { hz: HZ, warmupMs: WARMUP_MS, durationMs, rounds: context.rounds, workloads: WORKLOADS, floodPerSecond: FLOOD_PER_SECOND } };
 
+    const runFlood = async () => {
+      const floodServers = servers.filter((s) => s.key === "syncforge" || s.key === "bare-hocuspocus");
+      if (floodServers.length > 0) {
+        const workload = WORKLOADS[0]!;
+        const scenarios: Scenario[] = floodServers.flatMap((server) => [
+          { key: `${server.key}-calm`, label: `${server.label}, ${workload.key} without flooder`, server, workload, flood: false },
+          { key: `${server.key}-flood`, label: `${server.label}, ${workload.key} + flooder room`, server, workload, flood: true },
+        ]);
+        const results = await runInterleaved<Scenario, AwarenessFigures>(context, scenarios, (s) => runScenario(s, durationMs, context));
+        tables.push({
+          title: `awareness flood — ${workload.label} plus one room of ${workload.clientsPerRoom} where one client sends ${FLOOD_PER_SECOND.toLocaleString("en-US")} updates/s, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
+          columns: ["server / run", "other rooms p50 ms", "other rooms p99 ms", "delivered", "flooder sent/s", "flooder received/s per client", "server CPU µs/delivery", "server CPU %", "clients' CPU %", "others' CPU %"],
+          rows: results.map(({ label, median: m }) => [
+            label,
+            fmt(m.p50Ms, 2),
+            fmt(m.p99Ms, 2),
+            percent(m.delivered),
+            fmt(m.floodSentPerSecond),
+            fmt(m.floodReceivedPerSecond, 1),
+            fmt(m.serverCpuMicrosPerDelivery, 1),
+            fmt(m.serverCpuPercent),
+            fmt(m.clientCpuPercent),
+            fmt(m.otherCpuPercent),
+          ]),
+          notes: ["SyncForge limits each connection to AWARENESS_UPDATES_PER_SECOND (default 60), coalescing to the latest state"],
+        });
+        context.log(`\n${formatTable(tables[tables.length - 1]!)}\n`);
+        data.flood = results;
+      }
+    };
+
     for (const workload of WORKLOADS) {
+      if (workload.key === "100x10") await runFlood();
       const scenarios: Scenario[] = servers.map((server) => ({ key: server.key, label: `${server.label}, ${workload.key}`, server, workload, flood: false }));
       const results = await runInterleaved<Scenario, AwarenessFigures>(context, scenarios, (s) => runScenario(s, durationMs, context));
       const hp = results.find((r) => r.key === "bare-hocuspocus")?.median;
@@ -326,38 +385,15 @@ const awareness: Benchmark = {
           fmt(m.clientCpuPercent),
           fmt(m.otherCpuPercent),
         ]),
-        notes: ["clients' CPU % = the benchmark process running every provider, in % of one core; others' = every other process on the machine (2 cores in all)"],
+        notes: [
+          "clients' CPU % = the benchmark process running every provider, in % of one core; others' = every other process on the machine (2 cores in all)",
+          ...results.filter((r) => r.runs.some((f) => f.failed === 1)).map((r) => `WARNING ${r.label}: ${r.runs.filter((f) => f.failed === 1).length} run(s) could not connect all clients (left out of the medians)`),
+        ],
       });
+      context.log(`\n${formatTable(tables[tables.length - 1]!)}\n`);
       data[workload.key] = results;
     }
 
-    const floodServers = servers.filter((s) => s.key === "syncforge" || s.key === "bare-hocuspocus");
-    if (floodServers.length > 0) {
-      const workload = WORKLOADS[0]!;
-      const scenarios: Scenario[] = floodServers.flatMap((server) => [
-        { key: `${server.key}-calm`, label: `${server.label}, ${workload.key} without flooder`, server, workload, flood: false },
-        { key: `${server.key}-flood`, label: `${server.label}, ${workload.key} + flooder room`, server, workload, flood: true },
-      ]);
-      const results = await runInterleaved<Scenario, AwarenessFigures>(context, scenarios, (s) => runScenario(s, durationMs, context));
-      tables.push({
-        title: `awareness flood — ${workload.label} plus one room of ${workload.clientsPerRoom} where one client sends ${FLOOD_PER_SECOND.toLocaleString("en-US")} updates/s, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
-        columns: ["server / run", "other rooms p50 ms", "other rooms p99 ms", "delivered", "flooder sent/s", "flooder received/s per client", "server CPU µs/delivery", "server CPU %", "clients' CPU %", "others' CPU %"],
-        rows: results.map(({ label, median: m }) => [
-          label,
-          fmt(m.p50Ms, 2),
-          fmt(m.p99Ms, 2),
-          percent(m.delivered),
-          fmt(m.floodSentPerSecond),
-          fmt(m.floodReceivedPerSecond, 1),
-          fmt(m.serverCpuMicrosPerDelivery, 1),
-          fmt(m.serverCpuPercent),
-          fmt(m.clientCpuPercent),
-          fmt(m.otherCpuPercent),
-        ]),
-        notes: ["SyncForge limits each connection to AWARENESS_UPDATES_PER_SECOND (default 60), coalescing to the latest state"],
-      });
-      data.flood = results;
-    }
     return { tables, data };
   },
 };
