@@ -36,7 +36,7 @@ export interface ConnectionContext extends SocketContext {
 export interface AuthenticateOptions {
   tokens: AccessTokens;
   /** Extra checks after the token (revoked keys, room existence, capacity); throws to refuse. */
-  authorize?: (context: ConnectionContext) => Promise<void>;
+  authorize?: (context: ConnectionContext, phase?: "connect" | "refresh") => Promise<void>;
   /** How often connections are checked for an expired, unrefreshed token (ms); default 1000. */
   expirySweepMs?: number;
 }
@@ -91,6 +91,8 @@ export class Authenticate implements Extension {
       const perms = permissionsForRoom(verified.permissions, context.roomId);
       if (perms.size === 0) throw refusal(4403, "room_not_granted", "The token does not grant this room");
       const access = roomAccess(perms);
+      // The issuer (API key, member) may have been revoked since the first token was minted.
+      if (this.authorize) await this.authorize({ ...context, issuer: verified.issuer }, "refresh");
       context.permissions = [...perms];
       context.access = access;
       context.userInfo = verified.userInfo;

@@ -35,10 +35,13 @@ export interface ConnectionAuthorizerOptions {
 }
 
 export interface ConnectionAuthorizer {
-  (context: ConnectionContext): Promise<void>;
+  (context: ConnectionContext, phase?: AuthorizePhase): Promise<void>;
   /** Drop cached answers about an issuer (called when a key is revoked or a member removed). */
   forgetIssuer(kind: "api_key" | "user", id: string): void;
 }
+
+/** "connect" for a new connection; "refresh" for a new token on a live one (onTokenSync). */
+export type AuthorizePhase = "connect" | "refresh";
 
 export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions): ConnectionAuthorizer {
   const cacheMs = options.cacheMs ?? 5000;
@@ -53,7 +56,7 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     return value;
   }
 
-  const authorize = async (context: ConnectionContext): Promise<void> => {
+  const authorize = async (context: ConnectionContext, phase: AuthorizePhase = "connect"): Promise<void> => {
     const { orgId, roomId, issuer } = context;
     if (issuer) {
       const valid = await cached(`${issuer.kind}:${issuer.id}:${orgId}`, async () =>
@@ -66,6 +69,9 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
       if (issuer) throw refusal(4401, "token_revoked", "The organization of this token no longer exists");
       return;
     }
+    // A refreshed token on a live connection: the issuer check above is what matters; the room is
+    // already joined (and counted), so neither auto-creation nor the capacity check applies.
+    if (phase === "refresh") return;
     const room = await options.rooms.findOrCreateForConnection(orgId, roomId);
     if (!room) throw refusal(4403, "plan_limit_reached", "The organization has reached its max_rooms limit");
     if (room.maxParticipants !== null && options.connectionsCount(toDocumentName(orgId, roomId)) >= room.maxParticipants) {

@@ -118,6 +118,27 @@ describe("API keys", function () {
     expect(closed).to.deep.equal({ code: 4401, reason: "token_revoked" });
   });
 
+  it("a live connection cannot refresh onto a token minted by a key revoked since (4401)", async () => {
+    await team.apiKey.client.post(`/organizations/${team.orgId}/rooms`, { id: "room" });
+    const mint = (client: ApiClient) =>
+      client.post(`/organizations/${team.orgId}/access-tokens`, { userId: "end-user", permissions: { room: ["room:write"] } });
+    const first = (await mint(team.apiKey.client)).body.token as string;
+    const otherKey = await team.owner.client.post(`/organizations/${team.orgId}/api-keys`, { name: "other" });
+    const otherClient = new ApiClient(team.apiKey.client.baseUrl, otherKey.body.apiKey.secret);
+    const second = (await mint(otherClient)).body.token as string;
+
+    const raw = await openRawSocket(server.collabUrl);
+    sockets.push(raw);
+    raw.send(authFrame("room", first));
+    await waitForAuthenticated(raw);
+    // Revoking the other key closes only connections whose token it minted: not this one.
+    expect((await team.owner.client.delete(`/organizations/${team.orgId}/api-keys/${otherKey.body.apiKey.id}`)).status).to.equal(200);
+    expect(raw.ws.readyState).to.equal(raw.ws.OPEN);
+    // On an authenticated document, an Auth frame is a token refresh (onTokenSync).
+    raw.send(authFrame("room", second));
+    expect(await closedWith(raw.closed)).to.deep.equal({ code: 4401, reason: "token_revoked" });
+  });
+
   it("tokens minted by a member are closed and refused when the member is removed", async () => {
     await team.owner.client.post(`/organizations/${team.orgId}/rooms`, { id: "room" });
     const minted = await team.admin.client.post(`/organizations/${team.orgId}/rooms/room/token`);
