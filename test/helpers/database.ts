@@ -28,7 +28,32 @@ export async function ensureTestDatabase(url = testDatabaseUrl()): Promise<void>
   } finally {
     await client.end();
   }
+  await resetSchemaIfUnrecorded(url);
   if (url === testDatabaseUrl()) ensured = true;
+}
+
+/**
+ * A database left by an interrupted or older run can hold tables whose migrations are not recorded
+ * (the migrator would then fail on "already exists"). Such a schema is dropped and rebuilt by the
+ * migrations; a consistent one is kept.
+ */
+async function resetSchemaIfUnrecorded(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
+    const names = rows.map((r) => r.tablename);
+    const appTables = names.filter((n) => n !== "sequelize_meta" && n !== "SequelizeMeta");
+    if (appTables.length === 0) return;
+    const recorded = names.includes("sequelize_meta")
+      ? Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM sequelize_meta`)).rows[0]?.n ?? 0)
+      : 0;
+    if (recorded > 0) return;
+    await client.query("DROP SCHEMA public CASCADE");
+    await client.query("CREATE SCHEMA public");
+  } finally {
+    await client.end();
+  }
 }
 
 /** Empty every application table (keeps the schema and the migration record). */
