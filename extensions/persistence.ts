@@ -21,8 +21,8 @@ import type {
   afterHandleMessagePayload,
   onChangePayload,
   onStoreDocumentPayload,
-  afterUnloadDocumentPayload,
   Connection,
+  Document,
   Hocuspocus,
   onConfigurePayload,
   afterLoadDocumentPayload,
@@ -57,8 +57,13 @@ export class Persistence implements Extension {
 
   private readonly store: DocumentStore;
   private readonly log: UpdateLog;
-  private readonly documents = new Map<string, DocumentState>();
-  private readonly pendingByConnection = new WeakMap<Connection, { documentName: string; id: number }>();
+  /**
+   * Keyed by the Document object, not its name: a document can be unloaded and loaded again under
+   * the same name while the old one's unload hooks are still running, and name-keyed state let the
+   * old unload drop the new document's bookkeeping (its stores then silently did nothing).
+   */
+  private readonly documents = new WeakMap<Document, DocumentState>();
+  private readonly pendingByConnection = new WeakMap<Connection, { document: Document; id: number }>();
   private instance: Hocuspocus | null = null;
   private destroyed = false;
 
@@ -84,7 +89,7 @@ export class Persistence implements Extension {
       }
     }
     if (skipped > 0) logger.warn("Skipped unreadable logged updates while loading a document", { documentName, skipped });
-    this.documents.set(documentName, {
+    this.documents.set(document, {
       version: loaded.version,
       containedIds: loaded.updates.map((u) => u.id),
       inflight: new Set(),
@@ -99,7 +104,7 @@ export class Persistence implements Extension {
    * pending stores, would leave it uncompacted.
    */
   async afterLoadDocument({ documentName, document, instance, context }: afterLoadDocumentPayload): Promise<void> {
-    if ((this.documents.get(documentName)?.containedIds.length ?? 0) === 0) return;
+    if ((this.documents.get(document)?.containedIds.length ?? 0) === 0) return;
     instance.storeDocumentHooks(document, {
       instance,
       clientsCount: document.getConnectionsCount(),
@@ -110,7 +115,7 @@ export class Persistence implements Extension {
     });
   }
 
-  async beforeHandleMessage({ connection, update, documentName, context }: beforeHandleMessagePayload): Promise<void> {
+  async beforeHandleMessage({ connection, update, documentName, document, context }: beforeHandleMessagePayload): Promise<void> {
     if (connection.readOnly) return;
     const data = readDocumentUpdate(update);
     if (data === null || data.length <= 2) return; // not a document update, or an empty one
@@ -130,21 +135,21 @@ export class Persistence implements Extension {
       (context as Partial<SocketContext> | undefined)?.socket?.close(UPDATE_NOT_SAVED.code, UPDATE_NOT_SAVED.reason);
       throw Object.assign(new Error("update_not_saved"), UPDATE_NOT_SAVED);
     }
-    this.pendingByConnection.set(connection, { documentName, id });
+    this.pendingByConnection.set(connection, { document, id });
   }
 
   async afterHandleMessage({ connection }: afterHandleMessagePayload): Promise<void> {
     const pending = this.pendingByConnection.get(connection);
     if (!pending) return;
     this.pendingByConnection.delete(connection);
-    this.documents.get(pending.documentName)?.containedIds.push(pending.id);
+    this.documents.get(pending.document)?.containedIds.push(pending.id);
   }
 
   /** Changes made on the server (direct connections: REST, comments) are logged here. */
-  async onChange({ documentName, update, transactionOrigin }: onChangePayload): Promise<void> {
+  async onChange({ documentName, document, update, transactionOrigin }: onChangePayload): Promise<void> {
     const source = (transactionOrigin as { source?: string } | null)?.source;
     if (source === "connection" || source === "redis") return;
-    const state = this.documents.get(documentName);
+    const state = this.documents.get(document);
     if (!state) return;
     const append = this.log.append(documentName, update).then((id) => {
       state.containedIds.push(id);
@@ -157,14 +162,15 @@ export class Persistence implements Extension {
 
   /** Resolves when every server-side change made so far to the document is durable. */
   async flushDocument(documentName: string): Promise<void> {
-    const state = this.documents.get(documentName);
+    const document = this.instance?.documents.get(documentName);
+    const state = document && this.documents.get(document);
     if (!state) return;
     await Promise.allSettled([...state.inflight]);
   }
 
   async onStoreDocument(payload: onStoreDocumentPayload): Promise<void> {
     const { documentName, document } = payload;
-    const state = this.documents.get(documentName);
+    const state = this.documents.get(document);
     if (!state) return;
     await Promise.allSettled([...state.inflight]);
     const ids = state.containedIds.splice(0);
@@ -184,11 +190,6 @@ export class Persistence implements Extension {
       // Hocuspocus prints what it catches; a database error object would print its whole query.
       throw new Error(`store failed: ${(error as Error).message}`);
     }
-  }
-
-  async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {
-    if (this.instance?.documents.has(documentName)) return;
-    this.documents.delete(documentName);
   }
 
   async onDestroy(): Promise<void> {

@@ -67,7 +67,18 @@ export async function truncateAll(url = testDatabaseUrl()): Promise<void> {
       `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('SequelizeMeta', 'sequelize_meta')`,
     );
     if (rows.length > 0) {
-      await client.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} RESTART IDENTITY CASCADE`);
+      const sql = `TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(", ")} RESTART IDENTITY CASCADE`;
+      // A server still running from the previous test may be storing a document (a transaction
+      // that locks room_documents, then document_updates) while TRUNCATE locks the tables in its
+      // own order: PostgreSQL resolves that deadlock by aborting one side, so try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.query(sql);
+          break;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "40P01" || attempt >= 5) throw error;
+        }
+      }
     }
   } finally {
     await client.end();

@@ -26,12 +26,13 @@ describe("authentication on /collab", function () {
   before(async () => {
     server = await startServer();
     db = openDatabase(testDatabaseUrl());
+    // Once, before any store can run: every test uses its own rooms.
+    await truncateAll();
   });
   after(async () => {
     await server?.close();
     await db?.close();
   });
-  beforeEach(() => truncateAll());
   afterEach(async () => {
     while (clients.length) clients.pop()!.destroy();
     while (sockets.length) await sockets.pop()!.close();

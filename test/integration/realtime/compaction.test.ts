@@ -23,6 +23,8 @@ describe("update log compaction", function () {
   before(async () => {
     server = await startServer({ STORE_DEBOUNCE_MS: "60000", STORE_MAX_DEBOUNCE_MS: "120000" });
     db = openDatabase(testDatabaseUrl());
+    // Once, before any store can run: every test uses its own rooms.
+    await truncateAll();
   });
   after(async () => {
     // Whatever happens in a test, leave the schema as it was.
@@ -30,7 +32,6 @@ describe("update log compaction", function () {
     await server?.close();
     await db?.close();
   });
-  beforeEach(() => truncateAll());
   afterEach(() => {
     while (clients.length) clients.pop()!.destroy();
   });
