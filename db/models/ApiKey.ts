@@ -21,7 +21,7 @@ export class ApiKey extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof ApiKey {
-    ApiKey.init(
+    this.init(
       {
         id: { type: DataTypes.STRING(64), primaryKey: true },
         orgId: { type: DataTypes.STRING(64), allowNull: false },
@@ -37,6 +37,6 @@ export class ApiKey extends Model {
       },
       { sequelize, tableName: "api_keys", underscored: true },
     );
-    return ApiKey;
+    return this;
   }
 }

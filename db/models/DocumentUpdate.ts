@@ -9,7 +9,7 @@ export class DocumentUpdate extends Model {
   declare createdAt: Date;
 
   static initModel(sequelize: Sequelize): typeof DocumentUpdate {
-    DocumentUpdate.init(
+    this.init(
       {
         id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
         documentName: { type: DataTypes.STRING(400), allowNull: false },
@@ -18,6 +18,6 @@ export class DocumentUpdate extends Model {
       },
       { sequelize, tableName: "document_updates", underscored: true, updatedAt: false },
     );
-    return DocumentUpdate;
+    return this;
   }
 }

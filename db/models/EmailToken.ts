@@ -12,7 +12,7 @@ export class EmailToken extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof EmailToken {
-    EmailToken.init(
+    this.init(
       {
         id: { type: DataTypes.STRING(64), primaryKey: true },
         userId: { type: DataTypes.STRING(64), allowNull: false },
@@ -23,6 +23,6 @@ export class EmailToken extends Model {
       },
       { sequelize, tableName: "email_tokens", underscored: true },
     );
-    return EmailToken;
+    return this;
   }
 }

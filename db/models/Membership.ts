@@ -10,7 +10,7 @@ export class Membership extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof Membership {
-    Membership.init(
+    this.init(
       {
         id: { type: DataTypes.STRING(64), primaryKey: true },
         orgId: { type: DataTypes.STRING(64), allowNull: false },
@@ -19,6 +19,6 @@ export class Membership extends Model {
       },
       { sequelize, tableName: "memberships", underscored: true },
     );
-    return Membership;
+    return this;
   }
 }

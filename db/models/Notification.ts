@@ -15,7 +15,7 @@ export class Notification extends Model {
   declare createdAt: Date;
 
   static initModel(sequelize: Sequelize): typeof Notification {
-    Notification.init(
+    this.init(
       {
         id: { type: DataTypes.STRING(40), primaryKey: true },
         orgId: { type: DataTypes.STRING(64), allowNull: false },
@@ -30,6 +30,6 @@ export class Notification extends Model {
       },
       { sequelize, tableName: "notifications", underscored: true, updatedAt: false },
     );
-    return Notification;
+    return this;
   }
 }

@@ -9,7 +9,7 @@ export class NotificationSetting extends Model {
   declare channels: Record<string, { inApp?: boolean; email?: boolean }>;
 
   static initModel(sequelize: Sequelize): typeof NotificationSetting {
-    NotificationSetting.init(
+    this.init(
       {
         orgId: { type: DataTypes.STRING(64), primaryKey: true },
         userId: { type: DataTypes.STRING(128), primaryKey: true },
@@ -18,6 +18,6 @@ export class NotificationSetting extends Model {
       },
       { sequelize, tableName: "notification_settings", underscored: true },
     );
-    return NotificationSetting;
+    return this;
   }
 }

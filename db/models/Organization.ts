@@ -11,7 +11,7 @@ export class Organization extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof Organization {
-    Organization.init(
+    this.init(
       {
         id: { type: DataTypes.STRING(64), primaryKey: true },
         name: { type: DataTypes.STRING(128), allowNull: false },
@@ -21,6 +21,6 @@ export class Organization extends Model {
       },
       { sequelize, tableName: "organizations", underscored: true },
     );
-    return Organization;
+    return this;
   }
 }

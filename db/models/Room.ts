@@ -14,7 +14,7 @@ export class Room extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof Room {
-    Room.init(
+    this.init(
       {
         id: { type: DataTypes.STRING(64), primaryKey: true },
         orgId: { type: DataTypes.STRING(64), allowNull: false },
@@ -27,6 +27,6 @@ export class Room extends Model {
       },
       { sequelize, tableName: "rooms", underscored: true },
     );
-    return Room;
+    return this;
   }
 }

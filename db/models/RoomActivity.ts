@@ -16,7 +16,7 @@ export class RoomActivity extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof RoomActivity {
-    RoomActivity.init(
+    this.init(
       {
         id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
         orgId: { type: DataTypes.STRING(64), allowNull: false },
@@ -31,6 +31,6 @@ export class RoomActivity extends Model {
       },
       { sequelize, tableName: "room_activities", underscored: true },
     );
-    return RoomActivity;
+    return this;
   }
 }

@@ -11,7 +11,7 @@ export class RoomDocument extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof RoomDocument {
-    RoomDocument.init(
+    this.init(
       {
         name: { type: DataTypes.STRING(400), primaryKey: true },
         orgId: { type: DataTypes.STRING(64), allowNull: false },
@@ -21,6 +21,6 @@ export class RoomDocument extends Model {
       },
       { sequelize, tableName: "room_documents", underscored: true },
     );
-    return RoomDocument;
+    return this;
   }
 }

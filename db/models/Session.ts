@@ -10,7 +10,7 @@ export class Session extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof Session {
-    Session.init(
+    this.init(
       {
         sid: { type: DataTypes.STRING(64), primaryKey: true },
         userId: { type: DataTypes.STRING(64), allowNull: true },
@@ -19,6 +19,6 @@ export class Session extends Model {
       },
       { sequelize, tableName: "sessions", underscored: true },
     );
-    return Session;
+    return this;
   }
 }

@@ -11,7 +11,7 @@ export class User extends Model {
   declare updatedAt: Date;
 
   static initModel(sequelize: Sequelize): typeof User {
-    User.init(
+    this.init(
       {
         id: { type: DataTypes.STRING(64), primaryKey: true },
         email: { type: DataTypes.STRING(254), allowNull: false, unique: true },
@@ -21,6 +21,6 @@ export class User extends Model {
       },
       { sequelize, tableName: "users", underscored: true },
     );
-    return User;
+    return this;
   }
 }

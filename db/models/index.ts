@@ -30,20 +30,31 @@ export interface Models {
   RoomActivity: typeof RoomActivity;
 }
 
+/**
+ * A subclass of a model for one Sequelize instance. Model.init binds a class to one connection;
+ * binding fresh subclasses lets two databases live in one process (tests, scripts) without the
+ * second silently re-pointing the first's models.
+ */
+function bound<T extends abstract new (...args: never[]) => unknown>(Base: T): T {
+  const Bound = class extends (Base as unknown as new (...args: never[]) => object) {};
+  Object.defineProperty(Bound, "name", { value: Base.name });
+  return Bound as unknown as T;
+}
+
 export function initModels(sequelize: Sequelize): Models {
   const models: Models = {
-    RoomDocument: RoomDocument.initModel(sequelize),
-    DocumentUpdate: DocumentUpdate.initModel(sequelize),
-    User: User.initModel(sequelize),
-    Organization: Organization.initModel(sequelize),
-    Membership: Membership.initModel(sequelize),
-    ApiKey: ApiKey.initModel(sequelize),
-    Room: Room.initModel(sequelize),
-    EmailToken: EmailToken.initModel(sequelize),
-    Session: Session.initModel(sequelize),
-    Notification: Notification.initModel(sequelize),
-    NotificationSetting: NotificationSetting.initModel(sequelize),
-    RoomActivity: RoomActivity.initModel(sequelize),
+    RoomDocument: bound(RoomDocument).initModel(sequelize),
+    DocumentUpdate: bound(DocumentUpdate).initModel(sequelize),
+    User: bound(User).initModel(sequelize),
+    Organization: bound(Organization).initModel(sequelize),
+    Membership: bound(Membership).initModel(sequelize),
+    ApiKey: bound(ApiKey).initModel(sequelize),
+    Room: bound(Room).initModel(sequelize),
+    EmailToken: bound(EmailToken).initModel(sequelize),
+    Session: bound(Session).initModel(sequelize),
+    Notification: bound(Notification).initModel(sequelize),
+    NotificationSetting: bound(NotificationSetting).initModel(sequelize),
+    RoomActivity: bound(RoomActivity).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
