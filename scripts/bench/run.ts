@@ -86,14 +86,16 @@ async function main(): Promise<number> {
     try {
       const result = await benchmark.run(context);
       const loadAfter = loadAverage();
+      const seconds = Math.round((Date.now() - startedAt.getTime()) / 1000);
       for (const table of result.tables) process.stdout.write(`\n${formatTable(table)}\n`);
-      process.stdout.write(`\n(load average before ${loadBefore.join(" ")}, after ${loadAfter.join(" ")})\n`);
+      process.stdout.write(`\n(${seconds} s; load average before ${loadBefore.join(" ")}, after ${loadAfter.join(" ")})\n`);
       const file = path.join(outDir, `${benchmark.name}.json`);
       const record = {
         benchmark: benchmark.name,
         description: benchmark.description,
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
+        seconds,
         quick: context.quick,
         rounds,
         machine,
