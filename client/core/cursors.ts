@@ -52,24 +52,7 @@ export function retarget(track: Track | null, to: Point, now: number): Track {
   return { from: positionAt(track, now), to, startedAt: now, durationMs, arrivedAt: now };
 }
 
-/** The server's palette (server/realtime/awareness.ts); the core imports nothing from server/. */
-const PALETTE = [
-  "#E57373", "#F06292", "#BA68C8", "#9575CD", "#7986CB", "#64B5F6",
-  "#4FC3F7", "#4DB6AC", "#81C784", "#AED581", "#FFB74D", "#FF8A65",
-] as const;
-
-/**
- * The colour of a user whose token has none: FNV-1a of the id over the server's palette, so I see
- * myself in the colour the server stamps for others.
- */
-export function colorForUser(id: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    hash ^= id.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return PALETTE[(hash >>> 0) % PALETTE.length]!;
-}
+export { colorForUser } from "./colors.ts";
 
 /** What `room.cursors` hands a renderer: where to draw, and the label and colour to draw. */
 export interface RenderedCursor {

@@ -14,6 +14,7 @@
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { UserInfo } from "../auth/access-token.ts";
+import { colorForUser } from "../../client/core/colors.ts";
 
 /** One client's entry in an update; `raw` is the UTF-8 JSON, not yet parsed. */
 export interface RawAwarenessEntry {
@@ -125,21 +126,7 @@ export function stampState(state: Record<string, unknown> | null, user: StampedU
   return JSON.stringify(state);
 }
 
-/** Distinct, readable on white and dark backgrounds; chosen by a hash of the user id. */
-export const USER_COLORS = [
-  "#E57373", "#F06292", "#BA68C8", "#9575CD", "#7986CB", "#64B5F6",
-  "#4FC3F7", "#4DB6AC", "#81C784", "#AED581", "#FFB74D", "#FF8A65",
-] as const;
-
-/** The same user id always gets the same colour, on every server (FNV-1a of the id). */
-export function colorForUser(userId: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < userId.length; i++) {
-    hash ^= userId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return USER_COLORS[(hash >>> 0) % USER_COLORS.length]!;
-}
+export { USER_COLORS, colorForUser } from "../../client/core/colors.ts";
 
 /** The `user` field for a connection: id and info from the verified token, colour by default. */
 export function stampedUser(userId: string, info: UserInfo): StampedUser {
