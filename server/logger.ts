@@ -26,3 +26,23 @@ export const logger = winston.createLogger({
 export function setLogLevel(level: string): void {
   logger.level = level;
 }
+
+/**
+ * Hocuspocus and a few other libraries write to the console (e.g. every refused connection or
+ * write as console.error). Route that output through winston so it is levelled and structured like
+ * ours: log and info become debug, warn and error become warn (they report refusals the server
+ * already answered, not failures of the server). Never stringifies document bytes: arguments are
+ * reduced to their messages.
+ */
+export function routeConsoleToLogger(): void {
+  const text = (args: unknown[]) =>
+    args
+      .map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : a && typeof a === "object" && "message" in a ? String((a as { message: unknown }).message) : String(a)))
+      .join(" ")
+      .slice(0, 2000);
+  console.log = (...args: unknown[]) => logger.debug("Library output", { text: text(args) });
+  console.info = console.log;
+  console.debug = console.log;
+  console.warn = (...args: unknown[]) => logger.warn("Library warning", { text: text(args) });
+  console.error = (...args: unknown[]) => logger.warn("Library error", { text: text(args) });
+}

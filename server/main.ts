@@ -3,7 +3,9 @@
  */
 import { loadConfig, ConfigError } from "./config.ts";
 import { createApp } from "./app.ts";
-import { logger } from "./logger.ts";
+import { logger, routeConsoleToLogger } from "./logger.ts";
+
+routeConsoleToLogger();
 
 async function main(): Promise<void> {
   let config;

@@ -11,3 +11,8 @@ if (!/test/i.test(name)) {
   throw new Error(`Refusing to run tests against database "${name}": its name must contain "test".`);
 }
 process.env.TEST_DATABASE_URL = url;
+
+// Hocuspocus reports every refused connection or write with console.error; route library console
+// output through winston (quiet at the test level) as the server process does.
+const { routeConsoleToLogger } = await import("../server/logger.ts");
+routeConsoleToLogger();

@@ -96,5 +96,17 @@ for (const dialect of ["PostgreSQL", "SQLite"]) {
       expect(v3).to.equal(3);
       expect(textOf((await two.load(NAME)).state)).to.equal("replaced");
     });
+
+    it("compacts while the update log is being appended to, without lock errors", async () => {
+      const store = new DocumentStore(db, "writer-1");
+      const failures: unknown[] = [];
+      const work: Promise<unknown>[] = [];
+      for (let i = 0; i < 30; i++) {
+        work.push(store.append([{ documentName: NAME, data: textUpdate(`a${i}`) }]).catch((e) => failures.push(e)));
+        if (i % 3 === 0) work.push(store.compact(NAME, textUpdate(`s${i}`), i / 3, []).catch((e) => failures.push(e)));
+      }
+      await Promise.all(work);
+      expect(failures.map((e) => (e as Error).message)).to.deep.equal([]);
+    });
   });
 }
