@@ -92,6 +92,8 @@ async function connect(kind: ClientKind, running: RunningTarget, room: string, u
     const c = await connectClient(running.url, room, await running.token(userId));
     return { awareness: c.provider.awareness!, clientId: c.doc.clientID, destroy: () => c.destroy() };
   }
+  // Every y-websocket provider adds a process "exit" listener in Node; hundreds of them are expected here.
+  if (process.getMaxListeners() !== 0) process.setMaxListeners(0);
   const doc = new Y.Doc();
   const url = running.url.endsWith("/collab") ? running.url.replace(/\/collab$/, "/yjs") : running.url;
   const provider = new WebsocketProvider(url, room, doc, {
