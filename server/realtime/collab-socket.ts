@@ -17,7 +17,7 @@ import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
 
 type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
-import { MessageType, validateClientMessage } from "./messages.ts";
+import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
 import { peekTokenOrg } from "../auth/access-token.ts";
 import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from "./document-name.ts";
 import { logger } from "../logger.ts";
@@ -255,17 +255,4 @@ function withAddress(address: string, data: Uint8Array, bodyStart: number): Uint
   return encoding.toUint8Array(encoder);
 }
 
-/** A varUint8Array whose length is checked against the message (lib0 does not check). */
-function readPayload(decoder: decoding.Decoder): Uint8Array {
-  const length = decoding.readVarUint(decoder);
-  if (decoder.pos + length > decoder.arr.length) throw new RangeError("payload runs past the end");
-  const payload = decoder.arr.subarray(decoder.pos, decoder.pos + length);
-  decoder.pos += length;
-  return payload;
-}
 
-function toUint8Array(raw: RawData): Uint8Array {
-  if (Array.isArray(raw)) return new Uint8Array(Buffer.concat(raw));
-  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
-  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-}

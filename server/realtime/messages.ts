@@ -3,6 +3,7 @@
  * varString(address) · varUint(type) · payload; sync payloads are varUint(step) · varUint8Array.
  * Malformed input throws; callers turn that into a close code.
  */
+import type { RawData } from "ws";
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
 
@@ -85,7 +86,7 @@ export function validateClientMessage(message: Uint8Array): void {
 }
 
 /** lib0 strings and byte arrays are length-prefixed; lib0 itself does not check the length fits. */
-function readPayload(decoder: decoding.Decoder): Uint8Array {
+export function readPayload(decoder: decoding.Decoder): Uint8Array {
   const length = decoding.readVarUint(decoder);
   if (decoder.pos + length > decoder.arr.length) throw new RangeError("payload runs past the end");
   return decoding.readUint8Array(decoder, length);
@@ -104,4 +105,11 @@ function readAwarenessUpdate(update: Uint8Array): void {
     decoding.readVarUint(decoder);
     readPayload(decoder);
   }
+}
+
+/** A `ws` message as one Uint8Array (ws hands Buffers, ArrayBuffers or fragment lists). */
+export function toUint8Array(raw: RawData): Uint8Array {
+  if (Array.isArray(raw)) return new Uint8Array(Buffer.concat(raw));
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
 }

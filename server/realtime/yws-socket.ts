@@ -20,7 +20,7 @@ import type { WebSocket, RawData } from "ws";
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
-import { MessageType, validateClientMessage } from "./messages.ts";
+import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
 import { peekTokenOrg } from "../auth/access-token.ts";
 import { isValidRoomId, toDocumentName } from "./document-name.ts";
 import { CloseCodes, DEFAULT_EDGE_OPTIONS, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
@@ -191,17 +191,4 @@ export class YwsSocket implements RealtimeSocket {
   }
 }
 
-/** A varUint8Array whose length is checked against the message (lib0 does not check). */
-function readPayload(decoder: decoding.Decoder): Uint8Array {
-  const length = decoding.readVarUint(decoder);
-  if (decoder.pos + length > decoder.arr.length) throw new RangeError("payload runs past the end");
-  const payload = decoder.arr.subarray(decoder.pos, decoder.pos + length);
-  decoder.pos += length;
-  return payload;
-}
 
-function toUint8Array(raw: RawData): Uint8Array {
-  if (Array.isArray(raw)) return new Uint8Array(Buffer.concat(raw));
-  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
-  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-}
