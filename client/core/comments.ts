@@ -12,38 +12,13 @@
 import * as Y from "yjs";
 import { makeEventSource, type Observable } from "./event-source.ts";
 import { SyncForgeError, type JsonObject } from "./types.ts";
+import { THREADS, COMMENTS, REACTIONS, type CommentValue, type ThreadAnchor, type ThreadValue as StoredThread } from "./comment-schema.ts";
 
-export const THREADS = "sf:threads";
-export const COMMENTS = "sf:comments";
-export const REACTIONS = "sf:reactions";
+export { THREADS, COMMENTS, REACTIONS } from "./comment-schema.ts";
+export type { ThreadAnchor } from "./comment-schema.ts";
 
-export interface ThreadAnchor {
-  elementId?: string;
-  text?: { field: string; start: unknown; end: unknown };
-}
-
-interface ThreadValue<M> {
-  id: string;
-  createdBy: string;
-  createdAt: number;
-  anchor: ThreadAnchor | null;
-  resolved: boolean;
-  resolvedBy: string | null;
-  resolvedAt: number | null;
-  metadata: M;
-}
-
-interface CommentValue {
-  id: string;
-  threadId: string;
-  parentId: string | null;
-  authorId: string;
-  body: string;
-  mentions: string[];
-  createdAt: number;
-  editedAt: number | null;
-  deletedAt: number | null;
-}
+/** A thread as stored, with the app's metadata type. */
+type ThreadValue<M> = Omit<StoredThread, "metadata"> & { metadata: M };
 
 export interface Reaction {
   emoji: string;
