@@ -128,6 +128,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
   const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence, store });
   extensions.push(comments.extension);
+  orgs.onMemberAdded = async (orgId, userId, role) => {
+    // The membership is made; a failed notification is logged, never turned into a failed request.
+    await comments.notifications
+      .notify({ orgId, userId, kind: "added_to_org", data: { role } })
+      .catch((error: Error) => logger.warn("Could not notify a new member", { orgId, userId, error: error.message }));
+  };
   const presence = createPresenceService({
     redis,
     prefix: config.redis?.prefix ?? "syncforge",

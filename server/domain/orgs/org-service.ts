@@ -53,6 +53,8 @@ export class OrgService {
   private readonly db: Database;
   /** Told when a member leaves an organisation, so caches of memberships can drop them at once. */
   onMemberRemoved: (orgId: string, userId: string) => void = () => {};
+  /** Called after an account joins an organisation (the composition root sends added_to_org). */
+  onMemberAdded: (orgId: string, userId: string, role: OrgRole) => Promise<void> | void = () => {};
 
   constructor(db: Database) {
     this.db = db;
@@ -144,6 +146,7 @@ export class OrgService {
       if ((error as Error).name === "SequelizeUniqueConstraintError") throw new ConflictError("This account is already a member", "already_member");
       throw error;
     }
+    await this.onMemberAdded(orgId, user.id, role);
     return this.getMember(orgId, user.id);
   }
 

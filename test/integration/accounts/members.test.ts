@@ -38,6 +38,10 @@ describe("members and roles", function () {
     // The newcomer now sees the org.
     const orgs = await newcomer.client.get("/organizations");
     expect(orgs.body.data.map((o: { id: string; role: string }) => [o.id, o.role])).to.deep.equal([[team.orgId, "member"]]);
+    // …and finds an added_to_org notification in its inbox for this org.
+    const inbox = await newcomer.client.get(`/organizations/${team.orgId}/users/${newcomer.user.id}/inbox-notifications`);
+    expect(inbox.status).to.equal(200);
+    expect(inbox.body.data.map((n: { kind: string; data: { role?: string } }) => [n.kind, n.data.role])).to.deep.equal([["added_to_org", "member"]]);
     const again = await team.owner.client.post(members(), { email: newcomer.user.email, role: "viewer" });
     expect(again.status).to.equal(409);
     expect(again.body.error.code).to.equal("already_member");
