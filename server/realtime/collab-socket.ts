@@ -222,10 +222,7 @@ export class CollabSocket {
     const sep = address.indexOf("\u0000");
     const roomId = sep === -1 ? address : address.slice(0, sep);
     const session = sep === -1 ? "" : address.slice(sep);
-    const org = peekTokenOrg(token) ?? "_";
-    // An invalid room id still gets a name, one no token can grant, so the refusal is uniform.
-    const name = isValidRoomId(roomId) ? toDocumentName(org, roomId) : toDocumentName("_", "_invalid");
-    return name + session;
+    return routeDocumentName(roomId, token) + session;
   }
 
   /** Rewrite an internal address back to the client's; most messages already carry the client's. */
@@ -246,6 +243,15 @@ export class CollabSocket {
     const address = decoding.readVarString(decoder);
     return withAddress(clientAddressOf(address), data, pos + length);
   }
+}
+
+/**
+ * The internal document name a room id and token route to. The organisation is read from the token
+ * without verifying it (onAuthenticate verifies it and checks it matches); an invalid room id still
+ * gets a name, one no token can grant, so the refusal is uniform. Used by both socket edges.
+ */
+export function routeDocumentName(roomId: string, token: string): string {
+  return isValidRoomId(roomId) ? toDocumentName(peekTokenOrg(token) ?? "_", roomId) : toDocumentName("_", "_invalid");
 }
 
 function withAddress(address: string, data: Uint8Array, bodyStart: number): Uint8Array {

@@ -21,9 +21,7 @@ import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
-import { peekTokenOrg } from "../auth/access-token.ts";
-import { isValidRoomId, toDocumentName } from "./document-name.ts";
-import { CloseCodes, DEFAULT_EDGE_OPTIONS, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
+import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
 import { AwarenessGate } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { MessageRate } from "./message-rate.ts";
@@ -82,8 +80,7 @@ export class YwsSocket implements RealtimeSocket {
     } catch {
       roomId = "";
     }
-    // An invalid room id still gets a name, one no token can grant, so the refusal is uniform.
-    const internal = isValidRoomId(roomId) ? toDocumentName(peekTokenOrg(token) ?? "_", roomId) : toDocumentName("_", "_invalid");
+    const internal = routeDocumentName(roomId, token);
     const socket = new YwsSocket(ws, internal, options);
     const context: SocketContext = { socket, remoteAddress };
     socket.connection = hocuspocus.handleConnection(socket, request, context);

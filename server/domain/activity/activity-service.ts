@@ -10,6 +10,7 @@ import type { Database } from "../../../db/index.ts";
 import type { RoomActivity } from "../../../db/models/RoomActivity.ts";
 import { logger } from "../../logger.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
+import type { ActivityItem } from "../../../client/core/notifications.ts";
 
 export const ACTIVITY_KINDS = [
   "comment_created",
@@ -22,18 +23,8 @@ export const ACTIVITY_KINDS = [
 ] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
-export interface ActivityView {
-  id: string;
-  kind: string;
-  roomId: string;
-  actorId: string | null;
-  threadId: string | null;
-  commentId: string | null;
-  data: Record<string, unknown>;
-  count: number;
-  createdAt: string;
-  updatedAt: string;
-}
+/** The wire shape the SDK reads (client/core/notifications.ts), one definition for both. */
+export type ActivityView = ActivityItem;
 
 export interface ActivityInput {
   orgId: string;

@@ -11,6 +11,7 @@ import type { Notification } from "../../../db/models/Notification.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
 import { logger } from "../../logger.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
+import type { InboxNotification } from "../../../client/core/notifications.ts";
 
 export const NOTIFICATION_KINDS = ["mention", "reply", "reaction", "thread_resolved", "added_to_room", "added_to_org"] as const;
 export type BuiltInKind = (typeof NOTIFICATION_KINDS)[number];
@@ -46,18 +47,8 @@ export interface NotifyInput {
   data?: Record<string, unknown>;
 }
 
-export interface NotificationView {
-  id: string;
-  kind: string;
-  userId: string;
-  roomId: string | null;
-  threadId: string | null;
-  commentId: string | null;
-  actorId: string | null;
-  data: Record<string, unknown>;
-  readAt: string | null;
-  createdAt: string;
-}
+/** The wire shape the SDK reads (client/core/notifications.ts), one definition for both. */
+export type NotificationView = InboxNotification;
 
 export interface NotificationSettingsView {
   email: string | null;
