@@ -364,7 +364,9 @@ const awareness: Benchmark = {
     };
 
     for (const workload of WORKLOADS) {
-      if (workload.key === "100x10") await runFlood();
+      const wanted = (key: string) => context.workloads.length === 0 || context.workloads.includes(key);
+      if (workload.key === "100x10" && wanted("flood")) await runFlood();
+      if (!wanted(workload.key)) continue;
       const scenarios: Scenario[] = servers.map((server) => ({ key: server.key, label: `${server.label}, ${workload.key}`, server, workload, flood: false }));
       const results = await runInterleaved<Scenario, AwarenessFigures>(context, scenarios, (s) => runScenario(s, durationMs, context));
       const hp = results.find((r) => r.key === "bare-hocuspocus")?.median;

@@ -15,6 +15,8 @@ export interface BenchContext {
   rounds: number;
   /** `--servers`: keys of the server configurations to run (all when empty). */
   servers: string[];
+  /** `--workloads`: keys of the workloads to run, for benchmarks that have several (all when empty). */
+  workloads: string[];
   /** Progress on stderr, so stdout carries only the tables. */
   log(message: string): void;
 }

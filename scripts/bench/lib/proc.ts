@@ -43,7 +43,8 @@ export interface SpawnOptions {
 export async function spawnServerProcess(options: SpawnOptions): Promise<ServerProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, options.script), ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
+    // BENCH_SERVER_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=data/prof") reaches the servers only.
+    env: { ...process.env, ...options.env, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) } as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
