@@ -23,6 +23,7 @@ import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from ".
 import { logger } from "../logger.ts";
 import { AwarenessGate, type AwarenessLimits } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
+import { sendBinary } from "./broadcast-frame.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
 import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
 
@@ -113,7 +114,7 @@ export class CollabSocket {
   send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void {
     if (this.ws.readyState !== 1) return;
     if (data instanceof Uint8Array) {
-      this.ws.send(this.outbound(data));
+      sendBinary(this.ws, this.outbound(data));
     } else {
       this.ws.send(data as Buffer);
     }

@@ -25,6 +25,7 @@ import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, 
 import { AwarenessGate } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { MessageRate } from "./message-rate.ts";
+import { sendBinary } from "./broadcast-frame.ts";
 import type { RealtimeMetrics } from "../metrics.ts";
 import { logger } from "../logger.ts";
 
@@ -114,7 +115,7 @@ export class YwsSocket implements RealtimeSocket {
       case MessageType.Sync:
       case MessageType.Awareness:
       case MessageType.QueryAwareness:
-        this.ws.send(data.subarray(bodyStart));
+        sendBinary(this.ws, data, bodyStart);
         return;
       case MessageType.SyncReply: {
         // Same payload, y-websocket knows it as Sync. The buffer is shared with other sockets: copy.
