@@ -9,6 +9,7 @@ export interface RealtimeMetrics {
   awarenessReceived: Counter;
   awarenessApplied: Counter;
   awarenessThrottled: Counter;
+  awarenessRenewals: Counter;
   /** Bound to their label once: on the echo path a labelled inc() per entry would cost more than the check. */
   awarenessDroppedNotOwner: { inc(value?: number): void };
   awarenessDroppedTooMany: { inc(value?: number): void };
@@ -83,6 +84,11 @@ export function createMetrics(sources: MetricSources, options: { defaults?: bool
     awarenessThrottled: new Counter({
       name: "syncforge_awareness_updates_throttled_total",
       help: "Awareness messages held back by the per-connection rate limit (coalesced, latest state kept)",
+      registers: [registry],
+    }),
+    awarenessRenewals: new Counter({
+      name: "syncforge_awareness_renewals_total",
+      help: "Unchanged awareness states (a provider's 15 s keep-alive) forwarded in the room's once-a-second batch",
       registers: [registry],
     }),
     awarenessDroppedNotOwner: awarenessDropped.labels("not_owner"),

@@ -103,19 +103,40 @@ function malformed(message: string): AwarenessRejected {
   return new AwarenessRejected(AwarenessCloseCodes.Malformed.code, AwarenessCloseCodes.Malformed.reason, message);
 }
 
-/**
- * Write entries as one update, with `user` replaced by the connection's identity. A connection
- * without presence permission is still seen: its state is reduced to `{ user }`.
- */
-export function writeStampedUpdate(entries: Iterable<AwarenessEntry>, count: number, user: StampedUser, canWritePresence: boolean): Uint8Array {
+/** An entry ready to send: its state already stamped and serialised. */
+export interface StampedEntry {
+  clientId: number;
+  clock: number;
+  json: string;
+}
+
+/** Write entries whose states are already stamped JSON as one update. */
+export function writeAwarenessUpdate(entries: Iterable<StampedEntry>, count: number): Uint8Array {
   const encoder = encoding.createEncoder();
   encoding.writeVarUint(encoder, count);
   for (const entry of entries) {
     encoding.writeVarUint(encoder, entry.clientId);
     encoding.writeVarUint(encoder, entry.clock);
-    encoding.writeVarString(encoder, stampState(entry.state, user, canWritePresence));
+    encoding.writeVarString(encoder, entry.json);
   }
   return encoding.toUint8Array(encoder);
+}
+
+/** Whether two raw states are the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Write entries as one update, with `user` replaced by the connection's identity. A connection
+ * without presence permission is still seen: its state is reduced to `{ user }`.
+ */
+export function writeStampedUpdate(entries: Iterable<AwarenessEntry>, count: number, user: StampedUser, canWritePresence: boolean): Uint8Array {
+  const stamped: StampedEntry[] = [];
+  for (const entry of entries) stamped.push({ clientId: entry.clientId, clock: entry.clock, json: stampState(entry.state, user, canWritePresence) });
+  return writeAwarenessUpdate(stamped, count);
 }
 
 /** The JSON of one state with the trusted identity in `user`. */

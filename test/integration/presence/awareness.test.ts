@@ -3,7 +3,10 @@ import { startServer, mintToken, type TestServer } from "../../helpers/server.ts
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { openRawSocket, authFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { awarenessFrame } from "../../helpers/awareness.ts";
-import { colorForUser } from "../../../server/realtime/awareness.ts";
+import { colorForUser, readAwarenessEntries } from "../../../server/realtime/awareness.ts";
+import { RENEWAL_BATCH_MS } from "../../../server/realtime/awareness-gate.ts";
+import * as decoding from "lib0/decoding";
+import { MessageType } from "../../../server/realtime/messages.ts";
 
 type State = Record<string, any>;
 
@@ -166,5 +169,47 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
     const throttled = Number(/syncforge_awareness_updates_throttled_total (\d+)/.exec(metrics)?.[1] ?? 0);
     expect(throttled).to.be.greaterThan(clock - counts.updates - 10);
+  });
+  it("forwards renewals (a state unchanged but for its clock) batched, a change in between winning", async () => {
+    const observer = await raw("observer");
+    const alice = await raw("user-a");
+    const carol = await raw("user-c");
+    /** Every awareness message the observer received: its entries with clocks and states. */
+    const messages = () =>
+      observer.received.flatMap((frame) => {
+        const d = decoding.createDecoder(frame);
+        decoding.readVarString(d);
+        if (decoding.readVarUint(d) !== MessageType.Awareness) return [];
+        const entries = readAwarenessEntries(decoding.readVarUint8Array(d));
+        return [entries.map((e) => ({ id: e.clientId, clock: e.clock, state: JSON.parse(Buffer.from(e.raw).toString()) as State | null }))];
+      });
+    const latest = (id: number) => messages().flat().filter((e) => e.id === id).at(-1);
+    alice.send(awarenessFrame(room, [{ clientId: 1001, clock: 1, state: { presence: { a: 1 } } }]));
+    carol.send(awarenessFrame(room, [{ clientId: 1002, clock: 1, state: { presence: { c: 1 } } }]));
+    await waitFor(() => latest(1001)?.clock === 1 && latest(1002)?.clock === 1, 5000, "both first states");
+    const before = messages().length;
+
+    // Two renewals 100 ms apart: sent one by one, they would be two messages.
+    alice.send(awarenessFrame(room, [{ clientId: 1001, clock: 2, state: { presence: { a: 1 } } }]));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    carol.send(awarenessFrame(room, [{ clientId: 1002, clock: 2, state: { presence: { c: 1 } } }]));
+    await waitFor(() => latest(1001)?.clock === 2 && latest(1002)?.clock === 2, RENEWAL_BATCH_MS + 4000, "the renewals");
+    const renewals = messages().slice(before);
+    expect(renewals).to.have.length(1);
+    expect(renewals[0]!.map((e) => [e.id, e.clock, e.state!.presence])).to.have.deep.members([
+      [1001, 2, { a: 1 }],
+      [1002, 2, { c: 1 }],
+    ]);
+    expect(renewals[0]![0]!.state!.user.id).to.be.oneOf(["user-a", "user-c"]);
+
+    // A change right after a renewal goes out at once, and the renewal never overwrites it.
+    const mark = messages().length;
+    alice.send(awarenessFrame(room, [{ clientId: 1001, clock: 3, state: { presence: { a: 1 } } }]));
+    alice.send(awarenessFrame(room, [{ clientId: 1001, clock: 4, state: { presence: { a: 2 } } }]));
+    await waitFor(() => latest(1001)?.clock === 4, 5000, "the change");
+    await new Promise((resolve) => setTimeout(resolve, RENEWAL_BATCH_MS + 300));
+    expect(latest(1001)).to.deep.include({ clock: 4 });
+    expect(latest(1001)!.state!.presence).to.deep.equal({ a: 2 });
+    expect(messages().slice(mark).flat().map((e) => e.clock)).to.deep.equal([4]);
   });
 });
