@@ -33,8 +33,8 @@
  * a cursor that follows a keystroke goes out right after that keystroke. A state never waits more
  * than ORDERING_MAX_WAIT_MS, so a miscount can delay presence but not stop it.
  *
- * The Hocuspocus internals used (Document.applyAwarenessUpdate, Connection.onClose/sessionId,
- * document.awareness) are covered by test/unit/realtime/hocuspocus-internals.test.ts.
+ * The Hocuspocus internals used (Document.applyAwarenessUpdate, Document.flush and its private
+ * pendingAwarenessClients, Connection.onClose/sessionId, document.awareness) are covered by test/unit/realtime/hocuspocus-internals.test.ts.
  */
 import type { Connection, Document } from "@hocuspocus/server";
 import {
@@ -100,6 +100,28 @@ const owners = new WeakMap<Document, Map<number, Channel>>();
 const channelOf = new WeakMap<Connection, Channel>();
 /** Document messages Hocuspocus finished per connection, counted even before the gate attaches. */
 const processedBy = new WeakMap<Connection, number>();
+/**
+ * The connection (its socket's gate and its message address) that must not get the awareness
+ * broadcast being flushed: it would only echo its own states.
+ */
+let echoTarget: { gate: AwarenessGate; address: string } | null = null;
+
+/**
+ * The message address that must not get awareness messages now on `gate`'s socket, or null (the
+ * usual case: only checked during a flush from apply()).
+ */
+export function ownAwarenessEchoAddress(gate: AwarenessGate): string | null {
+  return echoTarget !== null && echoTarget.gate === gate ? echoTarget.address : null;
+}
+
+/** Whether the awareness changes Hocuspocus will broadcast on its next flush are all in `ids`. */
+function carriesOnly(document: Document, ids: Set<number>): boolean {
+  const pending = (document as unknown as { pendingAwarenessClients?: Set<number> }).pendingAwarenessClients;
+  if (!(pending instanceof Set) || pending.size === 0) return false;
+  for (const id of pending) if (!ids.has(id)) return false;
+  return true;
+}
+
 /** Channels with renewals waiting, per document, and the timer that flushes them. */
 const renewalBatches = new Map<Document, { channels: Set<Channel>; timer: NodeJS.Timeout }>();
 
@@ -312,8 +334,16 @@ export class AwarenessGate {
     }
     channel.pending.clear();
     this.metrics.awarenessApplied.inc();
-    channel.document.applyAwarenessUpdate(channel.connection, writeAwarenessUpdate(stamped, stamped.length));
-    channel.document.flush();
+    const document = channel.document;
+    document.applyAwarenessUpdate(channel.connection, writeAwarenessUpdate(stamped, stamped.length));
+    // Broadcast now rather than at setImmediate, and not back to the sender when it carries only
+    // the sender's own states (Hocuspocus sends awareness to every connection, the origin too).
+    echoTarget = carriesOnly(document, channel.owned) ? { gate: this, address: channel.connection.messageAddress } : null;
+    try {
+      document.flush();
+    } finally {
+      echoTarget = null;
+    }
   }
 
   /**

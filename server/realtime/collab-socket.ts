@@ -21,7 +21,7 @@ import { MessageType, readPayload, toUint8Array, validateClientMessage } from ".
 import { peekTokenOrg } from "../auth/access-token.ts";
 import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from "./document-name.ts";
 import { logger } from "../logger.ts";
-import { AwarenessGate, type AwarenessLimits } from "./awareness-gate.ts";
+import { AwarenessGate, ownAwarenessEchoAddress, type AwarenessLimits } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { sendBinary } from "./broadcast-frame.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
@@ -114,6 +114,8 @@ export class CollabSocket {
   send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void {
     if (this.ws.readyState !== 1) return;
     if (data instanceof Uint8Array) {
+      const echo = ownAwarenessEchoAddress(this.awareness);
+      if (echo !== null && isAwarenessFor(data, echo)) return;
       sendBinary(this.ws, this.outbound(data));
     } else {
       this.ws.send(data as Buffer);
@@ -253,6 +255,16 @@ export class CollabSocket {
  */
 export function routeDocumentName(roomId: string, token: string): string {
   return isValidRoomId(roomId) ? toDocumentName(peekTokenOrg(token) ?? "_", roomId) : toDocumentName("_", "_invalid");
+}
+
+/** Whether `data` is an awareness message addressed to `address`. */
+function isAwarenessFor(data: Uint8Array, address: string): boolean {
+  try {
+    const decoder = decoding.createDecoder(data);
+    return decoding.readVarString(decoder) === address && decoding.readVarUint(decoder) === MessageType.Awareness;
+  } catch {
+    return false;
+  }
 }
 
 function withAddress(address: string, data: Uint8Array, bodyStart: number): Uint8Array {

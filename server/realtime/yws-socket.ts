@@ -22,7 +22,7 @@ import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
 import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
-import { AwarenessGate } from "./awareness-gate.ts";
+import { AwarenessGate, ownAwarenessEchoAddress } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { MessageRate } from "./message-rate.ts";
 import { sendBinary } from "./broadcast-frame.ts";
@@ -112,8 +112,11 @@ export class YwsSocket implements RealtimeSocket {
     const bodyStart = decoder.pos;
     const type = decoding.readVarUint(decoder);
     switch (type) {
-      case MessageType.Sync:
       case MessageType.Awareness:
+        if (ownAwarenessEchoAddress(this.awareness) !== null) return; // one connection per socket: its own echo
+        sendBinary(this.ws, data, bodyStart);
+        return;
+      case MessageType.Sync:
       case MessageType.QueryAwareness:
         sendBinary(this.ws, data, bodyStart);
         return;

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
-import { openRawSocket, authFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
-import { awarenessFrame } from "../../helpers/awareness.ts";
+import { openRawSocket, authFrame, frameType, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
+import { awarenessFrame, readAwarenessFrame } from "../../helpers/awareness.ts";
 import { colorForUser, readAwarenessEntries } from "../../../server/realtime/awareness.ts";
 import { RENEWAL_BATCH_MS } from "../../../server/realtime/awareness-gate.ts";
 import * as decoding from "lib0/decoding";
@@ -211,5 +211,31 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     expect(latest(1001)).to.deep.include({ clock: 4 });
     expect(latest(1001)!.state!.presence).to.deep.equal({ a: 2 });
     expect(messages().slice(mark).flat().map((e) => e.clock)).to.deep.equal([4]);
+  });
+  it("does not echo a connection's own awareness back to it; another session on the same socket still gets it", async () => {
+    const observer = await raw("observer");
+    const alice = await raw("user-a");
+    const token = await mintToken({ userId: "user-s", userInfo: { name: "S" } });
+    const sessions = await openRawSocket(server.collabUrl);
+    sockets.push(sessions);
+    for (const address of [`${room}\u0000s1`, `${room}\u0000s2`]) sessions.send(authFrame(address, token));
+    await waitFor(() => sessions.received.filter((f) => frameType(f).type === MessageType.Auth).length >= 2, 5000, "both sessions authenticated");
+    /** Client ids of the awareness frames `socket` received, by message address. */
+    const awarenessAt = (socket: RawSocket) =>
+      socket.received.flatMap((frame) => {
+        const { address, type } = frameType(frame);
+        return type === MessageType.Awareness ? [...readAwarenessFrame(frame)!.keys()].map((id) => `${address}:${id}`) : [];
+      });
+
+    alice.send(awarenessFrame(room, [{ clientId: 3001, clock: 1, state: { presence: { a: 1 } } }]));
+    sessions.send(awarenessFrame(`${room}\u0000s1`, [{ clientId: 3002, clock: 1, state: { presence: { s: 1 } } }]));
+    await waitFor(() => awarenessAt(observer).includes(`${room}:3001`) && awarenessAt(observer).includes(`${room}:3002`), 5000, "both states at the observer");
+    await waitFor(() => awarenessAt(sessions).includes(`${room}\u0000s2:3002`), 5000, "session 1's state at session 2");
+    // Anything still in flight to the senders arrives before the observer's own marker does.
+    observer.send(awarenessFrame(room, [{ clientId: 3003, clock: 1, state: { presence: { marker: true } } }]));
+    await waitFor(() => awarenessAt(alice).includes(`${room}:3003`) && awarenessAt(sessions).includes(`${room}\u0000s1:3003`), 5000, "the marker");
+    expect(awarenessAt(alice)).to.not.include(`${room}:3001`);
+    expect(awarenessAt(sessions)).to.not.include(`${room}\u0000s1:3002`);
+    expect(awarenessAt(sessions)).to.include(`${room}\u0000s1:3001`);
   });
 });

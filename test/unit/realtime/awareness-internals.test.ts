@@ -49,4 +49,23 @@ describe("Hocuspocus internals used by the awareness gate", () => {
     clientConnection.handleClose();
     expect(Connection.prototype.waitForPendingMessages).to.be.a("function");
   });
+  it("Document keeps the awareness changes of the turn in pendingAwarenessClients, and flush() broadcasts them at once", () => {
+    const document = new Document("doc");
+    const ws = fakeSocket();
+    const connection = new Connection(ws as never, new Request("http://localhost/"), document, "socket-1", {}, false, null, null);
+    document.addConnection(connection);
+    const client = new Awareness(new Y.Doc());
+    client.setLocalState({ a: 1 });
+    document.applyAwarenessUpdate(connection, encodeAwarenessUpdate(client, [client.clientID]));
+    const pending = (document as unknown as { pendingAwarenessClients: Set<number> }).pendingAwarenessClients;
+    expect(pending).to.be.instanceOf(Set);
+    expect([...pending]).to.deep.equal([client.clientID]);
+    const before = ws.sent.length;
+    document.flush();
+    expect(pending.size).to.equal(0);
+    expect(ws.sent.length).to.equal(before + 1);
+    connection.close();
+    client.destroy();
+    document.destroy();
+  });
 });
