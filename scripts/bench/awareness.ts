@@ -1,9 +1,9 @@
 /**
  * Benchmark "awareness": presence fan-out with real providers, one WebSocket per client.
  *
- * In every room some clients are writers: each sets its awareness state ({ pointer, s: sequence,
- * t: performance.now() }) at 20 Hz from a random phase of its period; every other client of the
- * room (writers included) measures, on its own Awareness `update` event, the latency from the
+ * In every room some clients are writers: each sets its awareness state ({ user, pointer, s: sequence,
+ * t: performance.now() }, `user` as a real editor client publishes it) at 20 Hz from a random phase
+ * of its period; every other client of the room (writers included) measures, on its own Awareness `update` event, the latency from the
  * writer's setLocalState to its own copy — clients share this process's clock. Workloads: 20 rooms
  * × 10 clients with 3 writers, 100 rooms × 10 with 2 writers, one room of 200 clients with 2
  * writers. Servers: SyncForge (access tokens, identity stamping, client-id ownership, throttling
@@ -32,6 +32,7 @@ import { CpuMeter, ROOT, readMachineBusyMicros, selfCpuMicros } from "./lib/proc
 import { percentile } from "./lib/stats.ts";
 import { fmt, formatTable, percent, ratio, type Table } from "./lib/table.ts";
 import { TARGETS, startPlainServer, type RunningTarget, type Target } from "./lib/targets.ts";
+import { colorForUser } from "../../client/core/colors.ts";
 
 const HZ = 20;
 const WARMUP_MS = 2000;
@@ -133,8 +134,19 @@ interface AwarenessFigures extends Figures {
   failed: number;
 }
 
+/**
+ * What a real editor client publishes about its user (Tiptap's CollaborationCaret, y-codemirror.next:
+ * `user: { name, color }`). The same bytes SyncForge stamps from the token, so every server relays
+ * states of the same size and only SyncForge's work on them differs.
+ */
+interface WriterUser {
+  id: string;
+  name: string;
+  color: string;
+}
+
 /** Set `awareness`'s state every `intervalMs` from `phaseMs` on; late slots are skipped, not burst. */
-function startWriter(awareness: Awareness, intervalMs: number, phaseMs: number, onWrite: (t: number) => void): () => void {
+function startWriter(awareness: Awareness, user: WriterUser, intervalMs: number, phaseMs: number, onWrite: (t: number) => void): () => void {
   const origin = performance.now() + phaseMs;
   let seq = 0;
   let slot = 0;
@@ -143,7 +155,7 @@ function startWriter(awareness: Awareness, intervalMs: number, phaseMs: number, 
   const write = () => {
     if (stopped) return;
     const t = performance.now();
-    awareness.setLocalState({ pointer: { x: seq % 800, y: seq % 600 }, s: seq, t });
+    awareness.setLocalState({ user, pointer: { x: seq % 800, y: seq % 600 }, s: seq, t });
     onWrite(t);
     seq += 1;
     slot = Math.max(slot + 1, Math.floor((performance.now() - origin) / intervalMs) + 1);
@@ -223,7 +235,9 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
       } else {
         for (let w = 0; w < workload.writersPerRoom; w += 1) {
           const writer = room[w]!;
-          starts.push(() => startWriter(writer.awareness, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += workload.clientsPerRoom - 1)));
+          const userId = `u-${r}-${w}`;
+          const user: WriterUser = { id: userId, name: userId, color: colorForUser(userId) };
+          starts.push(() => startWriter(writer.awareness, user, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += workload.clientsPerRoom - 1)));
         }
       }
     }
