@@ -238,4 +238,31 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     expect(awarenessAt(sessions)).to.not.include(`${room}\u0000s1:3002`);
     expect(awarenessAt(sessions)).to.include(`${room}\u0000s1:3001`);
   });
+  it("a second update in the same event-loop turn goes out at its end, still without the echo", async () => {
+    const roomB = `${room}-b`;
+    const observerA = await raw("observer-a");
+    const observerB = await openRawSocket(server.collabUrl);
+    sockets.push(observerB);
+    observerB.send(authFrame(roomB, await mintToken({ userId: "observer-b", userInfo: { name: "B" } })));
+    await waitForAuthenticated(observerB);
+    const sender = await openRawSocket(server.collabUrl);
+    sockets.push(sender);
+    const token = await mintToken({ userId: "user-s", userInfo: { name: "S" } });
+    for (const address of [room, roomB]) sender.send(authFrame(address, token));
+    await waitFor(() => sender.received.filter((f) => frameType(f).type === MessageType.Auth).length >= 2, 5000, "both rooms authenticated");
+    const seen = (socket: RawSocket, address: string, id: number) =>
+      socket.received.some((f) => frameType(f).address === address && frameType(f).type === MessageType.Awareness && readAwarenessFrame(f)!.has(id));
+    // One TCP write, so the server reads and applies both in one turn: the first is flushed at once, the second at the turn's end.
+    const tcp = (sender.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    tcp.cork();
+    sender.send(awarenessFrame(room, [{ clientId: 4001, clock: 1, state: { presence: { a: 1 } } }]));
+    sender.send(awarenessFrame(roomB, [{ clientId: 4002, clock: 1, state: { presence: { b: 1 } } }]));
+    tcp.uncork();
+    await waitFor(() => seen(observerA, room, 4001) && seen(observerB, roomB, 4002), 5000, "both updates at their rooms");
+    observerA.send(awarenessFrame(room, [{ clientId: 4003, clock: 1, state: { presence: { marker: true } } }]));
+    observerB.send(awarenessFrame(roomB, [{ clientId: 4004, clock: 1, state: { presence: { marker: true } } }]));
+    await waitFor(() => seen(sender, room, 4003) && seen(sender, roomB, 4004), 5000, "the markers");
+    expect(seen(sender, room, 4001)).to.equal(false);
+    expect(seen(sender, roomB, 4002)).to.equal(false);
+  });
 });
