@@ -8,7 +8,7 @@
  * A user is reached on every socket that has any room of that organisation open, once per socket
  * (a socket carrying several rooms gets one copy).
  */
-import type { Hocuspocus } from "@hocuspocus/server";
+import { OutgoingMessage, type Hocuspocus } from "@hocuspocus/server";
 import { Redis as IORedis } from "ioredis";
 import type { ConnectionContext } from "../../extensions/authenticate.ts";
 import { toDocumentName } from "./document-name.ts";
@@ -80,8 +80,18 @@ export class RealtimePush {
     const hocuspocus = this.options.hocuspocus();
     const payload = JSON.stringify(envelope.message);
     if (envelope.to === "room") {
+      // Encoded once per message address (what Connection.sendStateless would build for each
+      // connection), so a room's sockets share one message and one frame (broadcast-frame.ts).
       const document = hocuspocus.documents.get(toDocumentName(envelope.orgId, envelope.id));
-      for (const connection of document?.getConnections() ?? []) connection.sendStateless(payload);
+      let address: string | null = null;
+      let message: Uint8Array | null = null;
+      for (const connection of document?.getConnections() ?? []) {
+        if (connection.messageAddress !== address || message === null) {
+          address = connection.messageAddress;
+          message = new OutgoingMessage(address).writeStateless(payload).toUint8Array();
+        }
+        connection.send(message);
+      }
       return;
     }
     const seen = new Set<unknown>();
