@@ -19,8 +19,10 @@ export function openDatabase(url: string): Database {
 
 export async function readStored(db: Database, orgId: string, roomId: string): Promise<StoredDocument> {
   const name = toDocumentName(orgId, roomId);
-  const row = await db.models.RoomDocument.findByPk(name);
+  // The log before the snapshot, as DocumentStore.load does: a compaction committing in between
+  // cannot then hide rows (read the snapshot first and they can be in neither).
   const rows = await db.models.DocumentUpdate.findAll({ where: { documentName: name }, order: [["id", "ASC"]] });
+  const row = await db.models.RoomDocument.findByPk(name);
   return {
     snapshot: row ? new Uint8Array(row.state) : null,
     version: row?.version ?? 0,

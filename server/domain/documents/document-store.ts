@@ -38,12 +38,15 @@ export class DocumentStore {
 
   async load(documentName: string): Promise<LoadedDocument> {
     const { RoomDocument, DocumentUpdate } = this.db.models;
-    const row = await RoomDocument.findByPk(documentName, { attributes: ["state", "version"] });
+    // The log first, then the snapshot: a compaction (this process or another) that commits in
+    // between moves rows into the snapshot read after it, so nothing durable is missed. Snapshot
+    // first could miss exactly those rows: read before they were folded in, deleted before the log.
     const updates = await DocumentUpdate.findAll({
       where: { documentName },
       attributes: ["id", "data"],
       order: [["id", "ASC"]],
     });
+    const row = await RoomDocument.findByPk(documentName, { attributes: ["state", "version"] });
     return {
       state: row ? new Uint8Array(row.state) : null,
       version: row?.version ?? 0,
