@@ -30,6 +30,7 @@ import { runInterleaved } from "./lib/benchmark.ts";
 import { connectClient, sleep, waitFor } from "./lib/clients.ts";
 import { CpuMeter, ROOT, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
+import { startPaced } from "./lib/pace.ts";
 import { fmt, formatTable, percent, ratio, type Table } from "./lib/table.ts";
 import { TARGETS, startPlainServer, type RunningTarget, type Target } from "./lib/targets.ts";
 import { colorForUser } from "../../client/core/colors.ts";
@@ -147,25 +148,13 @@ interface WriterUser {
 
 /** Set `awareness`'s state every `intervalMs` from `phaseMs` on; late slots are skipped, not burst. */
 function startWriter(awareness: Awareness, user: WriterUser, intervalMs: number, phaseMs: number, onWrite: (t: number) => void): () => void {
-  const origin = performance.now() + phaseMs;
   let seq = 0;
-  let slot = 0;
-  let stopped = false;
-  let timer: NodeJS.Timeout;
-  const write = () => {
-    if (stopped) return;
+  return startPaced(intervalMs, phaseMs, () => {
     const t = performance.now();
     awareness.setLocalState({ user, pointer: { x: seq % 800, y: seq % 600 }, s: seq, t });
     onWrite(t);
     seq += 1;
-    slot = Math.max(slot + 1, Math.floor((performance.now() - origin) / intervalMs) + 1);
-    timer = setTimeout(write, Math.max(0, origin + slot * intervalMs - performance.now()));
-  };
-  timer = setTimeout(write, phaseMs);
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  });
 }
 
 async function measure(server: Server, running: RunningTarget, workload: Workload, durationMs: number, flood: boolean): Promise<AwarenessFigures> {

@@ -21,6 +21,7 @@ import { CpuMeter, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
 import { fmt, percent, ratio, type Table } from "./lib/table.ts";
 import { selectTargets, type RunningTarget, type Target } from "./lib/targets.ts";
+import { startPaced } from "./lib/pace.ts";
 
 const ROOMS = 4;
 const WRITERS_PER_ROOM = 3;
@@ -57,13 +58,8 @@ interface TypingFigures extends Figures {
 function startTyping(doc: Y.Doc, key: string, phaseMs: number, intervalMs: number, onType: (stamp: Stamp) => void): () => void {
   const text = doc.getText("content");
   const stamps = doc.getMap<Stamp>("stamps");
-  const origin = performance.now() + phaseMs;
   let seq = 0;
-  let slot = 0;
-  let stopped = false;
-  let timer: NodeJS.Timeout;
-  const type = () => {
-    if (stopped) return;
+  return startPaced(intervalMs, phaseMs, () => {
     const stamp = { s: seq, t: performance.now() };
     doc.transact(() => {
       text.insert(text.length, String.fromCharCode(97 + (seq % 26)));
@@ -71,15 +67,7 @@ function startTyping(doc: Y.Doc, key: string, phaseMs: number, intervalMs: numbe
     });
     onType(stamp);
     seq += 1;
-    // The next slot strictly in the future: a late timer skips slots instead of bursting.
-    slot = Math.max(slot + 1, Math.floor((performance.now() - origin) / intervalMs) + 1);
-    timer = setTimeout(type, Math.max(0, origin + slot * intervalMs - performance.now()));
-  };
-  timer = setTimeout(type, phaseMs);
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  });
 }
 
 export async function measureTyping(running: RunningTarget, durationMs: number): Promise<TypingFigures> {

@@ -41,7 +41,7 @@ import {
   parseAwarenessEntry,
   readAwarenessEntries,
   sameBytes,
-  stampState,
+  stampEntries,
   stampedUser,
   writeAwarenessUpdate,
   type AwarenessEntry,
@@ -365,12 +365,10 @@ export class AwarenessGate {
   private apply(channel: Channel): void {
     channel.waitingSince = 0;
     if (channel.pending.size === 0 || !channel.connection || !channel.document || !channel.user) return;
-    const stamped: StampedEntry[] = [];
-    for (const entry of channel.pending.values()) {
-      const json = stampState(entry.state, channel.user, channel.canWritePresence);
-      stamped.push({ clientId: entry.clientId, clock: entry.clock, json });
+    const stamped = stampEntries(channel.pending.values(), channel.user, channel.canWritePresence);
+    for (const entry of stamped) {
       const last = channel.last.get(entry.clientId);
-      if (last) last.json = json;
+      if (last) last.json = entry.json;
     }
     channel.pending.clear();
     this.metrics.awarenessApplied.inc();

@@ -130,13 +130,13 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Write entries as one update, with `user` replaced by the connection's identity. A connection
- * without presence permission is still seen: its state is reduced to `{ user }`.
+ * Entries with `user` replaced by the connection's identity, ready for writeAwarenessUpdate. A
+ * connection without presence permission is still seen: its state is reduced to `{ user }`.
  */
-export function writeStampedUpdate(entries: Iterable<AwarenessEntry>, count: number, user: StampedUser, canWritePresence: boolean): Uint8Array {
+export function stampEntries(entries: Iterable<AwarenessEntry>, user: StampedUser, canWritePresence: boolean): StampedEntry[] {
   const stamped: StampedEntry[] = [];
   for (const entry of entries) stamped.push({ clientId: entry.clientId, clock: entry.clock, json: stampState(entry.state, user, canWritePresence) });
-  return writeAwarenessUpdate(stamped, count);
+  return stamped;
 }
 
 /** The JSON of one state with the trusted identity in `user`. */

@@ -7,7 +7,8 @@ import {
   parseAwarenessEntry,
   readAwarenessEntries,
   stampedUser,
-  writeStampedUpdate,
+  stampEntries,
+  writeAwarenessUpdate,
   USER_COLORS,
 } from "../../../server/realtime/awareness.ts";
 import { awarenessUpdate } from "../../helpers/awareness.ts";
@@ -23,7 +24,7 @@ describe("awareness wire format and stamping", () => {
     expect(entries[0]!.clock).to.equal(1);
     const parsed = entries.map((e) => parseAwarenessEntry(e, 8192));
     const user = stampedUser("u1", { name: "Una" });
-    const update = writeStampedUpdate(parsed, parsed.length, user, true);
+    const update = writeAwarenessUpdate(stampEntries(parsed, user, true), parsed.length);
 
     const receiver = new Awareness(new Y.Doc());
     applyAwarenessUpdate(receiver, update, null);
@@ -43,7 +44,7 @@ describe("awareness wire format and stamping", () => {
     const parsed = readAwarenessEntries(update).map((e) => parseAwarenessEntry(e, 8192));
     expect(parsed[0]!.state).to.equal(null);
     const user = stampedUser("u2", {});
-    const out = readAwarenessEntries(writeStampedUpdate(parsed, 2, user, false));
+    const out = readAwarenessEntries(writeAwarenessUpdate(stampEntries(parsed, user, false), 2));
     expect(new TextDecoder().decode(out[0]!.raw)).to.equal("null");
     expect(JSON.parse(new TextDecoder().decode(out[1]!.raw))).to.deep.equal({ user: { id: "u2", name: "u2", color: colorForUser("u2") } });
   });
