@@ -79,6 +79,45 @@ for (const dialect of ["PostgreSQL", "SQLite"]) {
       expect(loaded.updates.map((u) => u.id)).to.deep.equal([kept]);
     });
 
+    it("loads everything durable when another process compacts between the load's two reads", async () => {
+      const loader = new DocumentStore(db, "process-1");
+      const compactor = new DocumentStore(db, "process-2");
+      const data = textUpdate("logged");
+      const [id] = await compactor.append([{ documentName: NAME, data }]);
+      // Whichever of the snapshot and the log the load reads second, the other process folds the
+      // row into the snapshot and deletes it just before that read.
+      type Read = (...args: unknown[]) => Promise<unknown>;
+      const models = [db.models.RoomDocument, db.models.DocumentUpdate] as unknown as Array<Record<"findByPk" | "findAll", Read>>;
+      const methods = ["findByPk", "findAll"] as const;
+      let reads = 0;
+      let compacting = false;
+      for (const [i, model] of models.entries()) {
+        const original = model[methods[i]!].bind(model);
+        model[methods[i]!] = async (...args: unknown[]) => {
+          if (compacting) return original(...args); // the compaction's own reads
+          reads += 1;
+          if (reads === 2) {
+            compacting = true;
+            await compactor.compact(NAME, data, 0, [id!]);
+            compacting = false;
+          }
+          return original(...args);
+        };
+      }
+      let loaded;
+      try {
+        loaded = await loader.load(NAME);
+      } finally {
+        for (const [i, model] of models.entries()) delete (model as Partial<Record<string, Read>>)[methods[i]!];
+      }
+      expect(reads).to.equal(2);
+      const doc = new Y.Doc();
+      if (loaded.state) Y.applyUpdate(doc, loaded.state);
+      for (const update of loaded.updates) Y.applyUpdate(doc, update.data);
+      expect(doc.getText("content").toString()).to.equal("logged");
+      doc.destroy();
+    });
+
     it("merges a snapshot written from a stale version instead of overwriting", async () => {
       const one = new DocumentStore(db, "process-1");
       const two = new DocumentStore(db, "process-2");
