@@ -330,7 +330,7 @@ const awareness: Benchmark = {
   name: "awareness",
   description: "presence fan-out with real providers: SyncForge vs bare Hocuspocus vs bare y-websocket; and a 1,000/s flooder",
   async run(context: BenchContext) {
-    const durationMs = context.quick ? 4000 : 10_000;
+    const durationMs = context.seconds ? context.seconds * 1000 : context.quick ? 4000 : 10_000;
     const servers = context.servers.length === 0 ? SERVERS : SERVERS.filter((s) => context.servers.includes(s.key) || context.servers.includes(s.target.key));
     const tables: Table[] = [];
     const data: Record<string, unknown> = { parameters: { hz: HZ, warmupMs: WARMUP_MS, durationMs, rounds: context.rounds, workloads: WORKLOADS, floodPerSecond: FLOOD_PER_SECOND } };

@@ -109,7 +109,7 @@ const commentAuth: Benchmark = {
   name: "comment-auth",
   description: "cost of the server-side comment write authorisation on a typing workload (guard on vs off)",
   async run(context: BenchContext) {
-    const durationMs = context.quick ? 5000 : 10_000;
+    const durationMs = context.seconds ? context.seconds * 1000 : context.quick ? 5000 : 10_000;
     const results = await runInterleaved<Configuration, GuardFigures>(context, CONFIGURATIONS, async (configuration) => {
       const running = await TARGETS[configuration.target].start(configuration.env);
       let figures: GuardFigures;

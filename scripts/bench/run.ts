@@ -8,6 +8,11 @@
  *   npm run bench -- --rounds 5        more rounds
  *   npm run bench -- --servers syncforge-sqlite,bare-hocuspocus   some server configurations only
  *   npm run bench -- --only awareness --workloads 1x200           some workloads of a benchmark only
+ *   npm run bench -- --only awareness --seconds 60                a longer measuring window
+ *
+ * BENCH_SERVER_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=data/prof" (or "--trace-gc-nvp", any node or
+ * V8 flag) starts the servers under test with those flags; BENCH_SERVER_OUTPUT=<file> keeps their
+ * whole output there.
  *
  * Servers under test run as child processes; the clients run here. See docs/benchmarks.md.
  */
@@ -21,7 +26,7 @@ import { ROOT, gitRevision, loadAverage } from "./lib/proc.ts";
 import { formatTable } from "./lib/table.ts";
 import { ALL_TARGETS } from "./lib/targets.ts";
 
-const USAGE = `usage: npm run bench -- [--only <name>[,<name>]] [--quick] [--rounds <n>] [--servers <key>[,<key>]] [--workloads <key>[,<key>]]
+const USAGE = `usage: npm run bench -- [--only <name>[,<name>]] [--quick] [--rounds <n>] [--servers <key>[,<key>]] [--workloads <key>[,<key>]] [--seconds <n>]
 benchmarks: ${registry.map((r) => r.name).join(", ")}
 servers: ${ALL_TARGETS.map((t) => t.key).join(", ")} (and a benchmark's own, e.g. awareness: syncforge, syncforge-yjs, bare-y-websocket)
 workloads: a benchmark's own keys (awareness: 20x10, 1x200, 100x10, flood)`;
@@ -34,6 +39,7 @@ async function main(): Promise<number> {
       rounds: { type: "string" },
       servers: { type: "string", multiple: true },
       workloads: { type: "string", multiple: true },
+      seconds: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -55,6 +61,11 @@ async function main(): Promise<number> {
   const rounds = values.rounds ? Number(values.rounds) : values.quick ? 1 : 3;
   if (!Number.isInteger(rounds) || rounds < 1) {
     process.stderr.write(`--rounds must be a positive integer\n${USAGE}\n`);
+    return 2;
+  }
+  const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
+  if (seconds !== undefined && !(seconds > 0)) {
+    process.stderr.write(`--seconds must be a positive number\n${USAGE}\n`);
     return 2;
   }
   const selected = only.length > 0 ? registry.filter((r) => only.includes(r.name)) : registry;
@@ -80,6 +91,7 @@ async function main(): Promise<number> {
       rounds,
       servers,
       workloads,
+      seconds,
       log: (message) => process.stderr.write(`[${benchmark.name}] ${message}\n`),
     };
     const loadBefore = loadAverage();

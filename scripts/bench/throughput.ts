@@ -167,7 +167,7 @@ const throughput: Benchmark = {
   name: "throughput",
   description: `${ROOMS} rooms × ${CLIENTS_PER_ROOM} clients, ${WINDOW} updates in flight each: updates/s acknowledged and persisted`,
   async run(context: BenchContext) {
-    const durationMs = context.quick ? 3000 : 6000;
+    const durationMs = context.seconds ? context.seconds * 1000 : context.quick ? 3000 : 6000;
     const results = await runInterleaved<Target, ThroughputFigures>(context, selectTargets(context.servers), async (target) => {
       const running = await target.start(SERVER_ENV);
       let figures: ThroughputFigures;

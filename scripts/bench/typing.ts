@@ -161,7 +161,7 @@ const typing: Benchmark = {
   name: "typing",
   description: `${ROOMS} rooms × ${WRITERS_PER_ROOM} writers at ${CHARS_PER_SECOND} chars/s + 1 observer each: latency to the observer`,
   async run(context: BenchContext) {
-    const durationMs = context.quick ? 5000 : 10_000;
+    const durationMs = context.seconds ? context.seconds * 1000 : context.quick ? 5000 : 10_000;
     const results = await runInterleaved<Target, TypingFigures>(context, selectTargets(context.servers), async (target) => {
       const running = await target.start();
       let figures: TypingFigures;

@@ -122,13 +122,6 @@ export function writeAwarenessUpdate(entries: Iterable<StampedEntry>, count: num
   return encoding.toUint8Array(encoder);
 }
 
-/** Whether two raw states are the same bytes. */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * Entries with `user` replaced by the connection's identity, ready for writeAwarenessUpdate. A
  * connection without presence permission is still seen: its state is reduced to `{ user }`.

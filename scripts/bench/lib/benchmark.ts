@@ -17,6 +17,8 @@ export interface BenchContext {
   servers: string[];
   /** `--workloads`: keys of the workloads to run, for benchmarks that have several (all when empty). */
   workloads: string[];
+  /** `--seconds`: the measuring window, instead of the benchmark's own (e.g. long enough to profile). */
+  seconds?: number;
   /** Progress on stderr, so stdout carries only the tables. */
   log(message: string): void;
 }

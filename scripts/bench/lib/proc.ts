@@ -5,7 +5,7 @@
  * (a full pipe would stall the server) and keeps the tail for error messages.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -41,10 +41,12 @@ export interface SpawnOptions {
 
 /** Start a Node script as a child process and resolve once it has printed its port. */
 export async function spawnServerProcess(options: SpawnOptions): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, options.script), ...(options.args ?? [])], {
+  // BENCH_SERVER_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=data/prof" or "--trace-gc-nvp") reaches
+  // the servers only, as command-line flags: V8's own flags are not allowed in NODE_OPTIONS.
+  const nodeFlags = (process.env.BENCH_SERVER_NODE_OPTIONS ?? "").split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, options.script), ...(options.args ?? [])], {
     cwd: ROOT,
-    // BENCH_SERVER_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=data/prof") reaches the servers only.
-    env: { ...process.env, ...options.env, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) } as NodeJS.ProcessEnv,
+    env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -52,6 +54,8 @@ export async function spawnServerProcess(options: SpawnOptions): Promise<ServerP
   const errorSamples: string[] = [];
   const collect = (data: Buffer) => {
     const text = data.toString("utf8");
+    // BENCH_SERVER_OUTPUT=<file> keeps the servers' whole output (e.g. with --trace-gc) there.
+    if (process.env.BENCH_SERVER_OUTPUT) appendFileSync(process.env.BENCH_SERVER_OUTPUT, text);
     for (const line of text.split("\n")) {
       if (!ERROR_LINE.test(line)) continue;
       errorLines += 1;

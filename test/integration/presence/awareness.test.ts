@@ -36,6 +36,15 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     return c;
   }
 
+  /** The entries (client id, clock) of every awareness frame `socket` received, in order. */
+  function readAwarenessFrames(socket: RawSocket): { id: number; clock: number }[] {
+    return socket.received.flatMap((frame) => {
+      const d = decoding.createDecoder(frame);
+      decoding.readVarString(d);
+      if (decoding.readVarUint(d) !== MessageType.Awareness) return [];
+      return readAwarenessEntries(decoding.readVarUint8Array(d)).map((e) => ({ id: e.clientId, clock: e.clock }));
+    });
+  }
   async function raw(userId: string): Promise<RawSocket> {
     const s = await openRawSocket(server.collabUrl);
     sockets.push(s);
@@ -211,6 +220,29 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     expect(latest(1001)).to.deep.include({ clock: 4 });
     expect(latest(1001)!.state!.presence).to.deep.equal({ a: 2 });
     expect(messages().slice(mark).flat().map((e) => e.clock)).to.deep.equal([4]);
+  });
+  it("still recognises a renewal after the state grew and shrank (the kept bytes are compared, not the buffer)", async () => {
+    const observer = await raw("observer");
+    const alice = await raw("user-a");
+    const renewalsCounted = async () => {
+      const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      return Number(/syncforge_awareness_renewals_total (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
+    const clockAt = (id: number) => readAwarenessFrames(observer).filter((e) => e.id === id).at(-1)?.clock;
+    const states = [{ a: 1 }, { a: "a much longer state than the first one" }, { a: 2 }];
+    for (const [i, presence] of states.entries()) {
+      alice.send(awarenessFrame(room, [{ clientId: 4001, clock: i + 1, state: { presence } }]));
+      await waitFor(() => clockAt(4001) === i + 1, 5000, `state ${i + 1}`);
+    }
+    const before = await renewalsCounted();
+    // Same bytes as the last state ({ a: 2 }), which is shorter than the buffer holding it.
+    alice.send(awarenessFrame(room, [{ clientId: 4001, clock: 4, state: { presence: { a: 2 } } }]));
+    await waitFor(() => clockAt(4001) === 4, RENEWAL_BATCH_MS + 4000, "the renewal");
+    expect(await renewalsCounted()).to.equal(before + 1);
+    // Same length as the last state, other bytes: a change, not a renewal.
+    alice.send(awarenessFrame(room, [{ clientId: 4001, clock: 5, state: { presence: { a: 3 } } }]));
+    await waitFor(() => clockAt(4001) === 5, 5000, "the change");
+    expect(await renewalsCounted()).to.equal(before + 1);
   });
   it("does not echo a connection's own awareness back to it; another session on the same socket still gets it", async () => {
     const observer = await raw("observer");
