@@ -16,8 +16,10 @@
  *
  * The flood table: the 20 × 10 workload plus one more room of 10 listening clients and a flooding
  * client (lib/flooder.ts, its own process) that sends 1,000 awareness updates a second. It reports
- * the other rooms' latency next to the same run without the flooder, and how many of the
- * flooder's updates per second each client in its room receives.
+ * the other rooms' latency next to the same run without that room, next to the same run with that
+ * room's client sending at SyncForge's limit (60/s) — so what the flood itself costs the others
+ * shows apart from the cost of one more busy room — and how many of the flooder's updates per
+ * second each client in its room receives.
  */
 import * as Y from "yjs";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -39,6 +41,8 @@ const HZ = 20;
 const WARMUP_MS = 2000;
 const GRACE_MS = 2000;
 const FLOOD_PER_SECOND = 1000;
+/** SyncForge's default AWARENESS_UPDATES_PER_SECOND: the same room, its client sending at the limit. */
+const AT_LIMIT_PER_SECOND = 60;
 
 interface Workload {
   key: string;
@@ -157,7 +161,8 @@ function startWriter(awareness: Awareness, user: WriterUser, intervalMs: number,
   });
 }
 
-async function measure(server: Server, running: RunningTarget, workload: Workload, durationMs: number, flood: boolean): Promise<AwarenessFigures> {
+async function measure(server: Server, running: RunningTarget, workload: Workload, durationMs: number, floodRate: number): Promise<AwarenessFigures> {
+  const flood = floodRate > 0;
   const runId = Math.random().toString(36).slice(2, 8);
   const clients: Client[] = [];
   const stops: Array<() => void> = [];
@@ -216,7 +221,7 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
         const url = running.url.endsWith("/collab") ? running.url : `${running.url}/`;
         const token = await running.token("flooder");
         starts.push(() => {
-          flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, name, token, String(FLOOD_PER_SECOND)], {
+          flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, name, token, String(floodRate)], {
             stdio: ["ignore", "pipe", "inherit"],
           });
           return () => {};
@@ -293,7 +298,8 @@ interface Scenario {
   label: string;
   server: Server;
   workload: Workload;
-  flood: boolean;
+  /** Updates/s the client of one more room sends (lib/flooder.ts); 0: no such room. */
+  floodRate: number;
 }
 
 /** One run; a run that cannot even connect its clients (an overloaded server) is logged and left out. */
@@ -302,7 +308,7 @@ async function runScenario(scenario: Scenario, durationMs: number, context: Benc
   try {
     let figures: AwarenessFigures;
     try {
-      figures = await measure(scenario.server, running, scenario.workload, durationMs, scenario.flood);
+      figures = await measure(scenario.server, running, scenario.workload, durationMs, scenario.floodRate);
     } catch (error) {
       context.log(`  ${scenario.label}: FAILED (${(error as Error).message}); this run counts as missing`);
       return failedRun();
@@ -310,7 +316,7 @@ async function runScenario(scenario: Scenario, durationMs: number, context: Benc
     context.log(
       `  ${scenario.label}: p50 ${fmt(figures.p50Ms, 2)} ms, p99 ${fmt(figures.p99Ms, 2)} ms, delivered ${percent(figures.delivered)}, ` +
         `${fmt(figures.serverCpuMicrosPerDelivery, 1)} µs/delivery` +
-        (scenario.flood ? `, flood ${fmt(figures.floodSentPerSecond)}/s sent, ${fmt(figures.floodReceivedPerSecond, 1)}/s received per client` : ""),
+        (scenario.floodRate > 0 ? `, flood ${fmt(figures.floodSentPerSecond)}/s sent, ${fmt(figures.floodReceivedPerSecond, 1)}/s received per client` : ""),
     );
     return figures;
   } finally {
@@ -340,8 +346,9 @@ const awareness: Benchmark = {
       if (floodServers.length > 0) {
         const workload = WORKLOADS[0]!;
         const scenarios: Scenario[] = floodServers.flatMap((server) => [
-          { key: `${server.key}-calm`, label: `${server.label}, ${workload.key} without flooder`, server, workload, flood: false },
-          { key: `${server.key}-flood`, label: `${server.label}, ${workload.key} + flooder room`, server, workload, flood: true },
+          { key: `${server.key}-calm`, label: `${server.label}, ${workload.key} without flooder`, server, workload, floodRate: 0 },
+          { key: `${server.key}-at-limit`, label: `${server.label}, ${workload.key} + room sending ${AT_LIMIT_PER_SECOND}/s`, server, workload, floodRate: AT_LIMIT_PER_SECOND },
+          { key: `${server.key}-flood`, label: `${server.label}, ${workload.key} + flooder room`, server, workload, floodRate: FLOOD_PER_SECOND },
         ]);
         const results = await runInterleaved<Scenario, AwarenessFigures>(context, scenarios, (s) => runScenario(s, durationMs, context));
         tables.push({
@@ -370,7 +377,7 @@ const awareness: Benchmark = {
       const wanted = (key: string) => context.workloads.length === 0 || context.workloads.includes(key);
       if (workload.key === "100x10" && wanted("flood")) await runFlood();
       if (!wanted(workload.key)) continue;
-      const scenarios: Scenario[] = servers.map((server) => ({ key: server.key, label: `${server.label}, ${workload.key}`, server, workload, flood: false }));
+      const scenarios: Scenario[] = servers.map((server) => ({ key: server.key, label: `${server.label}, ${workload.key}`, server, workload, floodRate: 0 }));
       const results = await runInterleaved<Scenario, AwarenessFigures>(context, scenarios, (s) => runScenario(s, durationMs, context));
       const hp = results.find((r) => r.key === "bare-hocuspocus")?.median;
       const yws = results.find((r) => r.key === "bare-y-websocket")?.median;
