@@ -21,21 +21,17 @@
  * shows apart from the cost of one more busy room — and how many of the flooder's updates per
  * second each client in its room receives.
  */
-import * as Y from "yjs";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import WebSocket from "ws";
-import { WebsocketProvider } from "y-websocket";
-import type { Awareness } from "y-protocols/awareness";
+import { Worker } from "node:worker_threads";
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
 import { runInterleaved } from "./lib/benchmark.ts";
-import { connectClient, sleep, waitFor } from "./lib/clients.ts";
+import { sleep } from "./lib/clients.ts";
+import type { ClientKind, ClientsPlan, FromClients, RoomPlan, ToClients } from "./lib/awareness-clients.ts";
 import { CpuMeter, ROOT, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
-import { startPaced } from "./lib/pace.ts";
 import { fmt, formatTable, percent, ratio, type Table } from "./lib/table.ts";
 import { TARGETS, startPlainServer, type RunningTarget, type Target } from "./lib/targets.ts";
-import { colorForUser } from "../../client/core/colors.ts";
 
 const HZ = 20;
 const WARMUP_MS = 2000;
@@ -58,8 +54,6 @@ const WORKLOADS: Workload[] = [
   { key: "1x200", label: "1 room × 200 clients, 2 writers", rooms: 1, clientsPerRoom: 200, writersPerRoom: 2 },
   { key: "100x10", label: "100 rooms × 10 clients, 2 writers", rooms: 100, clientsPerRoom: 10, writersPerRoom: 2 },
 ];
-
-type ClientKind = "hocuspocus" | "y-websocket";
 
 interface Server {
   key: string;
@@ -87,39 +81,6 @@ const SERVERS: Server[] = [
   { key: "bare-y-websocket", label: "bare y-websocket", clients: "y-websocket", target: BARE_Y_WEBSOCKET },
 ];
 
-interface Client {
-  awareness: Awareness;
-  clientId: number;
-  destroy(): void;
-}
-
-async function connect(kind: ClientKind, running: RunningTarget, room: string, userId: string): Promise<Client> {
-  if (kind === "hocuspocus") {
-    const c = await connectClient(running.url, room, await running.token(userId));
-    return { awareness: c.provider.awareness!, clientId: c.doc.clientID, destroy: () => c.destroy() };
-  }
-  // Every y-websocket provider adds a process "exit" listener in Node; hundreds of them are expected here.
-  if (process.getMaxListeners() !== 0) process.setMaxListeners(0);
-  const doc = new Y.Doc();
-  const url = running.url.endsWith("/collab") ? running.url.replace(/\/collab$/, "/yjs") : running.url;
-  const provider = new WebsocketProvider(url, room, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-    params: { token: await running.token(userId) },
-  });
-  const destroy = () => {
-    provider.destroy();
-    doc.destroy();
-  };
-  try {
-    await waitFor(() => provider.synced, 15_000, `y-websocket client for ${room} to sync`);
-  } catch (error) {
-    destroy();
-    throw error;
-  }
-  return { awareness: provider.awareness, clientId: doc.clientID, destroy };
-}
-
 interface AwarenessFigures extends Figures {
   p50Ms: number;
   p99Ms: number;
@@ -139,121 +100,107 @@ interface AwarenessFigures extends Figures {
   failed: number;
 }
 
-/**
- * What a real editor client publishes about its user (Tiptap's CollaborationCaret, y-codemirror.next:
- * `user: { name, color }`). The same bytes SyncForge stamps from the token, so every server relays
- * states of the same size and only SyncForge's work on them differs.
- */
-interface WriterUser {
-  id: string;
-  name: string;
-  color: string;
+/** Threads running the clients (lib/awareness-clients.ts); rooms are split over them. */
+const CLIENT_THREADS = 2;
+
+interface ClientThread {
+  worker: Worker;
+  /** The next message of the given type from this thread. */
+  next<T extends FromClients["type"]>(type: T): Promise<Extract<FromClients, { type: T | "failed" }>>;
+  send(message: ToClients): void;
 }
 
-/** Set `awareness`'s state every `intervalMs` from `phaseMs` on; late slots are skipped, not burst. */
-function startWriter(awareness: Awareness, user: WriterUser, intervalMs: number, phaseMs: number, onWrite: (t: number) => void): () => void {
-  let seq = 0;
-  return startPaced(intervalMs, phaseMs, () => {
-    const t = performance.now();
-    awareness.setLocalState({ user, pointer: { x: seq % 800, y: seq % 600 }, s: seq, t });
-    onWrite(t);
-    seq += 1;
+function startClientThread(plan: ClientsPlan): ClientThread {
+  const worker = new Worker(new URL("./lib/awareness-clients.ts", import.meta.url), { workerData: plan });
+  const waiting = new Map<string, (message: FromClients) => void>();
+  const early: FromClients[] = [];
+  let failure: Error | null = null;
+  const fail = (error: Error) => {
+    failure = error;
+    for (const resolve of waiting.values()) resolve({ type: "failed", message: error.message });
+    waiting.clear();
+  };
+  worker.on("message", (message: FromClients) => {
+    const resolve = waiting.get(message.type) ?? (message.type === "failed" ? [...waiting.values()][0] : undefined);
+    if (resolve) {
+      waiting.delete(message.type);
+      resolve(message);
+    } else early.push(message);
   });
+  worker.on("error", fail);
+  worker.on("exit", (code) => {
+    if (code !== 0) fail(new Error(`client thread exited with ${code}`));
+  });
+  return {
+    worker,
+    next(type) {
+      const index = early.findIndex((m) => m.type === type || m.type === "failed");
+      if (index >= 0) return Promise.resolve(early.splice(index, 1)[0] as never);
+      if (failure) return Promise.resolve({ type: "failed", message: (failure as Error).message } as never);
+      return new Promise((resolve) => waiting.set(type, resolve as (message: FromClients) => void));
+    },
+    send: (message) => worker.postMessage(message),
+  };
 }
 
 async function measure(server: Server, running: RunningTarget, workload: Workload, durationMs: number, floodRate: number): Promise<AwarenessFigures> {
   const flood = floodRate > 0;
   const runId = Math.random().toString(36).slice(2, 8);
-  const clients: Client[] = [];
-  const stops: Array<() => void> = [];
-  const latencies: number[] = [];
-  let window = { start: Number.POSITIVE_INFINITY, end: Number.POSITIVE_INFINITY };
-  const inWindow = (t: number) => t >= window.start && t < window.end;
-  let expected = 0;
-  let floodReceived = 0;
-  let floodReceivers = 0;
   let flooder: ChildProcess | null = null;
-  // Writers start once every client is connected, so connecting never competes with the load.
-  const starts: Array<() => () => void> = [];
-  const intervalMs = 1000 / HZ;
-
-  const listen = (client: Client, room: Client[], onDelivery: (t: number, from: number) => void) => {
-    const last = new Map<number, number>();
-    client.awareness.on("update", ({ added, updated }: { added: number[]; updated: number[] }) => {
-      const now = performance.now();
-      for (const id of added.concat(updated)) {
-        if (id === client.clientId) continue;
-        const state = client.awareness.getStates().get(id) as { s?: number; t?: number } | undefined;
-        if (state?.s === undefined || state.t === undefined || state.s <= (last.get(id) ?? -1)) continue;
-        last.set(id, state.s);
-        onDelivery(state.t, id);
-      }
-    });
-    room.push(client);
-  };
+  const threads: ClientThread[] = [];
 
   try {
-    const rooms = workload.rooms + (flood ? 1 : 0);
-    for (let r = 0; r < rooms; r += 1) {
-      const isFloodRoom = r === workload.rooms;
-      const name = `aw-${runId}-${r}`;
-      const room: Client[] = [];
-      const batch: Promise<Client>[] = [];
-      for (let c = 0; c < workload.clientsPerRoom; c += 1) batch.push(connect(server.clients, running, name, `u-${r}-${c}`));
-      const connected = await Promise.all(batch.map((p) => p.catch((error: Error) => error)));
-      const failed = connected.find((c): c is Error => c instanceof Error);
-      if (failed) {
-        for (const c of connected) if (!(c instanceof Error)) c.destroy();
-        throw failed;
-      }
-      for (const client of connected as Client[]) {
-        clients.push(client);
-        if (isFloodRoom) {
-          // The flooder's stamps come from another process's clock: count by arrival time.
-          floodReceivers += 1;
-          listen(client, room, () => inWindow(performance.now()) && (floodReceived += 1));
-        } else {
-          listen(client, room, (t) => inWindow(t) && latencies.push(performance.now() - t));
-        }
-      }
-      if (isFloodRoom) {
-        // A separate process, so the flood costs the server, not the measured clients' process.
-        const url = running.url.endsWith("/collab") ? running.url : `${running.url}/`;
-        const token = await running.token("flooder");
-        starts.push(() => {
-          flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, name, token, String(floodRate)], {
-            stdio: ["ignore", "pipe", "inherit"],
-          });
-          return () => {};
-        });
-      } else {
-        for (let w = 0; w < workload.writersPerRoom; w += 1) {
-          const writer = room[w]!;
-          const userId = `u-${r}-${w}`;
-          const user: WriterUser = { id: userId, name: userId, color: colorForUser(userId) };
-          starts.push(() => startWriter(writer.awareness, user, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += workload.clientsPerRoom - 1)));
-        }
-      }
+    const rooms: RoomPlan[] = [];
+    const roomCount = workload.rooms + (flood ? 1 : 0);
+    for (let r = 0; r < roomCount; r += 1) {
+      const clients: RoomPlan["clients"] = [];
+      for (let c = 0; c < workload.clientsPerRoom; c += 1) clients.push({ userId: `u-${r}-${c}`, token: await running.token(`u-${r}-${c}`) });
+      rooms.push({ name: `aw-${runId}-${r}`, clients, writers: workload.writersPerRoom, flood: r === workload.rooms });
     }
-
-    for (const start of starts) stops.push(start());
+    const threadCount = Math.min(CLIENT_THREADS, roomCount);
+    for (let i = 0; i < threadCount; i += 1) {
+      threads.push(startClientThread({ kind: server.clients, url: running.url, hz: HZ, graceMs: GRACE_MS, rooms: rooms.filter((_, r) => r % threadCount === i) }));
+    }
+    // Writers start once every client is connected, so connecting never competes with the load.
+    for (const reply of await Promise.all(threads.map((t) => t.next("connected")))) {
+      if (reply.type === "failed") throw new Error(reply.message);
+    }
+    for (const thread of threads) thread.send({ type: "start" });
+    const floodRoom = rooms.find((r) => r.flood);
+    if (floodRoom) {
+      // A separate process, so the flood costs the server, not the measured clients' process.
+      const url = running.url.endsWith("/collab") ? running.url : `${running.url}/`;
+      const token = await running.token("flooder");
+      flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, floodRoom.name, token, String(floodRate)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+    }
     await sleep(WARMUP_MS);
     const serverCpu = new CpuMeter(() => [running.server.pid]);
     await serverCpu.start();
     const clientCpuBefore = selfCpuMicros();
     const machineBefore = readMachineBusyMicros();
-    window = { start: performance.now(), end: Number.POSITIVE_INFINITY };
+    for (const thread of threads) thread.send({ type: "window-start" });
     await sleep(durationMs);
-    window = { start: window.start, end: performance.now() };
+    for (const thread of threads) thread.send({ type: "window-end" });
     const cpu = await serverCpu.stop();
     const clientCpu = selfCpuMicros() - clientCpuBefore;
     const machine = readMachineBusyMicros() - machineBefore;
     const memory = running.memory();
-    for (const stop of stops) stop();
-    stops.length = 0;
     const floodSent = flooder ? await stopFlooder(flooder) : null;
     flooder = null;
-    await waitFor(() => latencies.length >= expected, GRACE_MS, "updates to arrive").catch(() => undefined);
+    const results = await Promise.all(threads.map((t) => t.next("result")));
+    const latencies: number[] = [];
+    let expected = 0;
+    let floodReceived = 0;
+    let floodReceivers = 0;
+    for (const result of results) {
+      if (result.type === "failed") throw new Error(result.message);
+      for (const latency of result.latencies) latencies.push(latency);
+      expected += result.expected;
+      floodReceived += result.floodReceived;
+      floodReceivers += result.floodReceivers;
+    }
     const seconds = cpu.wallMs / 1000;
     return {
       p50Ms: percentile(latencies, 50),
@@ -271,9 +218,14 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
       failed: 0,
     };
   } finally {
-    for (const stop of stops) stop();
     if (flooder) await stopFlooder(flooder).catch(() => null);
-    for (const client of clients) client.destroy();
+    await Promise.all(
+      threads.map(async (thread) => {
+        thread.send({ type: "close" });
+        const closed = await Promise.race([thread.next("closed"), sleep(10_000).then(() => null)]);
+        if (!closed || closed.type !== "closed") await thread.worker.terminate();
+      }),
+    );
   }
 }
 
