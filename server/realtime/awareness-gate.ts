@@ -187,12 +187,32 @@ export function ownAwarenessEchoAddress(gate: AwarenessGate): string | null {
   return echoTarget !== null && echoTarget.gate === gate ? echoTarget.address : null;
 }
 
+/** The client ids whose awareness change Hocuspocus will broadcast on its next flush. */
+function pendingClients(document: Document): Set<number> | null {
+  const pending = (document as unknown as { pendingAwarenessClients?: Set<number> }).pendingAwarenessClients;
+  return pending instanceof Set && pending.size > 0 ? pending : null;
+}
+
 /** Whether the awareness changes Hocuspocus will broadcast on its next flush are all in `ids`. */
 function carriesOnly(document: Document, ids: Set<number>): boolean {
-  const pending = (document as unknown as { pendingAwarenessClients?: Set<number> }).pendingAwarenessClients;
-  if (!(pending instanceof Set) || pending.size === 0) return false;
+  const pending = pendingClients(document);
+  if (pending === null) return false;
   for (const id of pending) if (!ids.has(id)) return false;
   return true;
+}
+
+/**
+ * Send a deferred flush of `document` now if it holds a state of one of `entries`' clients: applying
+ * the newer one first would overwrite it before anyone saw it. Batching by the end of the turn is for
+ * different clients' states; a client's own are never coalesced this way, so every state it sends
+ * reaches the room (under the rate limit) even when the server reads several of them in one turn.
+ */
+function flushSuperseded(document: Document, entries: StampedEntry[]): void {
+  const pending = pendingClients(document);
+  if (pending === null || !entries.some((entry) => pending.has(entry.clientId))) return;
+  const origin = deferredFlushes.get(document);
+  deferredFlushes.delete(document);
+  flushAwareness(document, origin ?? null);
 }
 
 /** Channels with renewals waiting, per document, and the timer that flushes them. */
@@ -410,6 +430,7 @@ export class AwarenessGate {
     channel.pending.clear();
     this.metrics.awarenessApplied.inc();
     const document = channel.document;
+    flushSuperseded(document, stamped);
     document.applyAwarenessUpdate(channel.connection, writeAwarenessUpdate(stamped, stamped.length));
     // The first update of an event-loop turn goes out now (a quiet server answers at once, as the
     // y-websocket server does); under load the rest of the turn's go out together at its end, so

@@ -244,6 +244,22 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     await waitFor(() => clockAt(4001) === 5, 5000, "the change");
     expect(await renewalsCounted()).to.equal(before + 1);
   });
+  it("delivers every state a client sends, also when the server reads several of them in one turn", async () => {
+    const observer = await raw("observer");
+    const alice = await raw("user-a");
+    const clocksAt = () => readAwarenessFrames(observer).filter((e) => e.id === 5001).map((e) => e.clock);
+    alice.send(awarenessFrame(room, [{ clientId: 5001, clock: 1, state: { presence: { n: 1 } } }]));
+    await waitFor(() => clocksAt().includes(1), 5000, "the first state");
+    // Three frames in one TCP write: the server reads them in one turn. The first is sent at once, the
+    // second waits for the end of the turn, and the third must not overwrite it before it is sent.
+    const socket = (alice.ws as unknown as { _socket: import("node:net").Socket })._socket;
+    socket.cork();
+    for (const clock of [2, 3, 4]) alice.send(awarenessFrame(room, [{ clientId: 5001, clock, state: { presence: { n: clock } } }]));
+    socket.uncork();
+    await waitFor(() => clocksAt().includes(4), 5000, "the last state");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(clocksAt()).to.deep.equal([1, 2, 3, 4]);
+  });
   it("does not echo a connection's own awareness back to it; another session on the same socket still gets it", async () => {
     const observer = await raw("observer");
     const alice = await raw("user-a");
