@@ -100,7 +100,7 @@ interface AwarenessFigures extends Figures {
   failed: number;
 }
 
-/** Threads running the clients (lib/awareness-clients.ts); rooms are split over them. */
+/** Threads running the clients (lib/awareness-clients.ts); every room's clients are split over them. */
 const CLIENT_THREADS = 2;
 
 interface ClientThread {
@@ -150,28 +150,33 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
   const threads: ClientThread[] = [];
 
   try {
-    const rooms: RoomPlan[] = [];
+    // Every room's clients are dealt over the threads (writers too), so a big room is not one
+    // thread's queue.
+    const plans: RoomPlan[][] = Array.from({ length: CLIENT_THREADS }, () => []);
     const roomCount = workload.rooms + (flood ? 1 : 0);
+    let floodRoom: string | null = null;
     for (let r = 0; r < roomCount; r += 1) {
-      const clients: RoomPlan["clients"] = [];
-      for (let c = 0; c < workload.clientsPerRoom; c += 1) clients.push({ userId: `u-${r}-${c}`, token: await running.token(`u-${r}-${c}`) });
-      rooms.push({ name: `aw-${runId}-${r}`, clients, writers: workload.writersPerRoom, flood: r === workload.rooms });
+      const name = `aw-${runId}-${r}`;
+      const isFlood = r === workload.rooms;
+      if (isFlood) floodRoom = name;
+      const parts: RoomPlan[] = plans.map(() => ({ name, size: workload.clientsPerRoom, clients: [], flood: isFlood }));
+      for (let c = 0; c < workload.clientsPerRoom; c += 1) {
+        const userId = `u-${r}-${c}`;
+        parts[(r + c) % CLIENT_THREADS]!.clients.push({ userId, token: await running.token(userId), writer: c < workload.writersPerRoom });
+      }
+      parts.forEach((part, i) => part.clients.length > 0 && plans[i]!.push(part));
     }
-    const threadCount = Math.min(CLIENT_THREADS, roomCount);
-    for (let i = 0; i < threadCount; i += 1) {
-      threads.push(startClientThread({ kind: server.clients, url: running.url, hz: HZ, graceMs: GRACE_MS, rooms: rooms.filter((_, r) => r % threadCount === i) }));
-    }
+    for (const rooms of plans) threads.push(startClientThread({ kind: server.clients, url: running.url, hz: HZ, graceMs: GRACE_MS, rooms }));
     // Writers start once every client is connected, so connecting never competes with the load.
     for (const reply of await Promise.all(threads.map((t) => t.next("connected")))) {
       if (reply.type === "failed") throw new Error(reply.message);
     }
     for (const thread of threads) thread.send({ type: "start" });
-    const floodRoom = rooms.find((r) => r.flood);
     if (floodRoom) {
       // A separate process, so the flood costs the server, not the measured clients' process.
       const url = running.url.endsWith("/collab") ? running.url : `${running.url}/`;
       const token = await running.token("flooder");
-      flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, floodRoom.name, token, String(floodRate)], {
+      flooder = spawn(process.execPath, [path.join(ROOT, "scripts/bench/lib/flooder.ts"), url, floodRoom, token, String(floodRate)], {
         stdio: ["ignore", "pipe", "inherit"],
       });
     }

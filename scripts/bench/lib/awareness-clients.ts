@@ -2,9 +2,10 @@
  * The awareness benchmark's clients, in a worker thread (scripts/bench/awareness.ts starts them).
  *
  * One process of real providers runs out of one core long before a server does (1,000 providers at
- * 100 rooms × 10 took 105 % of a core), and then the benchmark measures its own queue. Rooms are split
- * over a few worker threads of the benchmark process instead: every room lives whole in one thread,
- * so a writer and the clients that time its updates share one clock (`performance.now()`).
+ * 100 rooms × 10 took 105 % of a core), and then the benchmark measures its own queue. The clients
+ * are split over a few worker threads of the benchmark process instead, each room's clients spread
+ * over all of them. Times are read from the process's monotonic clock (`process.hrtime`), the same in
+ * every thread, so a writer and the clients that time its updates need not share a thread.
  *
  * Protocol: the thread connects its rooms (workerData) and posts `connected` (or `failed`); then, on
  * the main thread's messages: `start` starts the writers, `window-start`/`window-end` bound the
@@ -24,9 +25,10 @@ export type ClientKind = "hocuspocus" | "y-websocket";
 
 export interface RoomPlan {
   name: string;
-  /** Users and their access tokens; the first `writers` of them write. */
-  clients: Array<{ userId: string; token: string }>;
-  writers: number;
+  /** Clients of the room in all threads: a write is expected to reach size − 1 of them. */
+  size: number;
+  /** This thread's clients of the room: users, their access tokens, and whether they write. */
+  clients: Array<{ userId: string; token: string; writer: boolean }>;
   /** The flood room: its clients only count what reaches them (the flooder is another process). */
   flood: boolean;
 }
@@ -91,11 +93,16 @@ async function connect(kind: ClientKind, url: string, room: string, token: strin
   return { awareness: provider.awareness, clientId: doc.clientID, destroy };
 }
 
+/** Milliseconds on the process's monotonic clock: comparable between threads, unlike performance.now(). */
+function clock(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 /** Set `awareness`'s state every `intervalMs` from `phaseMs` on; late slots are skipped, not burst. */
 function startWriter(awareness: Awareness, user: WriterUser, intervalMs: number, phaseMs: number, onWrite: (t: number) => void): () => void {
   let seq = 0;
   return startPaced(intervalMs, phaseMs, () => {
-    const t = performance.now();
+    const t = clock();
     awareness.setLocalState({ user, pointer: { x: seq % 800, y: seq % 600 }, s: seq, t });
     onWrite(t);
     seq += 1;
@@ -140,16 +147,16 @@ async function main(plan: ClientsPlan, port: NonNullable<typeof parentPort>): Pr
         if (room.flood) {
           // The flooder's stamps come from another process's clock: count by arrival time.
           floodReceivers += 1;
-          listen(client, () => inWindow(performance.now()) && (floodReceived += 1));
+          listen(client, () => inWindow(clock()) && (floodReceived += 1));
         } else {
-          listen(client, (t) => inWindow(t) && latencies.push(performance.now() - t));
+          listen(client, (t) => inWindow(t) && latencies.push(clock() - t));
         }
       }
-      for (let w = 0; w < room.writers && !room.flood; w += 1) {
-        const writer = members[w]!;
-        const userId = room.clients[w]!.userId;
+      for (const [i, member] of members.entries()) {
+        if (room.flood || !room.clients[i]!.writer) continue;
+        const userId = room.clients[i]!.userId;
         const user: WriterUser = { id: userId, name: userId, color: colorForUser(userId) };
-        starts.push(() => startWriter(writer.awareness, user, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += members.length - 1)));
+        starts.push(() => startWriter(member.awareness, user, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += room.size - 1)));
       }
     }
   } catch (error) {
@@ -165,10 +172,10 @@ async function main(plan: ClientsPlan, port: NonNullable<typeof parentPort>): Pr
         for (const start of starts) stops.push(start());
         break;
       case "window-start":
-        window = { start: performance.now(), end: Number.POSITIVE_INFINITY };
+        window = { start: clock(), end: Number.POSITIVE_INFINITY };
         break;
       case "window-end": {
-        window = { start: window.start, end: performance.now() };
+        window = { start: window.start, end: clock() };
         for (const stop of stops) stop();
         stops.length = 0;
         const report = () => {
