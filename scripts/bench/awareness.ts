@@ -27,7 +27,7 @@ import { Worker } from "node:worker_threads";
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
 import { runInterleaved } from "./lib/benchmark.ts";
 import { sleep } from "./lib/clients.ts";
-import type { ClientKind, ClientsPlan, FromClients, RoomPlan, ToClients } from "./lib/awareness-clients.ts";
+import { clock, type ClientKind, type ClientsPlan, type FromClients, type RoomPlan, type ToClients } from "./lib/awareness-clients.ts";
 import { CpuMeter, ROOT, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
 import { fmt, formatTable, percent, ratio, type Table } from "./lib/table.ts";
@@ -102,6 +102,8 @@ interface AwarenessFigures extends Figures {
 
 /** Threads running the clients (lib/awareness-clients.ts); every room's clients are split over them. */
 const CLIENT_THREADS = 2;
+/** How long before a window bound the threads are told of it (they all must know it in time). */
+const ANNOUNCE_MS = 100;
 
 interface ClientThread {
   worker: Worker;
@@ -180,14 +182,18 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
         stdio: ["ignore", "pipe", "inherit"],
       });
     }
-    await sleep(WARMUP_MS);
+    await sleep(WARMUP_MS - ANNOUNCE_MS);
+    const windowStart = clock() + ANNOUNCE_MS;
+    for (const thread of threads) thread.send({ type: "window-start", at: windowStart });
+    await sleep(windowStart - clock());
     const serverCpu = new CpuMeter(() => [running.server.pid]);
     await serverCpu.start();
     const clientCpuBefore = selfCpuMicros();
     const machineBefore = readMachineBusyMicros();
-    for (const thread of threads) thread.send({ type: "window-start" });
-    await sleep(durationMs);
-    for (const thread of threads) thread.send({ type: "window-end" });
+    await sleep(durationMs - ANNOUNCE_MS);
+    const windowEnd = clock() + ANNOUNCE_MS;
+    for (const thread of threads) thread.send({ type: "window-end", at: windowEnd });
+    await sleep(windowEnd - clock());
     const cpu = await serverCpu.stop();
     const clientCpu = selfCpuMicros() - clientCpuBefore;
     const machine = readMachineBusyMicros() - machineBefore;

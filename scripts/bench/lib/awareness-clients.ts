@@ -41,7 +41,11 @@ export interface ClientsPlan {
   rooms: RoomPlan[];
 }
 
-export type ToClients = { type: "start" } | { type: "window-start" } | { type: "window-end" } | { type: "close" };
+/**
+ * Window bounds `at` are clock() milliseconds, set by the main thread for every thread and announced
+ * ahead of time, so that a writer and its readers in other threads agree on which writes count.
+ */
+export type ToClients = { type: "start" } | { type: "window-start"; at: number } | { type: "window-end"; at: number } | { type: "close" };
 
 export type FromClients =
   | { type: "connected" }
@@ -94,7 +98,7 @@ async function connect(kind: ClientKind, url: string, room: string, token: strin
 }
 
 /** Milliseconds on the process's monotonic clock: comparable between threads, unlike performance.now(). */
-function clock(): number {
+export function clock(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
@@ -172,17 +176,20 @@ async function main(plan: ClientsPlan, port: NonNullable<typeof parentPort>): Pr
         for (const start of starts) stops.push(start());
         break;
       case "window-start":
-        window = { start: clock(), end: Number.POSITIVE_INFINITY };
+        window = { start: message.at, end: Number.POSITIVE_INFINITY };
         break;
       case "window-end": {
-        window = { start: window.start, end: clock() };
-        for (const stop of stops) stop();
-        stops.length = 0;
-        const report = () => {
-          const result = Float64Array.from(latencies);
-          post({ type: "result", latencies: result, expected, floodReceived, floodReceivers });
-        };
-        waitFor(() => latencies.length >= expected, plan.graceMs, "updates to arrive").then(report, report);
+        // Announced ahead: the writers run until the window's end, then what is in flight may arrive.
+        window = { start: window.start, end: message.at };
+        setTimeout(() => {
+          for (const stop of stops) stop();
+          stops.length = 0;
+          const report = () => {
+            const result = Float64Array.from(latencies);
+            post({ type: "result", latencies: result, expected, floodReceived, floodReceivers });
+          };
+          waitFor(() => latencies.length >= expected, plan.graceMs, "updates to arrive").then(report, report);
+        }, Math.max(0, message.at - clock()));
         break;
       }
       case "close":
