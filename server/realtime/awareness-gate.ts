@@ -34,9 +34,10 @@
  * than ORDERING_MAX_WAIT_MS, so a miscount can delay presence but not stop it.
  *
  * The Hocuspocus internals used (Document.applyAwarenessUpdate, Document.flush and its private
- * pendingAwarenessClients, Connection.onClose/sessionId, document.awareness) are covered by test/unit/realtime/hocuspocus-internals.test.ts.
+ * pendingAwarenessClients, pendingUpdates, cancelFlush and connections, Connection.onClose/sessionId/
+ * webSocket, document.awareness) are covered by test/unit/realtime/awareness-internals.test.ts.
  */
-import type { Connection, Document } from "@hocuspocus/server";
+import { OutgoingMessage, type Connection, type Document } from "@hocuspocus/server";
 import {
   parseAwarenessEntry,
   readAwarenessEntries,
@@ -162,15 +163,81 @@ function endOfTurn(): void {
   deferredFlushes.clear();
 }
 
-/** Broadcast what Hocuspocus holds for `document`, skipping the sender when it is all the sender's. */
+/**
+ * Broadcast what Hocuspocus holds for `document`, skipping the sender when it is all the sender's.
+ *
+ * With only awareness waiting (the usual case) the broadcast is ours: one message per message
+ * address, written by each connection's socket edge (`sendBroadcast`) straight onto its WebSocket,
+ * rather than Document.flush() → Connection.send → the edge's general `send`, which for every one of
+ * a room's sockets checks the ready state twice and re-reads the message's address and type to
+ * recognise an echo. With document updates waiting too, Document.flush() sends both, updates first.
+ */
 function flushAwareness(document: Document, channel: Channel | null): void {
-  const connection = channel?.connection;
-  echoTarget = channel && connection && !channel.closed && carriesOnly(document, channel.owned) ? { gate: channel.gate, address: connection.messageAddress } : null;
+  const internals = document as unknown as DocumentInternals;
+  const pending = internals.pendingAwarenessClients;
+  const connection = channel?.connection ?? null;
+  const sender = channel && connection && !channel.closed && carriesOnly(document, channel.owned) ? connection : null;
+  if (internals.pendingUpdates.length === 0 && pending instanceof Set) {
+    if (pending.size === 0) return;
+    if (internals.cancelFlush !== null) {
+      internals.cancelFlush();
+      internals.cancelFlush = null;
+    }
+    const clients = Array.from(pending);
+    pending.clear();
+    broadcastAwareness(document, internals.connections, clients, sender);
+    return;
+  }
+  echoTarget = sender ? { gate: channel!.gate, address: sender.messageAddress } : null;
   try {
     document.flush();
   } finally {
     echoTarget = null;
   }
+}
+
+/** The private parts of Hocuspocus' Document that flushAwareness reads (pinned by test/unit/realtime/awareness-internals.test.ts). */
+interface DocumentInternals {
+  connections: Map<Connection, unknown>;
+  pendingUpdates: Uint8Array[];
+  pendingAwarenessClients: Set<number>;
+  cancelFlush: (() => void) | null;
+}
+
+/** A socket edge that can write a broadcast message itself (CollabSocket, YwsSocket). */
+export interface BroadcastTarget {
+  /** Write `message` (Hocuspocus framing: address, then the body at `bodyStart`); it is shared, never changed. */
+  sendBroadcast(message: Uint8Array, bodyStart: number): void;
+}
+
+/** Send `clients`' awareness states to every connection of `document` but `skip`. */
+function broadcastAwareness(document: Document, connections: Map<Connection, unknown>, clients: number[], skip: Connection | null): void {
+  let address: string | null = null;
+  let message: Uint8Array | null = null;
+  let bodyStart = 0;
+  for (const connection of connections.keys()) {
+    if (connection === skip) continue;
+    const connectionAddress = connection.messageAddress;
+    if (message === null || connectionAddress !== address) {
+      address = connectionAddress;
+      message = new OutgoingMessage(address).createAwarenessUpdateMessage(document.awareness, clients).toUint8Array();
+      bodyStart = varStringLength(address);
+    }
+    const socket = connection.webSocket as unknown as Partial<BroadcastTarget>;
+    if (typeof socket.sendBroadcast === "function") socket.sendBroadcast(message, bodyStart);
+    else connection.send(message);
+  }
+}
+
+/** Bytes lib0's writeVarString takes for `text`: a varUint length, then UTF-8. */
+function varStringLength(text: string): number {
+  let bytes = Buffer.byteLength(text, "utf8");
+  let length = bytes;
+  do {
+    length += 1;
+    bytes >>>= 7;
+  } while (bytes > 0);
+  return length;
 }
 
 /**

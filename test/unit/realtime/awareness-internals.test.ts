@@ -68,4 +68,43 @@ describe("Hocuspocus internals used by the awareness gate", () => {
     client.destroy();
     document.destroy();
   });
+
+  it("Document keeps its connections in a Map, document updates in pendingUpdates, the scheduled flush in cancelFlush; Connection keeps its socket in webSocket", async () => {
+    // What flushAwareness reads to write an awareness-only flush itself (awareness-gate.ts).
+    const document = new Document("doc");
+    const ws = fakeSocket();
+    const connection = new Connection(ws as never, new Request("http://localhost/"), document, "socket-1", {}, false, null, null);
+    document.addConnection(connection);
+    const internals = document as unknown as {
+      connections: Map<Connection, unknown>;
+      pendingUpdates: Uint8Array[];
+      cancelFlush: (() => void) | null;
+    };
+    expect(connection.webSocket).to.equal(ws);
+    expect(internals.connections).to.be.instanceOf(Map);
+    expect([...internals.connections.keys()]).to.deep.equal([connection]);
+    expect(internals.pendingUpdates).to.deep.equal([]);
+    expect(internals.cancelFlush).to.equal(null);
+
+    const client = new Awareness(new Y.Doc());
+    client.setLocalState({ a: 1 });
+    document.applyAwarenessUpdate(connection, encodeAwarenessUpdate(client, [client.clientID]));
+    expect(internals.cancelFlush, "a flush is scheduled").to.be.a("function");
+    const other = new Y.Doc();
+    other.getText("t").insert(0, "x");
+    Y.applyUpdate(document, Y.encodeStateAsUpdate(other));
+    expect(internals.pendingUpdates).to.have.length(1);
+    // Cancelling the scheduled flush leaves nothing sent by it.
+    const before = ws.sent.length;
+    internals.cancelFlush!();
+    internals.cancelFlush = null;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ws.sent.length).to.equal(before);
+    document.flush();
+    expect(internals.pendingUpdates).to.deep.equal([]);
+    connection.close();
+    client.destroy();
+    other.destroy();
+    document.destroy();
+  });
 });

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import type { AddressInfo } from "node:net";
 import * as wsModule from "ws";
 import { WebSocketServer, WebSocket } from "ws";
-import { binaryFrame, sendBinary } from "../../../server/realtime/broadcast-frame.ts";
+import { binaryFrame, FrameWriter, sendBinary } from "../../../server/realtime/broadcast-frame.ts";
 
 /** ws' own framing, exported by ws but not by its type definitions. */
 const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } }).Sender;
@@ -84,81 +84,95 @@ describe("broadcast frames (server/realtime/broadcast-frame.ts)", () => {
     }
   });
 
-  it("delivers one broadcast payload, and a suffix of it, whole to every socket", async () => {
-    const { pairs, close } = await startPairs(3);
-    try {
-      const small = bytes(100, 1);
-      const large = bytes(100_000, 2);
-      for (const p of pairs) sendBinary(p.server, small);
-      for (const p of pairs) sendBinary(p.server, large);
-      for (const p of pairs) sendBinary(p.server, small, 40);
-      await until(() => pairs.every((p) => p.received.length === 3));
-      for (const p of pairs) {
-        expect(p.received[0]!.equals(small)).to.equal(true);
-        expect(p.received[1]!.equals(large)).to.equal(true);
-        expect(p.received[2]!.equals(small.subarray(40))).to.equal(true);
-      }
-    } finally {
-      await close();
-    }
-  });
+  // sendBinary for any message; a FrameWriter (one per socket) for the loop of an awareness broadcast.
+  const writers = new WeakMap<WebSocket, FrameWriter>();
+  const senders: Record<string, (ws: WebSocket, source: Uint8Array, start?: number) => void> = {
+    sendBinary: (ws, source, start) => sendBinary(ws, source, start),
+    FrameWriter: (ws, source, start) => {
+      let writer = writers.get(ws);
+      if (!writer) writers.set(ws, (writer = new FrameWriter(ws)));
+      writer.write(source, start);
+    },
+  };
+  for (const [name, send] of Object.entries(senders)) {
+    describe(name, () => {
+      it("delivers one broadcast payload, and a suffix of it, whole to every socket", async () => {
+        const { pairs, close } = await startPairs(3);
+        try {
+          const small = bytes(100, 1);
+          const large = bytes(100_000, 2);
+          for (const p of pairs) send(p.server, small);
+          for (const p of pairs) send(p.server, large);
+          for (const p of pairs) send(p.server, small, 40);
+          await until(() => pairs.every((p) => p.received.length === 3));
+          for (const p of pairs) {
+            expect(p.received[0]!.equals(small)).to.equal(true);
+            expect(p.received[1]!.equals(large)).to.equal(true);
+            expect(p.received[2]!.equals(small.subarray(40))).to.equal(true);
+          }
+        } finally {
+          await close();
+        }
+      });
 
-  it("never reuses a frame for another payload or offset", async () => {
-    const { pairs, close } = await startPairs(1);
-    try {
-      const a = bytes(10, 3);
-      const b = bytes(10, 4);
-      const ws = pairs[0]!.server;
-      sendBinary(ws, a);
-      sendBinary(ws, b);
-      sendBinary(ws, a);
-      sendBinary(ws, a, 5);
-      sendBinary(ws, a);
-      const received = pairs[0]!.received;
-      await until(() => received.length === 5);
-      expect(received.map((r) => r.toString("hex"))).to.deep.equal([a, b, a, a.subarray(5), a].map((x) => Buffer.from(x).toString("hex")));
-    } finally {
-      await close();
-    }
-  });
+      it("never reuses a frame for another payload or offset", async () => {
+        const { pairs, close } = await startPairs(1);
+        try {
+          const a = bytes(10, 3);
+          const b = bytes(10, 4);
+          const ws = pairs[0]!.server;
+          send(ws, a);
+          send(ws, b);
+          send(ws, a);
+          send(ws, a, 5);
+          send(ws, a);
+          const received = pairs[0]!.received;
+          await until(() => received.length === 5);
+          expect(received.map((r) => r.toString("hex"))).to.deep.equal([a, b, a, a.subarray(5), a].map((x) => Buffer.from(x).toString("hex")));
+        } finally {
+          await close();
+        }
+      });
 
-  it("queues behind ws when its Sender is busy, keeping the order", async () => {
-    const { pairs, close } = await startPairs(1);
-    try {
-      const ws = pairs[0]!.server;
-      ws.send(new Blob([new Uint8Array([9, 9, 9])])); // read asynchronously: the Sender is busy meanwhile
-      const next = bytes(20, 5);
-      sendBinary(ws, next);
-      const received = pairs[0]!.received;
-      await until(() => received.length === 2);
-      expect([...received[0]!]).to.deep.equal([9, 9, 9]);
-      expect(received[1]!.equals(next)).to.equal(true);
-    } finally {
-      await close();
-    }
-  });
+      it("queues behind ws when its Sender is busy, keeping the order", async () => {
+        const { pairs, close } = await startPairs(1);
+        try {
+          const ws = pairs[0]!.server;
+          ws.send(new Blob([new Uint8Array([9, 9, 9])])); // read asynchronously: the Sender is busy meanwhile
+          const next = bytes(20, 5);
+          send(ws, next);
+          const received = pairs[0]!.received;
+          await until(() => received.length === 2);
+          expect([...received[0]!]).to.deep.equal([9, 9, 9]);
+          expect(received[1]!.equals(next)).to.equal(true);
+        } finally {
+          await close();
+        }
+      });
 
-  it("goes through ws when compression was negotiated", async () => {
-    const { pairs, close } = await startPairs(2, true);
-    try {
-      expect(Object.keys((pairs[0]!.server as unknown as { _extensions: object })._extensions)).to.deep.equal(["permessage-deflate"]);
-      const payload = bytes(2000, 6);
-      for (const p of pairs) sendBinary(p.server, payload);
-      await until(() => pairs.every((p) => p.received.length === 1));
-      for (const p of pairs) expect(p.received[0]!.equals(payload)).to.equal(true);
-    } finally {
-      await close();
-    }
-  });
+      it("goes through ws when compression was negotiated", async () => {
+        const { pairs, close } = await startPairs(2, true);
+        try {
+          expect(Object.keys((pairs[0]!.server as unknown as { _extensions: object })._extensions)).to.deep.equal(["permessage-deflate"]);
+          const payload = bytes(2000, 6);
+          for (const p of pairs) send(p.server, payload);
+          await until(() => pairs.every((p) => p.received.length === 1));
+          for (const p of pairs) expect(p.received[0]!.equals(payload)).to.equal(true);
+        } finally {
+          await close();
+        }
+      });
 
-  it("sends nothing to a socket that is not open", async () => {
-    const { pairs, close } = await startPairs(1);
-    try {
-      const ws = pairs[0]!.server;
-      ws.close();
-      expect(() => sendBinary(ws, bytes(5, 7))).to.not.throw();
-    } finally {
-      await close();
-    }
-  });
+      it("sends nothing to a socket that is not open", async () => {
+        const { pairs, close } = await startPairs(1);
+        try {
+          const ws = pairs[0]!.server;
+          ws.close();
+          expect(() => send(ws, bytes(5, 7))).to.not.throw();
+        } finally {
+          await close();
+        }
+      });
+    });
+  }
 });
