@@ -27,7 +27,7 @@ import { Worker } from "node:worker_threads";
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
 import { runInterleaved } from "./lib/benchmark.ts";
 import { sleep } from "./lib/clients.ts";
-import { clock, type ClientKind, type ClientsPlan, type FromClients, type RoomPlan, type ToClients } from "./lib/awareness-clients.ts";
+import { clock, createTally, type ClientKind, type ClientsPlan, type FromClients, type RoomPlan, type ToClients } from "./lib/awareness-clients.ts";
 import { CpuMeter, ROOT, readMachineBusyMicros, selfCpuMicros } from "./lib/proc.ts";
 import { percentile } from "./lib/stats.ts";
 import { fmt, formatTable, percent, ratio, type Table } from "./lib/table.ts";
@@ -168,7 +168,8 @@ async function measure(server: Server, running: RunningTarget, workload: Workloa
       }
       parts.forEach((part, i) => part.clients.length > 0 && plans[i]!.push(part));
     }
-    for (const rooms of plans) threads.push(startClientThread({ kind: server.clients, url: running.url, hz: HZ, graceMs: GRACE_MS, rooms }));
+    const tally = createTally();
+    for (const rooms of plans) threads.push(startClientThread({ kind: server.clients, url: running.url, hz: HZ, graceMs: GRACE_MS, rooms, tally }));
     // Writers start once every client is connected, so connecting never competes with the load.
     for (const reply of await Promise.all(threads.map((t) => t.next("connected")))) {
       if (reply.type === "failed") throw new Error(reply.message);

@@ -9,8 +9,9 @@
  *
  * Protocol: the thread connects its rooms (workerData) and posts `connected` (or `failed`); then, on
  * the main thread's messages: `start` starts the writers, `window-start`/`window-end` bound the
- * measuring window (writers stop at its end; the thread then waits up to GRACE_MS for what is still
- * in flight and posts `result`), `close` disconnects everything and posts `closed`.
+ * measuring window (writers stop at its end; the thread then waits, up to GRACE_MS, until every
+ * thread's readers together have what every thread's writers sent — the shared `tally` — and posts
+ * `result`), `close` disconnects everything and posts `closed`.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import * as Y from "yjs";
@@ -39,6 +40,16 @@ export interface ClientsPlan {
   hz: number;
   graceMs: number;
   rooms: RoomPlan[];
+  /**
+   * Shared by every thread (Int32 × 2): in-window deliveries received, and expected, in all threads.
+   * A thread's readers get the writes of every thread, so only the totals say when all has arrived.
+   */
+  tally: SharedArrayBuffer;
+}
+
+/** A fresh `tally` for one run's threads. */
+export function createTally(): SharedArrayBuffer {
+  return new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
 }
 
 /**
@@ -138,6 +149,9 @@ async function main(plan: ClientsPlan, port: NonNullable<typeof parentPort>): Pr
   const starts: Array<() => () => void> = [];
   const stops: Array<() => void> = [];
   const intervalMs = 1000 / plan.hz;
+  const tally = new Int32Array(plan.tally);
+  const RECEIVED = 0;
+  const EXPECTED = 1;
   const post = (message: FromClients) => port.postMessage(message);
 
   try {
@@ -153,14 +167,23 @@ async function main(plan: ClientsPlan, port: NonNullable<typeof parentPort>): Pr
           floodReceivers += 1;
           listen(client, () => inWindow(clock()) && (floodReceived += 1));
         } else {
-          listen(client, (t) => inWindow(t) && latencies.push(clock() - t));
+          listen(client, (t) => {
+            if (!inWindow(t)) return;
+            latencies.push(clock() - t);
+            Atomics.add(tally, RECEIVED, 1);
+          });
         }
       }
       for (const [i, member] of members.entries()) {
         if (room.flood || !room.clients[i]!.writer) continue;
         const userId = room.clients[i]!.userId;
         const user: WriterUser = { id: userId, name: userId, color: colorForUser(userId) };
-        starts.push(() => startWriter(member.awareness, user, intervalMs, Math.random() * intervalMs, (t) => inWindow(t) && (expected += room.size - 1)));
+        const onWrite = (t: number) => {
+          if (!inWindow(t)) return;
+          expected += room.size - 1;
+          Atomics.add(tally, EXPECTED, room.size - 1);
+        };
+        starts.push(() => startWriter(member.awareness, user, intervalMs, Math.random() * intervalMs, onWrite));
       }
     }
   } catch (error) {
@@ -188,7 +211,8 @@ async function main(plan: ClientsPlan, port: NonNullable<typeof parentPort>): Pr
             const result = Float64Array.from(latencies);
             post({ type: "result", latencies: result, expected, floodReceived, floodReceivers });
           };
-          waitFor(() => latencies.length >= expected, plan.graceMs, "updates to arrive").then(report, report);
+          // Every thread's writers have stopped by now (same window end); wait for all threads' deliveries.
+          waitFor(() => Atomics.load(tally, RECEIVED) >= Atomics.load(tally, EXPECTED), plan.graceMs, "updates to arrive").then(report, report);
         }, Math.max(0, message.at - clock()));
         break;
       }
