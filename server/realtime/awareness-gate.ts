@@ -224,8 +224,17 @@ function broadcastAwareness(document: Document, connections: Map<Connection, unk
       bodyStart = varStringLength(address);
     }
     const socket = connection.webSocket as unknown as Partial<BroadcastTarget>;
-    if (typeof socket.sendBroadcast === "function") socket.sendBroadcast(message, bodyStart);
-    else connection.send(message);
+    if (typeof socket.sendBroadcast !== "function") {
+      connection.send(message);
+      continue;
+    }
+    try {
+      socket.sendBroadcast(message, bodyStart);
+    } catch (error) {
+      // As Connection.send does: a socket that cannot take a message is closed; the others still get it.
+      logger.warn("Closing a connection that could not take an awareness broadcast", { error: (error as Error).message });
+      connection.close();
+    }
   }
 }
 
