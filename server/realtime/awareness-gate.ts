@@ -51,6 +51,8 @@ import {
 } from "./awareness.ts";
 import type { RealtimeMetrics } from "../metrics.ts";
 import { logger } from "../logger.ts";
+import { writeBroadcast } from "./broadcast-frame.ts";
+import type { WebSocket } from "ws";
 import { parseDocumentName } from "./document-name.ts";
 
 export interface AwarenessLimits {
@@ -166,10 +168,10 @@ function endOfTurn(): void {
 /**
  * Broadcast what Hocuspocus holds for `document`, skipping the sender when it is all the sender's.
  *
- * With only awareness waiting (the usual case) the broadcast is ours: one message per message
- * address, written by each connection's socket edge (`sendBroadcast`) straight onto its WebSocket,
- * rather than Document.flush() → Connection.send → the edge's general `send`, which for every one of
- * a room's sockets checks the ready state twice and re-reads the message's address and type to
+ * With only awareness waiting (the usual case) the broadcast is ours (broadcastAwareness): one
+ * message per message address, its frame written straight onto each connection's WebSocket, rather
+ * than Document.flush() → Connection.send → the edge's general `send`, which for every one of a
+ * room's sockets checks the ready state twice and re-reads the message's address and type to
  * recognise an echo. With document updates waiting too, Document.flush() sends both, updates first.
  */
 function flushAwareness(document: Document, channel: Channel | null): void {
@@ -208,28 +210,80 @@ interface DocumentInternals {
 export interface BroadcastTarget {
   /** Write `message` (Hocuspocus framing: address, then the body at `bodyStart`); it is shared, never changed. */
   sendBroadcast(message: Uint8Array, bodyStart: number): void;
+  /** The WebSocket to write broadcasts to with writeBroadcast (null: use sendBroadcast), and whether it takes the body only. */
+  broadcastSocket(): { ws: WebSocket; bodyOnly: boolean } | null;
+}
+
+/**
+ * A document's connections as flat arrays, for the fan-out loop: what it needs of each connection
+ * (its address, its WebSocket, whether it takes the body only) read once, not from the connection
+ * and its socket edge on every broadcast — after each socket's system call, every object the loop
+ * reads is a cache miss, and those reads were most of the loop's time (perf annotate: the loads of
+ * the connection, its edge and the edge's writer). Rebuilt when the connections change, which the
+ * loop checks by comparing the Map's keys with `connections` (pointers only).
+ */
+interface Fanout {
+  connections: Connection[];
+  addresses: string[];
+  /** The WebSocket for writeBroadcast, or null: through the edge's sendBroadcast or Connection.send. */
+  sockets: Array<WebSocket | null>;
+  bodyOnly: boolean[];
+}
+
+const fanouts = new WeakMap<Document, Fanout>();
+
+function fanoutOf(document: Document, connections: Map<Connection, unknown>): Fanout {
+  const cached = fanouts.get(document);
+  if (cached !== undefined && cached.connections.length === connections.size) {
+    let i = 0;
+    let same = true;
+    for (const connection of connections.keys()) {
+      if (connection !== cached.connections[i++]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const fanout: Fanout = { connections: [], addresses: [], sockets: [], bodyOnly: [] };
+  for (const connection of connections.keys()) {
+    const edge = connection.webSocket as unknown as Partial<BroadcastTarget>;
+    const target = typeof edge.broadcastSocket === "function" ? edge.broadcastSocket() : null;
+    fanout.connections.push(connection);
+    fanout.addresses.push(connection.messageAddress);
+    fanout.sockets.push(target?.ws ?? null);
+    fanout.bodyOnly.push(target?.bodyOnly ?? false);
+  }
+  fanouts.set(document, fanout);
+  return fanout;
 }
 
 /** Send `clients`' awareness states to every connection of `document` but `skip`. */
 function broadcastAwareness(document: Document, connections: Map<Connection, unknown>, clients: number[], skip: Connection | null): void {
+  const fanout = fanoutOf(document, connections);
+  const { addresses, sockets, bodyOnly } = fanout;
+  const members = fanout.connections;
   let address: string | null = null;
   let message: Uint8Array | null = null;
   let bodyStart = 0;
-  for (const connection of connections.keys()) {
+  for (let i = 0; i < members.length; i++) {
+    const connection = members[i]!;
     if (connection === skip) continue;
-    const connectionAddress = connection.messageAddress;
+    const connectionAddress = addresses[i]!;
     if (message === null || connectionAddress !== address) {
       address = connectionAddress;
       message = new OutgoingMessage(address).createAwarenessUpdateMessage(document.awareness, clients).toUint8Array();
       bodyStart = varStringLength(address);
     }
-    const socket = connection.webSocket as unknown as Partial<BroadcastTarget>;
-    if (typeof socket.sendBroadcast !== "function") {
-      connection.send(message);
-      continue;
-    }
     try {
-      socket.sendBroadcast(message, bodyStart);
+      const ws = sockets[i]!;
+      if (ws !== null) {
+        writeBroadcast(ws, message, bodyOnly[i] ? bodyStart : 0);
+        continue;
+      }
+      const edge = connection.webSocket as unknown as Partial<BroadcastTarget>;
+      if (typeof edge.sendBroadcast === "function") edge.sendBroadcast(message, bodyStart);
+      else connection.send(message);
     } catch (error) {
       // As Connection.send does: a socket that cannot take a message is closed; the others still get it.
       logger.warn("Closing a connection that could not take an awareness broadcast", { error: (error as Error).message });

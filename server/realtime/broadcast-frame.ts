@@ -71,34 +71,30 @@ function writable(ws: WebSocket): WsInternals["_socket"] {
 }
 
 /**
- * One socket's writer of broadcast frames: the same as sendBinary, with what never changes for a
- * connection looked up once (the socket beneath, the Sender, whether an extension was negotiated),
- * for the loop of a broadcast, where the per-socket lookups were most of the JavaScript per send.
+ * `ws` when broadcasts may be written to it with writeBroadcast (no extension negotiated: they are
+ * negotiated in the handshake, before a socket is handed to us, and never change), else null.
  */
-export class FrameWriter {
-  private readonly ws: WebSocket;
-  private readonly internals: WsInternals;
-  private readonly plain: boolean;
+export function broadcastSocket(ws: WebSocket): WebSocket | null {
+  return Object.keys((ws as unknown as WsInternals)._extensions).length === 0 ? ws : null;
+}
 
-  constructor(ws: WebSocket) {
-    this.ws = ws;
-    this.internals = ws as unknown as WsInternals;
-    // Extensions are negotiated in the handshake, before a socket is handed to us, and never change.
-    this.plain = Object.keys(this.internals._extensions).length === 0;
+/**
+ * Send `source.subarray(start)` to a socket broadcastSocket accepted: the shared frame straight onto
+ * the socket beneath while ws' Sender is idle, else through ws (sendBinary). Reads only the
+ * WebSocket and its Sender: in a room's fan-out, each object read is a cache miss after the previous
+ * socket's system call. The Sender's queue is not read: ws 8 queues only while its state is not idle
+ * and drains the queue before it returns to idle (sender.js enqueue/dequeue; pinned by
+ * test/unit/realtime/broadcast-frame.test.ts).
+ */
+export function writeBroadcast(ws: WebSocket, source: Uint8Array, start: number): void {
+  const internals = ws as unknown as WsInternals;
+  const sender = internals._sender;
+  const socket = internals._socket;
+  if (sender === null || socket === null || sender._state !== SENDER_IDLE || !sender._firstFragment || ws.readyState !== OPEN) {
+    sendBinary(ws, source, start);
+    return;
   }
-
-  /** Send `source.subarray(start)` as one binary message (see sendBinary). */
-  write(source: Uint8Array, start = 0): void {
-    const internals = this.internals;
-    const sender = internals._sender;
-    const socket = internals._socket;
-    if (!this.plain || sender === null || socket === null || sender._state !== SENDER_IDLE || sender._queue.length !== 0 || !sender._firstFragment) {
-      sendBinary(this.ws, source, start);
-      return;
-    }
-    if (this.ws.readyState !== OPEN) return;
-    socket.write(frameOf(source, start));
-  }
+  socket.write(frameOf(source, start));
 }
 
 /** The frame for `source.subarray(start)`, built once per broadcast (see the module comment). */

@@ -23,7 +23,7 @@ import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from ".
 import { logger } from "../logger.ts";
 import { AwarenessGate, ownAwarenessEchoAddress, type AwarenessLimits } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
-import { FrameWriter, sendBinary } from "./broadcast-frame.ts";
+import { broadcastSocket, sendBinary } from "./broadcast-frame.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
 import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
 
@@ -67,7 +67,6 @@ export const DEFAULT_EDGE_OPTIONS: EdgeOptions = {
 
 export class CollabSocket {
   private readonly ws: WebSocket;
-  private readonly frames: FrameWriter;
   private connection: ClientConnection | null = null;
   /** client raw key (room or room\0session) → internal raw key */
   private readonly addresses = new Map<string, string>();
@@ -79,7 +78,6 @@ export class CollabSocket {
 
   constructor(ws: WebSocket, options: EdgeOptions = DEFAULT_EDGE_OPTIONS) {
     this.ws = ws;
-    this.frames = new FrameWriter(ws);
     this.metrics = options.metrics;
     this.awareness = new AwarenessGate(options.awareness, options.metrics);
     this.rate = new MessageRate({
@@ -126,7 +124,13 @@ export class CollabSocket {
 
   /** An awareness broadcast (awareness-gate.ts): already addressed to the client's room id. */
   sendBroadcast(message: Uint8Array): void {
-    this.frames.write(message);
+    sendBinary(this.ws, message);
+  }
+
+  /** For the awareness fan-out: this socket takes whole messages. */
+  broadcastSocket(): { ws: WebSocket; bodyOnly: boolean } | null {
+    const ws = broadcastSocket(this.ws);
+    return ws ? { ws, bodyOnly: false } : null;
   }
 
   close(code?: number, reason?: string): void {

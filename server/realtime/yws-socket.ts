@@ -25,7 +25,7 @@ import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, 
 import { AwarenessGate, ownAwarenessEchoAddress } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { MessageRate } from "./message-rate.ts";
-import { FrameWriter, sendBinary } from "./broadcast-frame.ts";
+import { broadcastSocket, sendBinary } from "./broadcast-frame.ts";
 import type { RealtimeMetrics } from "../metrics.ts";
 import { logger } from "../logger.ts";
 
@@ -40,7 +40,6 @@ export const YWS_PATH_PREFIX = "/yjs/";
 
 export class YwsSocket implements RealtimeSocket {
   private readonly ws: WebSocket;
-  private readonly frames: FrameWriter;
   private readonly internal: string;
   private readonly prefix: Uint8Array;
   private connection: ClientConnection | null = null;
@@ -51,7 +50,6 @@ export class YwsSocket implements RealtimeSocket {
 
   constructor(ws: WebSocket, internal: string, options: EdgeOptions = DEFAULT_EDGE_OPTIONS) {
     this.ws = ws;
-    this.frames = new FrameWriter(ws);
     this.internal = internal;
     const e = encoding.createEncoder();
     encoding.writeVarString(e, internal);
@@ -150,7 +148,13 @@ export class YwsSocket implements RealtimeSocket {
 
   /** An awareness broadcast (awareness-gate.ts): y-websocket's message is the body, without the address. */
   sendBroadcast(message: Uint8Array, bodyStart: number): void {
-    this.frames.write(message, bodyStart);
+    sendBinary(this.ws, message, bodyStart);
+  }
+
+  /** For the awareness fan-out: y-websocket takes the body, without the address. */
+  broadcastSocket(): { ws: WebSocket; bodyOnly: boolean } | null {
+    const ws = broadcastSocket(this.ws);
+    return ws ? { ws, bodyOnly: true } : null;
   }
 
   close(code?: number, reason?: string): void {

@@ -88,4 +88,39 @@ describe("awareness broadcast from the gate", () => {
     client.destroy();
     document.destroy();
   });
+
+  it("follows the room's connections between broadcasts, also when one leaves and another joins in between", () => {
+    const { document, connect } = room();
+    const sender = connect(target());
+    const stays = target();
+    const leaves = target();
+    connect(stays);
+    const leaving = connect(leaves);
+    const gate = new AwarenessGate(DEFAULT_EDGE_OPTIONS.awareness, DEFAULT_EDGE_OPTIONS.metrics);
+    gate.attach(document.name, sender, { userId: "u1", userInfo: {} });
+    const client = new Awareness(new Y.Doc());
+    const move = (x: number) => {
+      client.setLocalState({ x });
+      gate.receive(document.name, encodeAwarenessUpdate(client, [client.clientID]));
+      document.flush();
+    };
+    move(1);
+    expect([stays.broadcasts.length, leaves.broadcasts.length]).to.deep.equal([1, 1]);
+    // Same number of connections, different members.
+    document.removeConnection(leaving);
+    const joins = target();
+    connect(joins);
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        move(2); // a new turn: flushed at once
+        expect(stays.broadcasts.length).to.equal(2);
+        expect(leaves.broadcasts.length, "the one that left gets nothing more").to.equal(1);
+        expect(joins.broadcasts.length, "the one that joined gets it").to.equal(1);
+        gate.forget();
+        client.destroy();
+        document.destroy();
+        resolve();
+      }),
+    );
+  });
 });

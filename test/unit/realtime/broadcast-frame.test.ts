@@ -7,7 +7,10 @@ import { expect } from "chai";
 import type { AddressInfo } from "node:net";
 import * as wsModule from "ws";
 import { WebSocketServer, WebSocket } from "ws";
-import { binaryFrame, FrameWriter, sendBinary } from "../../../server/realtime/broadcast-frame.ts";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { binaryFrame, broadcastSocket, sendBinary, writeBroadcast } from "../../../server/realtime/broadcast-frame.ts";
 
 /** ws' own framing, exported by ws but not by its type definitions. */
 const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } }).Sender;
@@ -79,19 +82,34 @@ describe("broadcast frames (server/realtime/broadcast-frame.ts)", () => {
       // A Blob read makes the Sender busy: the state the direct path must not write through.
       pairs[0]!.server.send(new Blob([new Uint8Array([1])]));
       expect(sender._state).to.not.equal(0);
+      // What comes meanwhile is queued, and the queue is drained before the Sender is idle again:
+      // writeBroadcast relies on "idle ⇒ nothing queued" and reads only the state.
+      pairs[0]!.server.send(new Uint8Array([2]));
+      expect((sender._queue as unknown[]).length).to.equal(1);
+      await until(() => pairs[0]!.received.length === 2);
+      expect(sender._state).to.equal(0);
+      expect(sender._queue).to.be.an("array").that.is.empty;
     } finally {
       await close();
     }
   });
 
-  // sendBinary for any message; a FrameWriter (one per socket) for the loop of an awareness broadcast.
-  const writers = new WeakMap<WebSocket, FrameWriter>();
+  it("ws' Sender queues only while it is not idle and dequeues only while it is (ws/lib/sender.js)", () => {
+    const wsMain = createRequire(import.meta.url).resolve("ws"); // <ws>/index.js
+    const source = readFileSync(path.join(path.dirname(wsMain), "lib/sender.js"), "utf8").split("\n");
+    const enqueues = source.flatMap((line, i) => (line.includes("this.enqueue(") ? [i] : []));
+    expect(enqueues.length).to.be.greaterThan(0);
+    for (const i of enqueues) expect(source[i - 1], `line ${i}`).to.match(/this\._state !== DEFAULT\)/);
+    expect(source.join("\n")).to.contain("while (this._state === DEFAULT && this._queue.length) {");
+  });
+
+  // sendBinary for any message; writeBroadcast in the awareness fan-out (awareness-gate.ts).
   const senders: Record<string, (ws: WebSocket, source: Uint8Array, start?: number) => void> = {
     sendBinary: (ws, source, start) => sendBinary(ws, source, start),
-    FrameWriter: (ws, source, start) => {
-      let writer = writers.get(ws);
-      if (!writer) writers.set(ws, (writer = new FrameWriter(ws)));
-      writer.write(source, start);
+    writeBroadcast: (ws, source, start) => {
+      const direct = broadcastSocket(ws);
+      if (direct) writeBroadcast(direct, source, start ?? 0);
+      else sendBinary(ws, source, start);
     },
   };
   for (const [name, send] of Object.entries(senders)) {
