@@ -51,7 +51,7 @@ import {
 } from "./awareness.ts";
 import type { RealtimeMetrics } from "../metrics.ts";
 import { logger } from "../logger.ts";
-import { writeBroadcast } from "./broadcast-frame.ts";
+import { framesDirectly, sendBinary, writeBroadcast } from "./broadcast-frame.ts";
 import type { WebSocket } from "ws";
 import { parseDocumentName } from "./document-name.ts";
 
@@ -206,12 +206,10 @@ interface DocumentInternals {
   cancelFlush: (() => void) | null;
 }
 
-/** A socket edge that can write a broadcast message itself (CollabSocket, YwsSocket). */
+/** A socket edge whose WebSocket the fan-out writes to (CollabSocket, YwsSocket). */
 export interface BroadcastTarget {
-  /** Write `message` (Hocuspocus framing: address, then the body at `bodyStart`); it is shared, never changed. */
-  sendBroadcast(message: Uint8Array, bodyStart: number): void;
-  /** The WebSocket to write broadcasts to with writeBroadcast (null: use sendBroadcast), and whether it takes the body only. */
-  broadcastSocket(): { ws: WebSocket; bodyOnly: boolean } | null;
+  /** Its WebSocket, and whether it takes a message's body only (y-websocket: no address). */
+  broadcastTarget(): { ws: WebSocket; bodyOnly: boolean };
 }
 
 /**
@@ -225,9 +223,11 @@ export interface BroadcastTarget {
 interface Fanout {
   connections: Connection[];
   addresses: string[];
-  /** The WebSocket for writeBroadcast, or null: through the edge's sendBroadcast or Connection.send. */
+  /** The connection's WebSocket, or null when its socket is not one of our edges (Connection.send). */
   sockets: Array<WebSocket | null>;
   bodyOnly: boolean[];
+  /** Whether the frame may be written beneath ws (writeBroadcast) rather than through it (sendBinary). */
+  direct: boolean[];
 }
 
 const fanouts = new WeakMap<Document, Fanout>();
@@ -245,14 +245,15 @@ function fanoutOf(document: Document, connections: Map<Connection, unknown>): Fa
     }
     if (same) return cached;
   }
-  const fanout: Fanout = { connections: [], addresses: [], sockets: [], bodyOnly: [] };
+  const fanout: Fanout = { connections: [], addresses: [], sockets: [], bodyOnly: [], direct: [] };
   for (const connection of connections.keys()) {
     const edge = connection.webSocket as unknown as Partial<BroadcastTarget>;
-    const target = typeof edge.broadcastSocket === "function" ? edge.broadcastSocket() : null;
+    const target = typeof edge.broadcastTarget === "function" ? edge.broadcastTarget() : null;
     fanout.connections.push(connection);
     fanout.addresses.push(connection.messageAddress);
     fanout.sockets.push(target?.ws ?? null);
     fanout.bodyOnly.push(target?.bodyOnly ?? false);
+    fanout.direct.push(target !== null && framesDirectly(target.ws));
   }
   fanouts.set(document, fanout);
   return fanout;
@@ -261,7 +262,7 @@ function fanoutOf(document: Document, connections: Map<Connection, unknown>): Fa
 /** Send `clients`' awareness states to every connection of `document` but `skip`. */
 function broadcastAwareness(document: Document, connections: Map<Connection, unknown>, clients: number[], skip: Connection | null): void {
   const fanout = fanoutOf(document, connections);
-  const { addresses, sockets, bodyOnly } = fanout;
+  const { addresses, sockets, bodyOnly, direct } = fanout;
   const members = fanout.connections;
   let address: string | null = null;
   let message: Uint8Array | null = null;
@@ -275,15 +276,14 @@ function broadcastAwareness(document: Document, connections: Map<Connection, unk
       message = new OutgoingMessage(address).createAwarenessUpdateMessage(document.awareness, clients).toUint8Array();
       bodyStart = varStringLength(address);
     }
+    const ws = sockets[i]!;
+    if (ws === null) {
+      connection.send(message);
+      continue;
+    }
     try {
-      const ws = sockets[i]!;
-      if (ws !== null) {
-        writeBroadcast(ws, message, bodyOnly[i] ? bodyStart : 0);
-        continue;
-      }
-      const edge = connection.webSocket as unknown as Partial<BroadcastTarget>;
-      if (typeof edge.sendBroadcast === "function") edge.sendBroadcast(message, bodyStart);
-      else connection.send(message);
+      if (direct[i]) writeBroadcast(ws, message, bodyOnly[i] ? bodyStart : 0);
+      else sendBinary(ws, message, bodyOnly[i] ? bodyStart : 0);
     } catch (error) {
       // As Connection.send does: a socket that cannot take a message is closed; the others still get it.
       logger.warn("Closing a connection that could not take an awareness broadcast", { error: (error as Error).message });

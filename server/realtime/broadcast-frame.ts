@@ -71,15 +71,15 @@ function writable(ws: WebSocket): WsInternals["_socket"] {
 }
 
 /**
- * `ws` when broadcasts may be written to it with writeBroadcast (no extension negotiated: they are
- * negotiated in the handshake, before a socket is handed to us, and never change), else null.
+ * Whether broadcasts may be written to `ws` with writeBroadcast: no extension negotiated (they are
+ * negotiated in the handshake, before a socket is handed to us, and never change).
  */
-export function broadcastSocket(ws: WebSocket): WebSocket | null {
-  return Object.keys((ws as unknown as WsInternals)._extensions).length === 0 ? ws : null;
+export function framesDirectly(ws: WebSocket): boolean {
+  return Object.keys((ws as unknown as WsInternals)._extensions).length === 0;
 }
 
 /**
- * Send `source.subarray(start)` to a socket broadcastSocket accepted: the shared frame straight onto
+ * Send `source.subarray(start)` to a socket framesDirectly accepted: the shared frame straight onto
  * the socket beneath while ws' Sender is idle, else through ws (sendBinary). Reads only the
  * WebSocket and its Sender: in a room's fan-out, each object read is a cache miss after the previous
  * socket's system call. The Sender's queue is not read: ws 8 queues only while its state is not idle

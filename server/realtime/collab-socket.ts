@@ -23,7 +23,7 @@ import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from ".
 import { logger } from "../logger.ts";
 import { AwarenessGate, ownAwarenessEchoAddress, type AwarenessLimits } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
-import { broadcastSocket, sendBinary } from "./broadcast-frame.ts";
+import { sendBinary } from "./broadcast-frame.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
 import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
 
@@ -122,15 +122,9 @@ export class CollabSocket {
     }
   }
 
-  /** An awareness broadcast (awareness-gate.ts): already addressed to the client's room id. */
-  sendBroadcast(message: Uint8Array): void {
-    sendBinary(this.ws, message);
-  }
-
-  /** For the awareness fan-out: this socket takes whole messages. */
-  broadcastSocket(): { ws: WebSocket; bodyOnly: boolean } | null {
-    const ws = broadcastSocket(this.ws);
-    return ws ? { ws, bodyOnly: false } : null;
+  /** For the awareness fan-out (awareness-gate.ts): this socket takes whole messages, already addressed to the client's room id. */
+  broadcastTarget(): { ws: WebSocket; bodyOnly: boolean } {
+    return { ws: this.ws, bodyOnly: false };
   }
 
   close(code?: number, reason?: string): void {

@@ -25,7 +25,7 @@ import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, 
 import { AwarenessGate, ownAwarenessEchoAddress } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { MessageRate } from "./message-rate.ts";
-import { broadcastSocket, sendBinary } from "./broadcast-frame.ts";
+import { sendBinary } from "./broadcast-frame.ts";
 import type { RealtimeMetrics } from "../metrics.ts";
 import { logger } from "../logger.ts";
 
@@ -146,15 +146,9 @@ export class YwsSocket implements RealtimeSocket {
     }
   }
 
-  /** An awareness broadcast (awareness-gate.ts): y-websocket's message is the body, without the address. */
-  sendBroadcast(message: Uint8Array, bodyStart: number): void {
-    sendBinary(this.ws, message, bodyStart);
-  }
-
-  /** For the awareness fan-out: y-websocket takes the body, without the address. */
-  broadcastSocket(): { ws: WebSocket; bodyOnly: boolean } | null {
-    const ws = broadcastSocket(this.ws);
-    return ws ? { ws, bodyOnly: true } : null;
+  /** For the awareness fan-out (awareness-gate.ts): y-websocket takes a message's body, without the address. */
+  broadcastTarget(): { ws: WebSocket; bodyOnly: boolean } {
+    return { ws: this.ws, bodyOnly: true };
   }
 
   close(code?: number, reason?: string): void {

@@ -1,7 +1,8 @@
 /**
  * The gate's own awareness broadcast (flushAwareness in server/realtime/awareness-gate.ts): with only
- * awareness waiting it writes the message through each connection's socket edge, skipping the
- * sender; a socket that throws is closed and the others still get the message.
+ * awareness waiting it writes one frame per address straight beneath each edge's WebSocket (the
+ * whole message for /collab, the body for /yjs), skipping the sender; a socket that throws is closed
+ * and the others still get the message; the room's connections are followed between broadcasts.
  */
 import { expect } from "chai";
 import * as Y from "yjs";
@@ -13,28 +14,42 @@ import { DEFAULT_EDGE_OPTIONS } from "../../../server/realtime/collab-socket.ts"
 import { patchConnectionAddress } from "../../../server/realtime/hocuspocus.ts";
 import { toDocumentName } from "../../../server/realtime/document-name.ts";
 
-interface Target {
-  broadcasts: Array<{ message: Uint8Array; bodyStart: number }>;
+/** A socket edge over a stand-in for a `ws` WebSocket (the internals writeBroadcast reads). */
+interface Edge {
+  /** Payloads of the frames written beneath the WebSocket. */
+  written: Buffer[];
+  /** Messages that came through Connection.send (the general path). */
   sent: Uint8Array[];
   readyState: number;
   send(message: Uint8Array): void;
-  sendBroadcast(message: Uint8Array, bodyStart: number): void;
   close(): void;
+  broadcastTarget(): { ws: never; bodyOnly: boolean };
 }
 
-function target(fail = false): Target {
+function edge(options: { bodyOnly?: boolean; failWrite?: boolean } = {}): Edge {
+  const written: Buffer[] = [];
+  const ws = {
+    readyState: 1,
+    _extensions: {},
+    _sender: { _state: 0, _firstFragment: true, _queue: [] },
+    _socket: {
+      write(frame: Buffer) {
+        if (options.failWrite) throw new Error("socket gone");
+        expect(frame[1]! < 126, "short frames in this test").to.equal(true);
+        written.push(frame.subarray(2));
+        return true;
+      },
+    },
+  };
   return {
-    broadcasts: [],
+    written,
     sent: [],
     readyState: 1,
     send(message) {
       this.sent.push(message);
     },
-    sendBroadcast(message, bodyStart) {
-      if (fail) throw new Error("socket gone");
-      this.broadcasts.push({ message, bodyStart });
-    },
     close() {},
+    broadcastTarget: () => ({ ws: ws as never, bodyOnly: options.bodyOnly ?? false }),
   };
 }
 
@@ -43,7 +58,7 @@ describe("awareness broadcast from the gate", () => {
 
   function room() {
     const document = new Document(toDocumentName("org-1", "demo"));
-    const connect = (socket: Target) => {
+    const connect = (socket: Edge) => {
       const connection = new Connection(socket as never, new Request("http://localhost/"), document, "s", {}, false, null, null);
       document.addConnection(connection);
       return connection;
@@ -51,36 +66,41 @@ describe("awareness broadcast from the gate", () => {
     return { document, connect };
   }
 
-  it("writes one message per address through each socket edge, not to the sender, and closes a socket that throws", () => {
+  it("writes one frame per address beneath each edge's WebSocket, not to the sender, and closes a socket that throws", () => {
     const { document, connect } = room();
-    const senderSocket = target();
-    const broken = target(true);
-    const receiver = target();
-    const sender = connect(senderSocket);
-    const brokenConnection = connect(broken);
+    const senderEdge = edge();
+    const receiver = edge();
+    const broken = edge({ failWrite: true });
+    const yjs = edge({ bodyOnly: true });
+    const last = edge();
+    const sender = connect(senderEdge);
     connect(receiver);
     let brokenClosed = false;
-    brokenConnection.onClose(() => (brokenClosed = true));
+    connect(broken).onClose(() => (brokenClosed = true));
+    connect(yjs);
+    connect(last);
 
     const gate = new AwarenessGate(DEFAULT_EDGE_OPTIONS.awareness, DEFAULT_EDGE_OPTIONS.metrics);
-    const address = document.name;
-    gate.attach(address, sender, { userId: "u1", userInfo: { name: "Una" } });
+    gate.attach(document.name, sender, { userId: "u1", userInfo: { name: "Una" } });
     const client = new Awareness(new Y.Doc());
     client.setLocalState({ pointer: { x: 1, y: 2 } });
-    gate.receive(address, encodeAwarenessUpdate(client, [client.clientID]));
+    gate.receive(document.name, encodeAwarenessUpdate(client, [client.clientID]));
 
-    expect(senderSocket.broadcasts, "no echo to the sender").to.have.length(0);
+    expect(senderEdge.written, "no echo to the sender").to.have.length(0);
     expect(brokenClosed, "the socket that threw is closed").to.equal(true);
-    expect(receiver.broadcasts).to.have.length(1);
-    expect(receiver.sent, "nothing through Connection.send").to.have.length(0);
-    const { message, bodyStart } = receiver.broadcasts[0]!;
-    const decoder = decoding.createDecoder(message);
-    expect(decoding.readVarString(decoder), "addressed to the plain room id").to.equal("demo");
-    expect(decoder.pos).to.equal(bodyStart);
-    expect(decoding.readVarUint(decoder)).to.equal(1); // awareness
-    const states = document.awareness.getStates().get(client.clientID) as { user: { id: string; name: string }; pointer: unknown };
-    expect(states.user.id).to.equal("u1");
-    expect(states.pointer).to.deep.equal({ x: 1, y: 2 });
+    expect(last.written, "a socket after the one that threw still gets it").to.have.length(1);
+    for (const e of [receiver, yjs, last]) expect(e.sent, "nothing through Connection.send").to.have.length(0);
+
+    const whole = decoding.createDecoder(receiver.written[0]!);
+    expect(decoding.readVarString(whole), "addressed to the plain room id").to.equal("demo");
+    const body = receiver.written[0]!.subarray(whole.pos);
+    expect(decoding.readVarUint(decoding.createDecoder(body))).to.equal(1); // awareness
+    expect(yjs.written[0]!.equals(body), "/yjs gets the body, without the address").to.equal(true);
+    expect(last.written[0]!.equals(receiver.written[0]!)).to.equal(true);
+
+    const state = document.awareness.getStates().get(client.clientID) as { user: { id: string }; pointer: unknown };
+    expect(state.user.id).to.equal("u1");
+    expect(state.pointer).to.deep.equal({ x: 1, y: 2 });
     expect((document as unknown as { pendingAwarenessClients: Set<number> }).pendingAwarenessClients.size).to.equal(0);
     expect((document as unknown as { cancelFlush: unknown }).cancelFlush, "Hocuspocus' own flush cancelled").to.equal(null);
 
@@ -89,11 +109,11 @@ describe("awareness broadcast from the gate", () => {
     document.destroy();
   });
 
-  it("follows the room's connections between broadcasts, also when one leaves and another joins in between", () => {
+  it("follows the room's connections between broadcasts, also when one leaves and another joins in between", async () => {
     const { document, connect } = room();
-    const sender = connect(target());
-    const stays = target();
-    const leaves = target();
+    const sender = connect(edge());
+    const stays = edge();
+    const leaves = edge();
     connect(stays);
     const leaving = connect(leaves);
     const gate = new AwarenessGate(DEFAULT_EDGE_OPTIONS.awareness, DEFAULT_EDGE_OPTIONS.metrics);
@@ -102,25 +122,20 @@ describe("awareness broadcast from the gate", () => {
     const move = (x: number) => {
       client.setLocalState({ x });
       gate.receive(document.name, encodeAwarenessUpdate(client, [client.clientID]));
-      document.flush();
     };
     move(1);
-    expect([stays.broadcasts.length, leaves.broadcasts.length]).to.deep.equal([1, 1]);
+    expect([stays.written.length, leaves.written.length]).to.deep.equal([1, 1]);
     // Same number of connections, different members.
     document.removeConnection(leaving);
-    const joins = target();
+    const joins = edge();
     connect(joins);
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        move(2); // a new turn: flushed at once
-        expect(stays.broadcasts.length).to.equal(2);
-        expect(leaves.broadcasts.length, "the one that left gets nothing more").to.equal(1);
-        expect(joins.broadcasts.length, "the one that joined gets it").to.equal(1);
-        gate.forget();
-        client.destroy();
-        document.destroy();
-        resolve();
-      }),
-    );
+    await new Promise((resolve) => setImmediate(resolve)); // a new turn: the next update is flushed at once
+    move(2);
+    expect(stays.written.length).to.equal(2);
+    expect(leaves.written.length, "the one that left gets nothing more").to.equal(1);
+    expect(joins.written.length, "the one that joined gets it").to.equal(1);
+    gate.forget();
+    client.destroy();
+    document.destroy();
   });
 });

@@ -10,7 +10,7 @@ import { WebSocketServer, WebSocket } from "ws";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { binaryFrame, broadcastSocket, sendBinary, writeBroadcast } from "../../../server/realtime/broadcast-frame.ts";
+import { binaryFrame, framesDirectly, sendBinary, writeBroadcast } from "../../../server/realtime/broadcast-frame.ts";
 
 /** ws' own framing, exported by ws but not by its type definitions. */
 const Sender = (wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } }).Sender;
@@ -107,8 +107,8 @@ describe("broadcast frames (server/realtime/broadcast-frame.ts)", () => {
   const senders: Record<string, (ws: WebSocket, source: Uint8Array, start?: number) => void> = {
     sendBinary: (ws, source, start) => sendBinary(ws, source, start),
     writeBroadcast: (ws, source, start) => {
-      const direct = broadcastSocket(ws);
-      if (direct) writeBroadcast(direct, source, start ?? 0);
+      // As the fan-out does: writeBroadcast where framesDirectly, else sendBinary.
+      if (framesDirectly(ws)) writeBroadcast(ws, source, start ?? 0);
       else sendBinary(ws, source, start);
     },
   };
