@@ -157,7 +157,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       documents: () => hocuspocus.getDocumentsCount(),
       updateLog: () => updateLog.stats,
     },
-    { defaults: !config.isTest },
+    { defaults: !config.isTest, eventLoopResolutionMs: config.metrics.eventLoopResolutionMs },
   );
   const edgeOptions: EdgeOptions = {
     awareness: config.realtime.awareness,

@@ -37,6 +37,7 @@ const envSchema = z.object({
   DOCUMENT_MESSAGES_BURST: z.coerce.number().int().min(1).max(100_000).default(400),
   PRESENCE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
+  METRICS_EVENT_LOOP_RESOLUTION_MS: z.coerce.number().int().min(1).max(60_000).default(100),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
   BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
   AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
@@ -74,6 +75,8 @@ export interface Config {
     presenceTtlMs: number;
   };
   tokens: { accessTokenTtlSeconds: number };
+  /** How often the event-loop delay histogram of /metrics samples (see server/metrics.ts). */
+  metrics: { eventLoopResolutionMs: number };
   shutdownTimeoutMs: number;
   mail: { smtpUrl: string | null; from: string };
   /** Dashboard accounts: bcrypt cost, auth attempts per IP per minute, session lifetime. */
@@ -121,6 +124,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       presenceTtlMs: env.PRESENCE_TTL_MS,
     },
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
+    metrics: { eventLoopResolutionMs: env.METRICS_EVENT_LOOP_RESOLUTION_MS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM },
     auth: { bcryptRounds: env.BCRYPT_ROUNDS, rateLimitPerMinute: env.AUTH_RATE_LIMIT, sessionTtlSeconds: env.SESSION_TTL_SECONDS },

@@ -3,6 +3,7 @@
  * read when scraped; counters are incremented by the realtime edges, which take only the
  * `RealtimeMetrics` slice.
  */
+import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 
 /** A counter on the per-message path: a plain number, handed to prom-client when scraped. */
@@ -66,10 +67,33 @@ export interface Metrics {
   realtime: RealtimeMetrics;
 }
 
-/** Create the registry; `defaults` adds process CPU/memory/event-loop metrics (off in tests). */
-export function createMetrics(sources: MetricSources, options: { defaults?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  /** Add prom-client's process CPU/memory/GC/event-loop metrics (off in tests). */
+  defaults?: boolean;
+  /**
+   * How often the event-loop delay histogram samples, in ms (METRICS_EVENT_LOOP_RESOLUTION_MS).
+   * Node's monitorEventLoopDelay does it with a repeating timer that wakes the process every
+   * period, busy or not: prom-client's 10 ms is a hundred wake-ups a second, which on an idle server
+   * was four fifths of its CPU (≈ 8 ms/s against 1.5 at 100 ms) and, at 1 room × 200 clients, ≈ 4 %
+   * of its CPU per delivered update (docs/benchmarks.md). A stall longer than the period always
+   * shows; shorter ones show in proportion to how often they happen.
+   */
+  eventLoopResolutionMs?: number;
+}
+
+export const DEFAULT_EVENT_LOOP_RESOLUTION_MS = 100;
+
+/** Create the registry. */
+export function createMetrics(sources: MetricSources, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  if (options.defaults) collectDefaultMetrics({ register: registry, prefix: "syncforge_" });
+  if (options.defaults) {
+    collectDefaultMetrics({
+      register: registry,
+      prefix: "syncforge_",
+      eventLoopMonitoringPrecision: options.eventLoopResolutionMs ?? DEFAULT_EVENT_LOOP_RESOLUTION_MS,
+    });
+    registerEventLoopUtilization(registry);
+  }
   new Gauge({
     name: "syncforge_connections",
     help: "Open document connections (a socket carrying two rooms counts twice)",
@@ -147,4 +171,23 @@ export function createMetrics(sources: MetricSources, options: { defaults?: bool
 /** Counters that go nowhere, for edges created outside an app (unit tests, scripts). */
 export function createDetachedRealtimeMetrics(): RealtimeMetrics {
   return createMetrics({ connections: () => 0, documents: () => 0, updateLog: () => ({ batches: 0, updates: 0 }) }).realtime;
+}
+
+/**
+ * The share of time the event loop was busy since the previous scrape (performance
+ * .eventLoopUtilization): how close the process is to saturation, read from counters libuv keeps
+ * anyway — no timer, nothing on the message path.
+ */
+function registerEventLoopUtilization(registry: Registry): void {
+  let previous: EventLoopUtilization = performance.eventLoopUtilization();
+  new Gauge({
+    name: "syncforge_event_loop_utilization",
+    help: "Share of wall-clock time the event loop was busy since the previous scrape (0–1)",
+    registers: [registry],
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, previous).utilization);
+      previous = now;
+    },
+  });
 }

@@ -15,4 +15,5 @@ export const registry: Registration[] = [
   { name: "throughput", load: () => import("./throughput.ts") },
   { name: "comment-auth", load: () => import("./comment-auth.ts") },
   { name: "awareness", load: () => import("./awareness.ts") },
+  { name: "idle", load: () => import("./idle.ts") },
 ];
