@@ -22,7 +22,8 @@
  *    parsed or rate-limited: its new clock waits, with the other renewals of the room, for the
  *    room's next renewal flush (RENEWAL_BATCH_MS), which applies them all in one turn, so
  *    Hocuspocus broadcasts them as one message. A renewal then arrives at most a second later,
- *    well inside the 30 s timeout, and a real change in between supersedes it.
+ *    well inside the 30 s timeout, and a real change in between supersedes it. A change of any
+ *    other client of the room takes the waiting renewals along in its broadcast (renewAlong).
  *
  * Ordering. Awareness does not go through Connection's message queue, where document messages wait
  * for async hooks (the update log's group commit is awaited before a document update is applied).
@@ -561,6 +562,7 @@ export class AwarenessGate {
     this.metrics.awarenessApplied.inc();
     const document = channel.document;
     flushSuperseded(document, stamped);
+    renewAlong(document);
     document.applyAwarenessUpdate(channel.connection, writeAwarenessUpdate(stamped, stamped.length));
     // The first update of an event-loop turn goes out now (a quiet server answers at once, as the
     // y-websocket server does); under load the rest of the turn's go out together at its end, so
@@ -626,6 +628,19 @@ export class AwarenessGate {
     if (byId) for (const id of channel.owned) if (byId.get(id) === channel) byId.delete(id);
     this.channels.delete(channel.address);
   }
+}
+
+/**
+ * Apply the room's waiting renewals now, with a change about to be broadcast: they go out in that
+ * message instead of one of their own. In a busy room renewals then cost no broadcast at all (at
+ * 1 room × 200 clients, the renewal flush was one more write per client a second); the message also
+ * reaches the changing connection, which ignores its own state in it.
+ */
+function renewAlong(document: Document): void {
+  const batch = renewalBatches.get(document);
+  if (batch === undefined) return;
+  clearTimeout(batch.timer);
+  flushRenewals(document, batch.channels);
 }
 
 /**

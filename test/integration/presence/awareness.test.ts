@@ -221,6 +221,37 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     expect(latest(1001)!.state!.presence).to.deep.equal({ a: 2 });
     expect(messages().slice(mark).flat().map((e) => e.clock)).to.deep.equal([4]);
   });
+  it("sends waiting renewals along with the room's next change, not in a message of their own", async () => {
+    const observer = await raw("observer");
+    const alice = await raw("user-a");
+    const carol = await raw("user-c");
+    const messages = () =>
+      observer.received.flatMap((frame) => {
+        const d = decoding.createDecoder(frame);
+        decoding.readVarString(d);
+        if (decoding.readVarUint(d) !== MessageType.Awareness) return [];
+        return [readAwarenessEntries(decoding.readVarUint8Array(d)).map((e) => ({ id: e.clientId, clock: e.clock }))];
+      });
+    const latest = (id: number) => messages().flat().filter((e) => e.id === id).at(-1);
+    alice.send(awarenessFrame(room, [{ clientId: 1101, clock: 1, state: { presence: { a: 1 } } }]));
+    carol.send(awarenessFrame(room, [{ clientId: 1102, clock: 1, state: { presence: { c: 1 } } }]));
+    await waitFor(() => latest(1101)?.clock === 1 && latest(1102)?.clock === 1, 5000, "both first states");
+    const before = messages().length;
+
+    // Carol renews; Alice changes her state well before the renewal flush would run.
+    carol.send(awarenessFrame(room, [{ clientId: 1102, clock: 2, state: { presence: { c: 1 } } }]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    alice.send(awarenessFrame(room, [{ clientId: 1101, clock: 2, state: { presence: { a: 2 } } }]));
+    await waitFor(() => latest(1101)?.clock === 2, RENEWAL_BATCH_MS / 2, "Alice's change, before the renewal flush");
+    expect(messages().slice(before)).to.have.length(1);
+    expect(messages().slice(before)[0]).to.have.deep.members([
+      { id: 1102, clock: 2 },
+      { id: 1101, clock: 2 },
+    ]);
+    // Nothing more when the renewal flush would have run.
+    await new Promise((resolve) => setTimeout(resolve, RENEWAL_BATCH_MS + 300));
+    expect(messages().slice(before)).to.have.length(1);
+  });
   it("still recognises a renewal after the state grew and shrank (the kept bytes are compared, not the buffer)", async () => {
     const observer = await raw("observer");
     const alice = await raw("user-a");
