@@ -45,6 +45,16 @@ describe("awareness over /collab: identity, ownership, limits", () => {
       return readAwarenessEntries(decoding.readVarUint8Array(d)).map((e) => ({ id: e.clientId, clock: e.clock }));
     });
   }
+  /** Every awareness message `socket` received: its entries with clocks and states. */
+  function awarenessMessages(socket: RawSocket): { id: number; clock: number; state: State | null }[][] {
+    return socket.received.flatMap((frame) => {
+      const d = decoding.createDecoder(frame);
+      decoding.readVarString(d);
+      if (decoding.readVarUint(d) !== MessageType.Awareness) return [];
+      const entries = readAwarenessEntries(decoding.readVarUint8Array(d));
+      return [entries.map((e) => ({ id: e.clientId, clock: e.clock, state: JSON.parse(Buffer.from(e.raw).toString()) as State | null }))];
+    });
+  }
   async function raw(userId: string): Promise<RawSocket> {
     const s = await openRawSocket(server.collabUrl);
     sockets.push(s);
@@ -183,15 +193,7 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     const observer = await raw("observer");
     const alice = await raw("user-a");
     const carol = await raw("user-c");
-    /** Every awareness message the observer received: its entries with clocks and states. */
-    const messages = () =>
-      observer.received.flatMap((frame) => {
-        const d = decoding.createDecoder(frame);
-        decoding.readVarString(d);
-        if (decoding.readVarUint(d) !== MessageType.Awareness) return [];
-        const entries = readAwarenessEntries(decoding.readVarUint8Array(d));
-        return [entries.map((e) => ({ id: e.clientId, clock: e.clock, state: JSON.parse(Buffer.from(e.raw).toString()) as State | null }))];
-      });
+    const messages = () => awarenessMessages(observer);
     const latest = (id: number) => messages().flat().filter((e) => e.id === id).at(-1);
     alice.send(awarenessFrame(room, [{ clientId: 1001, clock: 1, state: { presence: { a: 1 } } }]));
     carol.send(awarenessFrame(room, [{ clientId: 1002, clock: 1, state: { presence: { c: 1 } } }]));
@@ -225,13 +227,7 @@ describe("awareness over /collab: identity, ownership, limits", () => {
     const observer = await raw("observer");
     const alice = await raw("user-a");
     const carol = await raw("user-c");
-    const messages = () =>
-      observer.received.flatMap((frame) => {
-        const d = decoding.createDecoder(frame);
-        decoding.readVarString(d);
-        if (decoding.readVarUint(d) !== MessageType.Awareness) return [];
-        return [readAwarenessEntries(decoding.readVarUint8Array(d)).map((e) => ({ id: e.clientId, clock: e.clock }))];
-      });
+    const messages = () => awarenessMessages(observer).map((entries) => entries.map(({ id, clock }) => ({ id, clock })));
     const latest = (id: number) => messages().flat().filter((e) => e.id === id).at(-1);
     alice.send(awarenessFrame(room, [{ clientId: 1101, clock: 1, state: { presence: { a: 1 } } }]));
     carol.send(awarenessFrame(room, [{ clientId: 1102, clock: 1, state: { presence: { c: 1 } } }]));
