@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_EVENT_LOOP_RESOLUTION_MS } from "./metrics.ts";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -37,7 +38,7 @@ const envSchema = z.object({
   DOCUMENT_MESSAGES_BURST: z.coerce.number().int().min(1).max(100_000).default(400),
   PRESENCE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
-  METRICS_EVENT_LOOP_RESOLUTION_MS: z.coerce.number().int().min(1).max(60_000).default(100),
+  METRICS_EVENT_LOOP_RESOLUTION_MS: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_EVENT_LOOP_RESOLUTION_MS),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
   BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
   AUTH_RATE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(20),
