@@ -3,8 +3,9 @@
  * default, so a fresh clone starts with no setup). The same models and migrations serve both.
  */
 import path from "node:path";
-import { Sequelize, type Options } from "sequelize";
+import { QueryTypes, Sequelize, Transaction, type Options } from "sequelize";
 import sqliteModule from "./sqlite.ts";
+import { SqliteSequelize } from "./sqlite-sequelize.ts";
 import { initModels, type Models } from "./models/index.ts";
 
 export interface DatabaseConfig {
@@ -30,10 +31,13 @@ export function createDatabase(config: DatabaseConfig): Database {
   let sequelize: Sequelize;
   if (config.url.startsWith("sqlite:")) {
     const file = config.url.slice("sqlite:".length) || ":memory:";
-    sequelize = new Sequelize({
+    // One writer: transactions and writes take turns in this process, and every transaction takes
+    // SQLite's write lock at BEGIN (IMMEDIATE), not at its first write (see sqlite-sequelize.ts).
+    sequelize = new SqliteSequelize({
       ...common,
       dialect: "sqlite",
       dialectModule: sqliteModule,
+      transactionType: Transaction.TYPES.IMMEDIATE,
       storage: file === ":memory:" ? file : path.resolve(file),
     });
   } else {
@@ -55,7 +59,7 @@ export function createDatabase(config: DatabaseConfig): Database {
 /** True when a query answers; used by /health. */
 export async function pingDatabase(db: Database): Promise<boolean> {
   try {
-    await db.sequelize.query("SELECT 1");
+    await db.sequelize.query("SELECT 1", { type: QueryTypes.SELECT });
     return true;
   } catch {
     return false;

@@ -1,7 +1,8 @@
 /**
  * The sqlite3 module handed to Sequelize as its dialect module. Every connection Sequelize opens
- * (it opens one per transaction) gets a busy timeout, so concurrent transactions wait for the
- * write lock instead of failing with SQLITE_BUSY, and WAL journaling with synchronous=NORMAL:
+ * (it opens one per transaction) gets a busy timeout, so a write waits for the lock another process
+ * on the same file holds (this process queues its own writes: sqlite-sequelize.ts), and WAL
+ * journaling with synchronous=NORMAL:
  * a committed write survives a crash of this process (kill -9), only an OS crash can lose the
  * last commits.
  */
@@ -9,11 +10,13 @@ import sqlite3 from "sqlite3";
 
 type Callback = (err: Error | null) => void;
 
+export const BUSY_TIMEOUT_MS = 15_000;
+
 class Database extends sqlite3.Database {
   constructor(filename: string, mode: number, callback: Callback) {
     super(filename, mode, (err: Error | null) => {
       if (err) return callback(err);
-      this.configure("busyTimeout", 15_000);
+      this.configure("busyTimeout", BUSY_TIMEOUT_MS);
       if (filename === ":memory:") return callback(null);
       this.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", (pragmaError) => callback(pragmaError));
     });

@@ -32,10 +32,18 @@ export const CloseCodes = {
   Unauthorized: { code: 4401, reason: "unauthorized" },
   Forbidden: { code: 4403, reason: "forbidden" },
   TooManyRequests: { code: 4429, reason: "rate_limited" },
+  HeldTooLarge: { code: 4413, reason: "too_much_before_auth" },
   UnsupportedData: { code: 1003, reason: "binary_frames_only" },
 } as const;
 
-const MAX_QUEUED_BEFORE_AUTH = 200;
+/**
+ * What a socket may send for addresses whose Auth message has not arrived yet, held until it does.
+ * A provider sends little there (edits made while its token is fetched); Hocuspocus caps its own
+ * queue, for authenticating documents, at 5 MB and 1,000 messages per connection.
+ */
+export const MAX_HELD_PER_ADDRESS = 200;
+export const MAX_HELD_MESSAGES = 1000;
+export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 const MAX_ADDRESSES = 100;
 const MARK = INTERNAL_MARK.charCodeAt(0);
 
@@ -71,6 +79,8 @@ export class CollabSocket {
   /** client raw key (room or room\0session) → internal raw key */
   private readonly addresses = new Map<string, string>();
   private readonly waiting = new Map<string, Uint8Array[]>();
+  private heldMessages = 0;
+  private heldBytes = 0;
   private closed = false;
   readonly awareness: AwarenessGate;
   private readonly rate: MessageRate;
@@ -102,6 +112,7 @@ export class CollabSocket {
     ws.on("close", (code, reason) => {
       socket.closed = true;
       socket.rate.stop();
+      socket.dropHeld();
       socket.awareness.forget();
       socket.connection?.handleClose({ code, reason: reason.toString() });
     });
@@ -166,9 +177,10 @@ export class CollabSocket {
       validateClientMessage(data);
       rewritten = this.inbound(data);
     } catch (error) {
-      // AwarenessRejected carries its own code (4413 oversized state); anything else is 4400.
-      const close = error instanceof AwarenessRejected ? error : CloseCodes.MalformedMessage;
-      logger.info("Closing a connection that sent a malformed message", { error: (error as Error).message, code: close.code });
+      // AwarenessRejected carries its own code (4413 oversized state), so does HeldTooLarge (4413);
+      // anything else is 4400.
+      const close = error instanceof AwarenessRejected || error instanceof HeldTooLarge ? error : CloseCodes.MalformedMessage;
+      logger.info("Closing a connection for a message it may not send", { error: (error as Error).message, code: close.code });
       this.metrics.connectionsClosed.inc({ code: String(close.code) });
       this.close(close.code, close.reason);
       return;
@@ -194,18 +206,19 @@ export class CollabSocket {
       if (this.addresses.size >= MAX_ADDRESSES) throw new Error("too many documents on one connection");
       this.addresses.set(address, internal);
       const held = this.waiting.get(address);
-      this.waiting.delete(address);
       const first = withAddress(internal, data, bodyStart);
-      if (held) {
-        // Auth first, then what arrived before it, in order.
-        this.connection?.handleMessage(first);
-        for (const message of held) {
-          const rewritten = this.inbound(message);
-          if (rewritten) this.connection?.handleMessage(rewritten);
-        }
-        return null;
+      if (!held) return first;
+      this.waiting.delete(address);
+      this.heldMessages -= held.length;
+      for (const message of held) this.heldBytes -= message.byteLength;
+      // Auth first, then what arrived before it, in order, through the rate limit like any other
+      // message: holding must not be a way around it.
+      this.rate.submit(first);
+      for (const message of held) {
+        const rewritten = this.inbound(message);
+        if (rewritten) this.rate.submit(rewritten);
       }
-      return first;
+      return null;
     }
     if (type === MessageType.Awareness) {
       // Awareness never enters Hocuspocus' message path: see awareness-gate.ts. It still counts
@@ -218,12 +231,27 @@ export class CollabSocket {
     return withAddress(internal, data, bodyStart);
   }
 
+  /**
+   * Keep a message until its address authenticates. Bounded per socket in bytes, not only in
+   * messages: 200 × 100 addresses of 1 MiB frames would otherwise be 20 GiB. Over a bound → 4413.
+   */
   private hold(address: string, data: Uint8Array): void {
     const queue = this.waiting.get(address) ?? [];
     if (queue.length === 0 && this.waiting.size >= MAX_ADDRESSES) throw new Error("too many documents on one connection");
-    if (queue.length >= MAX_QUEUED_BEFORE_AUTH) throw new Error("too many messages before authentication");
-    queue.push(data);
+    if (queue.length >= MAX_HELD_PER_ADDRESS || this.heldMessages >= MAX_HELD_MESSAGES || this.heldBytes + data.byteLength > MAX_HELD_BYTES) {
+      throw new HeldTooLarge();
+    }
+    // A copy: `data` may be a view into a larger buffer ws read, which holding it would keep alive.
+    queue.push(data.slice());
     this.waiting.set(address, queue);
+    this.heldMessages += 1;
+    this.heldBytes += data.byteLength;
+  }
+
+  private dropHeld(): void {
+    this.waiting.clear();
+    this.heldMessages = 0;
+    this.heldBytes = 0;
   }
 
   private internalAddress(address: string, token: string): string {
@@ -260,6 +288,15 @@ export class CollabSocket {
  */
 export function routeDocumentName(roomId: string, token: string): string {
   return isValidRoomId(roomId) ? toDocumentName(peekTokenOrg(token) ?? "_", roomId) : toDocumentName("_", "_invalid");
+}
+
+/** Thrown by `hold` when a socket sent more before authenticating than it may hold. */
+class HeldTooLarge extends Error {
+  readonly code = CloseCodes.HeldTooLarge.code;
+  readonly reason = CloseCodes.HeldTooLarge.reason;
+  constructor() {
+    super("too much sent before authentication");
+  }
 }
 
 /** Whether `data` is an awareness message addressed to `address`. */

@@ -1,6 +1,8 @@
 /**
  * Browser tests: pages built by Vite (no dev server) and served from their own local origin, and
- * Debian's Chromium driven by playwright-core.
+ * Chromium driven by playwright-core: the system's (Debian's /usr/bin/chromium) when installed,
+ * otherwise the headless Chromium the @sparticuz/chromium dev dependency ships inside the package,
+ * so `npm install && npm test` needs no system browser.
  */
 import http from "node:http";
 import { existsSync } from "node:fs";
@@ -11,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { build } from "vite";
 import { chromium, type Browser } from "playwright-core";
 
-export const CHROMIUM = "/usr/bin/chromium";
+export const SYSTEM_CHROMIUM = "/usr/bin/chromium";
 
 /** Answers a request the static files do not (an app's backend); resolves true when it did. */
 export type Route = (url: URL, req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
@@ -50,11 +52,20 @@ export async function servePage(root: string, route?: Route): Promise<PageSite> 
   };
 }
 
+/**
+ * The Chromium to drive: the system's when present, else the packaged one, which
+ * `executablePath()` unpacks into the temporary directory on first use (then reuses).
+ */
+export async function chromiumExecutable(): Promise<string> {
+  if (existsSync(SYSTEM_CHROMIUM)) return SYSTEM_CHROMIUM;
+  const { default: packaged } = await import("@sparticuz/chromium");
+  return packaged.executablePath();
+}
+
 /** Headless Chromium with the background services that would reach the network turned off. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: await chromiumExecutable(),
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
 }

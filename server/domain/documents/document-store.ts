@@ -73,36 +73,12 @@ export class DocumentStore {
       // rows, so RETURNING ids would come back undefined (every append failed on SQLite). SQLite
       // executes one statement at a time and AUTOINCREMENT gives one statement's rows consecutive
       // ids, so they are lastID - changes + 1 … lastID (as Sequelize's own bulkCreate computes).
-      const [lastId, changes] = (await this.exclusive(() => this.sequelize.query(sql, { bind, type: QueryTypes.INSERT }))) as unknown as [number, number];
+      const [lastId, changes] = (await this.sequelize.query(sql, { bind, type: QueryTypes.INSERT })) as unknown as [number, number];
       if (changes !== entries.length) throw new Error(`appended ${changes} of ${entries.length} updates`);
       return entries.map((_, i) => Number(lastId) - changes + 1 + i);
     }
     const rows = await this.sequelize.query<{ id: number | string }>(`${sql} RETURNING id`, { bind, type: QueryTypes.SELECT });
     return rows.map((r) => Number(r.id));
-  }
-
-  /**
-   * SQLite: a deferred transaction that reads and then writes cannot wait for the write lock
-   * (SQLITE_BUSY at once, busy timeout or not) while the update log commits on another connection;
-   * BEGIN IMMEDIATE takes the lock up front and waits for it. PostgreSQL: the default.
-   */
-  private writeQueue: Promise<unknown> = Promise.resolve();
-
-  /**
-   * SQLite has one writer at a time, and sqlite3 waits for a busy lock inside libuv's small thread
-   * pool: many writers waiting at once can occupy every thread while the holder needs one to
-   * commit, and all stall until the busy timeout. This store's writes therefore queue in-process
-   * on SQLite (one statement or transaction at a time); PostgreSQL runs them concurrently.
-   */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.db.dialect !== "sqlite") return fn();
-    const run = this.writeQueue.then(fn, fn);
-    this.writeQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  private writeTransaction(): { type?: Transaction.TYPES } {
-    return this.db.dialect === "sqlite" ? { type: Transaction.TYPES.IMMEDIATE } : {};
   }
 
   /**
@@ -114,7 +90,9 @@ export class DocumentStore {
     const parsed = parseDocumentName(documentName);
     if (!parsed) throw new Error("compact() needs an internal document name");
     const { RoomDocument, DocumentUpdate } = this.db.models;
-    return this.exclusive(() => this.sequelize.transaction(this.writeTransaction(), async (transaction) => {
+    // On SQLite the transaction takes its turn at the process' one writer and the write lock at
+    // BEGIN (db/sqlite-sequelize.ts), so reading the row first cannot fail with SQLITE_BUSY.
+    return this.sequelize.transaction(async (transaction) => {
       const row = await RoomDocument.findByPk(documentName, {
         transaction,
         lock: this.db.dialect === "postgres" ? Transaction.LOCK.UPDATE : undefined,
@@ -135,16 +113,16 @@ export class DocumentStore {
         await DocumentUpdate.destroy({ where: { id: containedIds.slice(i, i + 500) }, transaction });
       }
       return version;
-    }));
+    });
   }
 
   /** Remove a document's snapshot and log (when its room is deleted). */
   async destroy(documentName: string): Promise<void> {
     const { RoomDocument, DocumentUpdate } = this.db.models;
-    await this.exclusive(() => this.sequelize.transaction(this.writeTransaction(), async (transaction) => {
+    await this.sequelize.transaction(async (transaction) => {
       await DocumentUpdate.destroy({ where: { documentName }, transaction });
       await RoomDocument.destroy({ where: { name: documentName }, transaction });
-    }));
+    });
   }
 }
 
