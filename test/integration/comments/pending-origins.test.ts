@@ -113,6 +113,14 @@ describe("comment guard: updates that name ids the server does not have", () => 
     expect(result, "the attacker's socket").to.deep.equal(REFUSED);
   }
 
+  /** Once the named ids exist, the same bytes are judged where they land: refused for good (4403). */
+  async function resendRefused(edge: Edge, userId: string, perms: string[], update: Uint8Array, reason: string): Promise<void> {
+    const again = await attacker(edge, userId, perms);
+    again.send(update);
+    const result = await Promise.race([again.closed, new Promise((r) => setTimeout(() => r("still open"), 3000))]);
+    expect(result, "the resent update").to.deep.equal({ code: 4403, reason });
+  }
+
   /** Close every client, wait for the server to unload the document, and open it again from the database. */
   async function reload(): Promise<Y.Doc> {
     while (peers.length) peers.pop()!.destroy();
@@ -163,13 +171,15 @@ describe("comment guard: updates that name ids the server does not have", () => 
         const { alice, observer, threadId } = await scene(edge);
         const { mallory, client, mine, myComment } = await mallorysComment(edge, ["comments:write", "room:read"], threadId);
         const next = Y.createID(alice.doc.clientID, nextClock(alice.doc, alice.doc.clientID));
-        mallory.send(encodeItems(client, 1, [{ origin: next, rightOrigin: myComment, value: { ...mine, body: "edited" } }]));
+        const attack = encodeItems(client, 1, [{ origin: next, rightOrigin: myComment, value: { ...mine, body: "edited" } }]);
+        mallory.send(attack);
         await new Promise((r) => setTimeout(r, 100));
         alice.doc.getMap("app").set("title", "v2");
         await landed(alice);
         await settle(alice, observer);
         for (const doc of [serverDoc(), observer.doc]) expect(doc.getMap("app").get("title")).to.equal("v2");
         await expectRefused(mallory.closed);
+        await resendRefused(edge, "mallory", ["comments:write", "room:read"], attack, "document_write_forbidden");
         expect((await reload()).getMap("app").get("title")).to.equal("v2");
       });
 
@@ -177,7 +187,8 @@ describe("comment guard: updates that name ids the server does not have", () => 
         const { alice, observer, threadId } = await scene(edge);
         const { mallory, client, mine, myComment } = await mallorysComment(edge, ["comments:write", "room:read"], threadId);
         const next = Y.createID(alice.doc.clientID, nextClock(alice.doc, alice.doc.clientID) + 1);
-        mallory.send(encodeItems(client, 1, [{ origin: next, rightOrigin: myComment, value: { ...mine, body: "edited" } }]));
+        const attack = encodeItems(client, 1, [{ origin: next, rightOrigin: myComment, value: { ...mine, body: "edited" } }]);
+        mallory.send(attack);
         await new Promise((r) => setTimeout(r, 100));
         alice.doc.getText("content").insert(5, "abc");
         await landed(alice);
@@ -185,6 +196,7 @@ describe("comment guard: updates that name ids the server does not have", () => 
         // An item that is not text would count in the length (shifting every index) but not in the string.
         for (const doc of [serverDoc(), observer.doc]) expect(doc.getText("content").length).to.equal("helloabc".length);
         await expectRefused(mallory.closed);
+        await resendRefused(edge, "mallory", ["comments:write", "room:read"], attack, "document_write_forbidden");
         const reloaded = (await reload()).getText("content");
         expect([reloaded.toString(), reloaded.length]).to.deep.equal(["helloabc", 8]);
       });
@@ -193,7 +205,8 @@ describe("comment guard: updates that name ids the server does not have", () => 
         const { alice, vera, observer, threadId, verasComment } = await scene(edge);
         const { mallory, client, mine, myComment } = await mallorysComment(edge, ["comments:write", "room:read"], threadId);
         const next = Y.createID(vera.doc.clientID, nextClock(vera.doc, vera.doc.clientID));
-        mallory.send(encodeItems(client, 1, [{ origin: next, rightOrigin: myComment, value: { ...mine, body: "edited" } }]));
+        const attack = encodeItems(client, 1, [{ origin: next, rightOrigin: myComment, value: { ...mine, body: "edited" } }]);
+        mallory.send(attack);
         await new Promise((r) => setTimeout(r, 100));
         veraEdits(vera, verasComment);
         await landed(vera);
@@ -202,6 +215,7 @@ describe("comment guard: updates that name ids the server does not have", () => 
           expect(doc.getMap(COMMENTS).get("cm_vera")).to.include({ authorId: "vera", body: "vera edits" });
         }
         await expectRefused(mallory.closed);
+        await resendRefused(edge, "mallory", ["comments:write", "room:read"], attack, "comment_schema_invalid"); // its id is not the key
         expect((await reload()).getMap(COMMENTS).get("cm_vera")).to.include({ authorId: "vera", body: "vera edits" });
       });
 
@@ -209,26 +223,30 @@ describe("comment guard: updates that name ids the server does not have", () => 
         const { alice, vera, observer, verasComment } = await scene(edge);
         const mallory = await attacker(edge, "mallory", ["room:write"]);
         const next = Y.createID(vera.doc.clientID, nextClock(vera.doc, vera.doc.clientID));
-        mallory.send(encodeItems(++nextAttacker, 0, [{ origin: next, value: { ...verasComment, body: "forged" } }]));
+        const attack = encodeItems(++nextAttacker, 0, [{ origin: next, value: { ...verasComment, body: "forged" } }]);
+        mallory.send(attack);
         await new Promise((r) => setTimeout(r, 100));
         veraEdits(vera, verasComment);
         await landed(vera);
         await settle(alice, observer);
         for (const doc of [serverDoc(), observer.doc]) expect(doc.getMap(COMMENTS).get("cm_vera")).to.include({ body: "vera edits" });
         await expectRefused(mallory.closed);
+        await resendRefused(edge, "mallory", ["room:write"], attack, "comment_not_author");
         expect((await reload()).getMap(COMMENTS).get("cm_vera")).to.include({ body: "vera edits" });
       });
 
       it("a room writer cannot pre-delete another user's future comments", async () => {
         const { alice, vera, observer, threadId } = await scene(edge);
         const mallory = await attacker(edge, "mallory", ["room:write"]);
-        mallory.send(encodeDeletes([{ client: vera.doc.clientID, clock: nextClock(vera.doc, vera.doc.clientID), len: 50 }]));
+        const next = nextClock(vera.doc, vera.doc.clientID);
+        mallory.send(encodeDeletes([{ client: vera.doc.clientID, clock: next, len: 50 }]));
         await new Promise((r) => setTimeout(r, 100));
         vera.doc.getMap(COMMENTS).set("cm_later", commentValue("cm_later", threadId, "vera", "said later"));
         await landed(vera);
         await settle(alice, observer);
         for (const doc of [serverDoc(), observer.doc]) expect(doc.getMap(COMMENTS).has("cm_later")).to.equal(true);
         await expectRefused(mallory.closed);
+        await resendRefused(edge, "mallory", ["room:write"], encodeDeletes([{ client: vera.doc.clientID, clock: next, len: 1 }]), "comment_not_author");
         expect((await reload()).getMap(COMMENTS).has("cm_later")).to.equal(true);
       });
 
