@@ -157,11 +157,9 @@ export class UpdatePlacement {
     return state;
   }
 
-  /** Location of an item already in the document. */
+  /** Location of an item already in the document (a nested type is never one of the roots). */
   locateKnown(item: Y.Item): Location {
-    const parent = item.parent as AnyType | null;
-    if (!parent || parent._item !== null) return CONTENT;
-    const root = this.rootNames.get(parent);
+    const root = item.parent ? this.rootNames.get(item.parent as AnyType) : undefined;
     return root ? { root, key: item.parentSub } : CONTENT;
   }
 
