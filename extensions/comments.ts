@@ -10,8 +10,10 @@
  *
  * Before refusing, the document is caught up from storage once: with several processes a client may
  * relay another user's change that this process has not received through Redis yet (or ever, if
- * the other process died), and that change is in the durable update log (persistence.ts logs
- * before applying). Only what is still forbidden after that is refused.
+ * the other process died), or send an edit that depends on one, and that change is in the durable
+ * update log (persistence.ts logs before applying). Only what is still forbidden, or still names
+ * ids the server does not have, after that is refused. The latter ("update_dependencies_missing")
+ * closes the socket with 1013 so that the provider reconnects and resyncs.
  *
  * Read-only connections (viewers) never get here with effect: Hocuspocus drops their updates and
  * answers a sync status of false.
@@ -29,7 +31,7 @@ import type {
   Connection,
 } from "@hocuspocus/server";
 import * as Y from "yjs";
-import { checkUpdate } from "../server/domain/comments/update-guard.ts";
+import { checkUpdate, UNPLACEABLE } from "../server/domain/comments/update-guard.ts";
 import { COMMENTS, REACTIONS, THREADS } from "../server/domain/comments/schema.ts";
 import { diffCommentMaps, type CommentEvent } from "../server/domain/comments/comment-events.ts";
 import { readDocumentUpdate } from "../server/realtime/messages.ts";
@@ -39,6 +41,12 @@ import type { ConnectionContext } from "./authenticate.ts";
 
 export const CommentWriteForbidden = 4403;
 const MalformedUpdate = { code: 4400, reason: "malformed_message" };
+/**
+ * An update naming ids the server does not have (update-placement.ts) cannot be judged yet: 1013
+ * "try again later" closes the socket, and the provider reconnects and resyncs, sending whatever it
+ * has of the missing ids along (y-websocket treats every 44xx close as final, so not 4403).
+ */
+const DependenciesMissing = { code: 1013, reason: UNPLACEABLE };
 
 export interface CommentsExtensionOptions {
   /** false only for benchmarking the guard's cost: every comment rule is then unenforced. */
@@ -116,6 +124,12 @@ export class Comments implements Extension {
     }
     if (!verdict.ok) {
       logger.info("Refused a document update", { reason: verdict.reason, orgId: ctx.orgId, roomId: ctx.roomId, userId: ctx.userId });
+      if (verdict.reason === UNPLACEABLE) {
+        // The whole socket, as for an update that could not be saved: closing only this document
+        // would leave a Hocuspocus provider unauthenticated for it, never to resync.
+        ctx.socket?.close(DependenciesMissing.code, DependenciesMissing.reason);
+        throw { ...DependenciesMissing };
+      }
       // An update Yjs cannot read is malformed input (as at the socket edge), anything else forbidden.
       const refusal = verdict.reason === "invalid_update" ? MalformedUpdate : { code: CommentWriteForbidden, reason: verdict.reason };
       ctx.socket?.refuse(documentName, refusal.code, refusal.reason);

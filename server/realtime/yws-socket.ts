@@ -14,7 +14,8 @@
  * every later message is prefixed with the internal document name. Outbound: the address is
  * stripped; SyncReply becomes Sync; Stateless, SyncStatus, the Authenticated reply and token
  * requests are dropped; a permission-denied reply becomes y-protocols' auth message and the
- * socket closes with 4401/4403 (see extensions/authenticate.ts); Close closes the socket.
+ * socket closes with 4401/4403 (see extensions/authenticate.ts); Close closes the socket (with the
+ * refusal's code and reason when a hook refused the document, e.g. the comment guard's 4403).
  */
 import type { WebSocket, RawData } from "ws";
 import * as decoding from "lib0/decoding";
@@ -44,6 +45,8 @@ export class YwsSocket implements RealtimeSocket {
   private readonly prefix: Uint8Array;
   private connection: ClientConnection | null = null;
   private closed = false;
+  /** Set by refuse: the close that follows Hocuspocus' Close message for the document. */
+  private refusal: { code: number; reason: string } | null = null;
   readonly awareness: AwarenessGate;
   private readonly rate: MessageRate;
   private readonly metrics: RealtimeMetrics;
@@ -138,7 +141,9 @@ export class YwsSocket implements RealtimeSocket {
         return;
       }
       case MessageType.Close:
-        this.close(1000, "server_closed_document");
+        // After a refusal (refuse below) the close carries its code and reason, e.g. the comment
+        // guard's 4403 "comment_not_author"; otherwise the document was closed by the server.
+        this.close(this.refusal?.code ?? 1000, this.refusal?.reason ?? "server_closed_document");
         return;
       default:
         // Stateless, SyncStatus, Ping: Hocuspocus-only.
@@ -160,6 +165,7 @@ export class YwsSocket implements RealtimeSocket {
   /** The document was refused: close once Hocuspocus' permission-denied message has gone out. */
   refuse(internalName: string, code: number, reason: string): void {
     if (internalName !== this.internal) return;
+    this.refusal = { code, reason };
     this.awareness.forget(this.internal);
     setImmediate(() => this.close(code, reason));
   }

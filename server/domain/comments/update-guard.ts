@@ -4,28 +4,29 @@
  * A CRDT client can send any update, so the server reads every incoming update before Hocuspocus
  * applies, logs or broadcasts it, and refuses the whole update when one part of it is not allowed.
  * The check is on the update's own structs plus lookups into the server's document; nothing is
- * cloned or applied, so typing costs one decode and one binary search per item.
+ * cloned or applied, so typing costs one decode and a few binary searches per item.
  *
- * Where an item lands: an item carries its parent only when it has no left or right origin (a
- * root name or the ID of a nested type); otherwise Yjs infers parent and map key from the origin
- * when it integrates. We do the same, looking the origin up in the server's store or earlier in the
- * update. An item whose parent cannot be resolved counts as document content.
+ * Where an item lands is predicted as Yjs integrates it (update-placement.ts): parent and map key
+ * from the left origin, else the right one; GC next to a GC struct. An update that Yjs could not
+ * integrate at once — an origin, right origin or parent ID the server does not have and the update
+ * does not bring, a gap in a client's clocks, a delete range beyond the state — is refused for
+ * everyone as UNPLACEABLE ("update_dependencies_missing"): Yjs would park it and place it later next
+ * to ids that someone else writes, unjudged. The caller closes the socket with "try again later";
+ * a client that really has the missing ids resends them with its edit in its reconnect sync.
  *
  * The rules (COMMENT_ROOTS are top-level maps of plain JSON values, see schema.ts):
- * - content (anything outside the comment roots, and any nested type): needs room:write;
+ * - content (anything outside the comment roots, any nested type, any GC): needs room:write;
  * - any comment-root write needs comments:write; values must be one JSON value per map key;
  * - a new thread or comment names the writer as its author; an existing comment is replaced or
  *   removed only by its author, who cannot change its id, thread, parent, author or creation time;
  * - an existing thread keeps id, author, creation time and anchor; its resolved fields and its
  *   metadata are changed by its author or a room writer, and a resolution names the resolver;
  *   a thread is removed by its author or a room writer;
- * - a reaction key ends with the reacting user's id; only that user adds or removes it;
- * - deleting an ID range the server does not have yet (which Yjs would apply to items arriving
- *   later, from anyone) counts as content, unless the same update creates those items.
+ * - a reaction key ends with the reacting user's id; only that user adds or removes it.
  * A map item that integrates as the rightmost value of its key deletes the value to its left, so
  * tombstones (ContentDeleted) in a comment root are checked like values: ownership of the current one.
- * New GC ranges count as content. New structs under a Yjs client id another user already writes with
- * in this document are refused (ownerOf): they would pre-empt that user's future edits.
+ * New structs under a Yjs client id another user already writes with in this document are refused
+ * (ownerOf): they would pre-empt that user's future edits.
  */
 import * as Y from "yjs";
 import {
@@ -39,6 +40,9 @@ import {
   type CommentValue,
   type ThreadValue,
 } from "./schema.ts";
+import { UNPLACEABLE, UnplaceableUpdate, UpdatePlacement, binarySearch, type Struct } from "./update-placement.ts";
+
+export { UNPLACEABLE };
 
 export interface UpdateWriter {
   userId: string;
@@ -59,16 +63,7 @@ export type GuardVerdict =
   | { ok: true; touchesContent: boolean; touchesComments: boolean }
   | { ok: false; reason: string; message: string };
 
-type Struct = Y.Item | Y.GC | Y.Skip;
 type AnyType = Y.AbstractType<unknown>;
-
-interface Location {
-  /** A comment root name, or null for document content. */
-  root: string | null;
-  key: string | null;
-}
-
-const CONTENT: Location = { root: null, key: null };
 
 class Refused extends Error {
   readonly reason: string;
@@ -83,7 +78,7 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array, writer: UpdateWriter
   try {
     return new UpdateCheck(doc, update, writer).run();
   } catch (error) {
-    if (error instanceof Refused) return { ok: false, reason: error.reason, message: error.message };
+    if (error instanceof Refused || error instanceof UnplaceableUpdate) return { ok: false, reason: error.reason, message: error.message };
     return { ok: false, reason: "invalid_update", message: "The update could not be read" };
   }
 }
@@ -91,11 +86,7 @@ export function checkUpdate(doc: Y.Doc, update: Uint8Array, writer: UpdateWriter
 class UpdateCheck {
   private readonly doc: Y.Doc;
   private readonly writer: UpdateWriter;
-  private readonly structs: Struct[];
-  private readonly ds: ReturnType<typeof Y.decodeUpdate>["ds"];
-  private readonly byClient = new Map<number, Y.Item[] | Struct[]>();
-  private readonly located = new Map<Y.Item, Location>();
-  private readonly rootNames = new Map<AnyType, string>();
+  private readonly placement: UpdatePlacement;
   /** Keys this update writes, per comment root. */
   private readonly written = new Map<string, Set<string>>([[THREADS, new Set()], [COMMENTS, new Set()], [REACTIONS, new Set()]]);
   private touchesContent = false;
@@ -104,41 +95,32 @@ class UpdateCheck {
   constructor(doc: Y.Doc, update: Uint8Array, writer: UpdateWriter) {
     this.doc = doc;
     this.writer = writer;
-    const decoded = Y.decodeUpdate(update);
-    this.structs = decoded.structs as Struct[];
-    this.ds = decoded.ds;
-    for (const s of this.structs) {
-      const list = this.byClient.get(s.id.client) ?? [];
-      list.push(s);
-      this.byClient.set(s.id.client, list);
-    }
-    for (const name of [THREADS, COMMENTS, REACTIONS]) {
-      const type = doc.share.get(name);
-      if (type) this.rootNames.set(type as AnyType, name);
-    }
+    this.placement = new UpdatePlacement(doc, update);
   }
 
   run(): GuardVerdict {
-    const store = this.doc.store;
-    const fresh: Array<{ item: Y.Item; where: Location }> = [];
-    for (const s of this.structs) {
-      if (s instanceof Y.Skip) continue;
-      if (s.id.clock + s.length <= Y.getState(store, s.id.client)) continue; // already integrated
+    const placement = this.placement;
+    for (const s of placement.structs) {
+      if (s instanceof Y.Skip || placement.isKnown(s)) continue;
       const owner = this.writer.ownerOf?.(s.id.client);
       if (owner !== undefined && owner !== this.writer.userId) throw new Refused("client_id_taken", "This Yjs client id belongs to another user");
-      // A new GC range joins no type but takes its ids: only comment roots can never produce one
-      // (their values are deleted in place, not collected), so it counts as content.
-      if (!(s instanceof Y.Item)) {
-        this.content();
-        continue;
+    }
+    // Only what Yjs integrates now can be judged (update-placement.ts): nothing may stay pending.
+    const fresh = placement.place();
+    for (const [client, ranges] of placement.ds.clients) {
+      const after = placement.stateAfter(client);
+      for (const range of ranges) {
+        if (range.clock + range.len > after) throw new Refused(UNPLACEABLE, "The update deletes ids the server does not have");
       }
-      const where = this.locate(s);
-      fresh.push({ item: s, where });
+    }
+    for (const { where } of fresh) {
+      // A new GC range joins no type but takes its ids, and an item next to a GC struct becomes one:
+      // only comment roots never produce one (their values are deleted in place, not collected).
       if (where.root === null) this.content();
       else if (where.key !== null) this.written.get(where.root)!.add(where.key);
     }
-    for (const { item, where } of fresh) {
-      if (where.root !== null) this.checkWrite(item, where.root, where.key);
+    for (const { struct, where } of fresh) {
+      if (where.root !== null) this.checkWrite(struct as Y.Item, where.root, where.key);
     }
     this.checkDeletions();
     return { ok: true, touchesContent: this.touchesContent, touchesComments: this.touchesComments };
@@ -149,52 +131,6 @@ class UpdateCheck {
     if (!this.writer.canWrite) {
       throw new Refused("document_write_forbidden", "This connection may comment but not change the document");
     }
-  }
-
-  /**
-   * Root and map key an item integrates into (see the file comment). Iterative: an offline
-   * session's update can chain thousands of items through each other's origins.
-   */
-  private locate(item: Y.Item): Location {
-    const chain: Y.Item[] = [];
-    let where: Location | undefined;
-    for (let current: Y.Item | null = item; current && where === undefined; ) {
-      const cached = this.located.get(current);
-      if (cached) {
-        where = cached;
-        break;
-      }
-      this.located.set(current, CONTENT); // a cycle in a forged update resolves to content
-      chain.push(current);
-      const parent = current.parent as unknown;
-      if (typeof parent === "string") where = isCommentRoot(parent) ? { root: parent, key: current.parentSub } : CONTENT;
-      else if (parent !== null) where = CONTENT; // the ID of a nested type
-      else {
-        const neighbour: { item: Y.Item; known: boolean } | null = (current.origin && this.find(current.origin)) || (current.rightOrigin && this.find(current.rightOrigin)) || null;
-        if (!neighbour) where = CONTENT;
-        else if (neighbour.known) where = this.locateKnown(neighbour.item);
-        else current = neighbour.item;
-      }
-    }
-    const result = where ?? CONTENT;
-    for (const c of chain) this.located.set(c, result);
-    return result;
-  }
-
-  /** Location of an item already in the server's document. */
-  private locateKnown(item: Y.Item): Location {
-    const parent = item.parent as AnyType | null;
-    if (!parent || parent._item !== null) return CONTENT;
-    const root = this.rootNames.get(parent);
-    return root ? { root, key: item.parentSub } : CONTENT;
-  }
-
-  /** The struct holding `id`: in the server's store (known) or earlier in this update. */
-  private find(id: Y.ID): { item: Y.Item; known: boolean } | null {
-    const server = findStruct(this.doc.store.clients.get(id.client) as Struct[] | undefined, id.clock);
-    if (server) return server instanceof Y.Item ? { item: server, known: true } : null;
-    const own = findStruct(this.byClient.get(id.client) as Struct[] | undefined, id.clock);
-    return own instanceof Y.Item ? { item: own, known: false } : null;
   }
 
   private currentValue(root: string, key: string): unknown {
@@ -288,21 +224,22 @@ class UpdateCheck {
     }
   }
 
+  /** Deletions of ids the server has (the rest are this update's own new structs, see run). */
   private checkDeletions(): void {
     const store = this.doc.store;
-    for (const [client, ranges] of this.ds.clients) {
+    for (const [client, ranges] of this.placement.ds.clients) {
       const serverStructs = store.clients.get(client) as Struct[] | undefined;
-      const state = Y.getState(store, client);
+      const state = this.placement.serverState(client);
+      if (!serverStructs) continue;
       for (const range of ranges) {
+        if (range.clock >= state) continue;
         const end = range.clock + range.len;
-        if (end > state && !this.updateCreates(client, Math.max(range.clock, state), end)) this.content();
-        if (!serverStructs || range.clock >= state) continue;
-        let i = Y.findIndexSS(serverStructs as never, range.clock);
-        for (; i < serverStructs.length; i++) {
+        let i = binarySearch(serverStructs, null, range.clock);
+        for (; i >= 0 && i < serverStructs.length; i++) {
           const s = serverStructs[i]!;
           if (s.id.clock >= end) break;
           if (!(s instanceof Y.Item) || s.deleted) continue;
-          const where = this.locateKnown(s);
+          const where = this.placement.locateKnown(s);
           if (where.root === null) {
             this.content();
             continue;
@@ -316,32 +253,4 @@ class UpdateCheck {
       }
     }
   }
-
-  /** Whether this update's own structs cover [from, to) of `client`. */
-  private updateCreates(client: number, from: number, to: number): boolean {
-    const own = this.byClient.get(client);
-    if (!own || own.length === 0) return false;
-    const first = own[0]!;
-    const last = own[own.length - 1]!;
-    return first.id.clock <= from && last.id.clock + last.length >= to;
-  }
-}
-
-function isCommentRoot(name: string): boolean {
-  return name === THREADS || name === COMMENTS || name === REACTIONS;
-}
-
-/** Binary search for the struct containing `clock` in one client's ordered structs. */
-function findStruct(structs: Struct[] | undefined, clock: number): Struct | null {
-  if (!structs || structs.length === 0) return null;
-  let lo = 0;
-  let hi = structs.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const s = structs[mid]!;
-    if (clock < s.id.clock) hi = mid - 1;
-    else if (clock >= s.id.clock + s.length) lo = mid + 1;
-    else return s;
-  }
-  return null;
 }
