@@ -8,6 +8,7 @@
  */
 import { expect } from "chai";
 import * as Y from "yjs";
+import * as decoding from "lib0/decoding";
 import WebSocket from "ws";
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from "@hocuspocus/provider";
 import { WebsocketProvider } from "y-websocket";
@@ -275,6 +276,56 @@ describe("read scopes: comments-only and presence-only tokens never receive the 
     raw.send(updateFrame(room, e));
     await new Promise((r) => setTimeout(r, 300));
     expect(serverDoc.getText("content").toString()).to.not.include("RAW VANDALISM");
+  });
+
+  it("two sessions of one room on one socket each get what their own token allows", async () => {
+    const w = await writer();
+    await seed(w);
+    const raw = await openRawSocket(server.collabUrl);
+    cleanups.push(() => raw.close());
+    const full = room;
+    const restricted = `${room}\u0000s2`;
+    // Both Auth messages at once: authentication of the two may finish in either order.
+    raw.send(authFrame(restricted, await token("same-user", ["comments:read"])));
+    raw.send(authFrame(full, await token("same-user", ["room:read"])));
+    raw.send(syncStep1Frame(restricted));
+    raw.send(syncStep1Frame(full));
+    const framesFor = (address: string) => raw.received.filter((f) => decoding.readVarString(decoding.createDecoder(f)) === address);
+    await waitFor(() => bytesContain(framesFor(full), TEXT_SECRET), 5000, "content for the full session");
+    await waitFor(() => bytesContain(framesFor(restricted), COMMENT_BODY), 5000, "comments for the restricted session");
+    w.text.insert(0, `${LATER_TEXT_SECRET} `);
+    await waitFor(() => bytesContain(framesFor(full), LATER_TEXT_SECRET), 5000, "later content for the full session");
+    await new Promise((r) => setTimeout(r, 100));
+    for (const secret of CONTENT_SECRETS) expect(bytesContain(framesFor(restricted), secret), secret).to.equal(false);
+  });
+
+  it("a token refresh that drops room:read hides the content changed after it", async () => {
+    const w = await writer();
+    const { threadId } = await seed(w);
+    let current = await token("reader", ["room:read"]);
+    const received: Uint8Array[] = [];
+    const doc = new Y.Doc();
+    const socket = new HocuspocusProviderWebsocket({ url: server.collabUrl, maxAttempts: 0, delay: 100, minDelay: 100, maxDelay: 500, WebSocketPolyfill: recordingWebSocket(received) });
+    const provider = new HocuspocusProvider({ websocketProvider: socket, name: room, token: () => current, document: doc });
+    provider.attach();
+    cleanups.push(() => {
+      provider.destroy();
+      socket.destroy();
+      doc.destroy();
+    });
+    await waitFor(() => doc.getText("content").toString() === w.text.toString(), 5000, "content before the refresh");
+
+    current = await token("reader", ["comments:read"]);
+    await provider.sendToken();
+    const serverDoc = server.app.hocuspocus.documents.get(toDocumentName(ORG, room))!;
+    const readerLevel = () => [...serverDoc.getConnections()].map((c) => (c.context as { userId: string; access: { readLevel: string } })).find((c) => c.userId === "reader")?.access.readLevel;
+    await waitFor(() => readerLevel() === "comments", 5000, "the refreshed level");
+    const seenBefore = received.length;
+    w.text.insert(0, `${LATER_TEXT_SECRET} `);
+    const later = addComment(w.doc, "writer", threadId, LATER_COMMENT_BODY);
+    await waitFor(() => doc.getMap(COMMENTS).has(later), 5000, "the later comment");
+    expect(bytesContain(received.slice(seenBefore), LATER_TEXT_SECRET)).to.equal(false);
+    expect(doc.getText("content").toString()).to.not.include(LATER_TEXT_SECRET);
   });
 
   it("room:read still receives everything", async () => {
