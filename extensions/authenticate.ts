@@ -101,6 +101,7 @@ export class Authenticate implements Extension {
       context.tokenExpiresAt = verified.expiresAt.getTime();
       // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
       payload.connection.readOnly = !(access.canWrite || access.canWriteComments);
+      context.socket?.setReadLevel({ address: payload.connection.messageAddress }, access.readLevel);
     } catch (error) {
       const r = toRefusal(error);
       logger.info("Refused a token refresh", { code: r.code, reason: r.reason, roomId: context.roomId, orgId: context.orgId });
@@ -139,6 +140,9 @@ export class Authenticate implements Extension {
       if (this.authorize) await this.authorize(context);
       // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
       connectionConfig.readOnly = !(access.canWrite || access.canWriteComments);
+      // Before the connection exists: from its first message on, the socket edge sends a reader
+      // without room read access only what its level allows (server/realtime/read-filter.ts).
+      socket?.setReadLevel({ documentName, token }, access.readLevel);
       return context;
     } catch (error) {
       const r = toRefusal(error);

@@ -140,12 +140,20 @@ export function permissionsForRoom(permissions: RoomPermissions, roomId: string)
   return granted;
 }
 
+/**
+ * What a connection may read of a room's document: everything (room:read or room:write), the
+ * comment maps only (comments:* without room read), or nothing of it (room:presence:write alone).
+ * The socket edges filter what restricted connections are sent (server/realtime/read-filter.ts).
+ */
+export type ReadLevel = "full" | "comments" | "presence";
+
 export interface RoomAccess {
   canRead: boolean;
   canWrite: boolean;
   canWritePresence: boolean;
   canReadComments: boolean;
   canWriteComments: boolean;
+  readLevel: ReadLevel;
 }
 
 /** What a set of permissions means for a connection (room:write implies everything else). */
@@ -153,12 +161,14 @@ export function roomAccess(perms: Set<RoomPermission>): RoomAccess {
   const canWrite = perms.has("room:write");
   const canRead = canWrite || perms.has("room:read");
   const canWriteComments = canWrite || perms.has("comments:write");
+  const canReadComments = canRead || canWriteComments || perms.has("comments:read");
   return {
     canRead,
     canWrite,
     // Presence is always writable for anyone who may see the room (as Liveblocks now does).
     canWritePresence: canRead || perms.has("room:presence:write"),
-    canReadComments: canRead || canWriteComments || perms.has("comments:read"),
+    canReadComments,
     canWriteComments,
+    readLevel: canRead ? "full" : canReadComments ? "comments" : "presence",
   };
 }

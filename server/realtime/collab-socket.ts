@@ -15,10 +15,12 @@ import type { WebSocket, RawData } from "ws";
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
+import type * as Y from "yjs";
 
 type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
 import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
-import { peekTokenOrg } from "../auth/access-token.ts";
+import { peekTokenOrg, type ReadLevel } from "../auth/access-token.ts";
+import { filterInboundMessage, filterOutboundMessage, type RestrictedLevel } from "./read-filter.ts";
 import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from "./document-name.ts";
 import { logger } from "../logger.ts";
 import { AwarenessGate, ownAwarenessEchoAddress, type AwarenessLimits } from "./awareness-gate.ts";
@@ -52,7 +54,21 @@ export interface RealtimeSocket {
   readonly awareness: AwarenessGate;
   refuse(internalName: string, code: number, reason: string): void;
   close(code?: number, reason?: string): void;
+  /**
+   * What a connection may read of its document, from its verified token (extensions/authenticate.ts):
+   * named by the token its Auth message carried when it authenticates, by its address on a refresh.
+   */
+  setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void;
 }
+
+export type ReadLevelTarget = { documentName: string; token: string } | { address: string };
+
+/**
+ * An address whose Auth message has arrived but whose level authenticate has not set yet: sent
+ * nothing of the document (nothing is sent before authentication anyway: fail closed), and its
+ * inbound messages are left to the comment guard as they are.
+ */
+const PENDING = "pending";
 
 /** Present in the Hocuspocus context of every connection, so hooks can act on the socket. */
 export interface SocketContext {
@@ -81,6 +97,15 @@ export class CollabSocket {
   private readonly waiting = new Map<string, Uint8Array[]>();
   private heldMessages = 0;
   private heldBytes = 0;
+  /**
+   * Per client address without full read access (read-filter.ts): its level, or PENDING between
+   * its Auth message and authentication. Full readers have no entry, so a socket of full readers
+   * pays one size check per outbound message.
+   */
+  private readonly restricted = new Map<string, RestrictedLevel | typeof PENDING>();
+  /** Per client address: the token of its latest Auth message, until authenticate names its level. */
+  private readonly authTokens = new Map<string, string>();
+  private documents: Hocuspocus["documents"] | null = null;
   private closed = false;
   readonly awareness: AwarenessGate;
   private readonly rate: MessageRate;
@@ -106,6 +131,7 @@ export class CollabSocket {
   /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
   static accept(ws: WebSocket, request: Request, hocuspocus: Hocuspocus, remoteAddress: string, options?: EdgeOptions): CollabSocket {
     const socket = new CollabSocket(ws, options);
+    socket.documents = hocuspocus.documents;
     const context: SocketContext = { socket, remoteAddress };
     socket.connection = hocuspocus.handleConnection(socket, request, context);
     ws.on("message", (data, isBinary) => socket.receive(data, isBinary));
@@ -127,7 +153,7 @@ export class CollabSocket {
     if (data instanceof Uint8Array) {
       const echo = ownAwarenessEchoAddress(this.awareness);
       if (echo !== null && isAwarenessFor(data, echo)) return;
-      sendBinary(this.ws, this.outbound(data));
+      sendBinary(this.ws, this.outbound(this.restricted.size === 0 ? data : this.restrictOutbound(data)));
     } else {
       this.ws.send(data as Buffer);
     }
@@ -153,12 +179,29 @@ export class CollabSocket {
       const plain = internal.split("\u0000")[0];
       if (plain === internalName) {
         this.addresses.delete(client);
+        this.restricted.delete(client);
+        this.authTokens.delete(client);
         this.awareness.forget(internal);
       }
     }
     setImmediate(() => {
       if (this.addresses.size === 0) this.close(code, reason);
     });
+  }
+
+  setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void {
+    const set = (address: string) => {
+      this.authTokens.delete(address);
+      if (level === "full") this.restricted.delete(address);
+      else this.restricted.set(address, level);
+    };
+    if ("address" in connection) {
+      if (this.addresses.has(connection.address)) set(connection.address);
+      return;
+    }
+    for (const [address, token] of this.authTokens) {
+      if (token === connection.token && this.addresses.get(address)?.split("\u0000")[0] === connection.documentName) set(address);
+    }
   }
 
   private receive(raw: RawData, isBinary: boolean): void {
@@ -205,6 +248,8 @@ export class CollabSocket {
       internal = this.internalAddress(address, token);
       if (this.addresses.size >= MAX_ADDRESSES) throw new Error("too many documents on one connection");
       this.addresses.set(address, internal);
+      this.restricted.set(address, PENDING);
+      this.authTokens.set(address, token);
       const held = this.waiting.get(address);
       const first = withAddress(internal, data, bodyStart);
       if (!held) return first;
@@ -227,8 +272,33 @@ export class CollabSocket {
       this.awareness.receive(internal, readPayload(decoder));
       return null;
     }
-    if (type !== MessageType.Auth) this.awareness.countDocumentMessage(internal);
-    return withAddress(internal, data, bodyStart);
+    if (type === MessageType.Auth) {
+      // A new authentication on this address (after its connection closed) or a token refresh.
+      decoding.readVarUint(decoder);
+      this.authTokens.set(address, decoding.readVarString(decoder));
+      return withAddress(internal, data, bodyStart);
+    }
+    this.awareness.countDocumentMessage(internal);
+    const message = withAddress(internal, data, bodyStart);
+    const level = this.restricted.size === 0 ? undefined : this.restricted.get(address);
+    if (level === undefined || level === PENDING || (type !== MessageType.Sync && type !== MessageType.SyncReply)) return message;
+    return filterInboundMessage(message, this.documentOf(internal));
+  }
+
+  /** A restricted address's sync messages as read-filter.ts allows them; everything else as it is. */
+  private restrictOutbound(data: Uint8Array): Uint8Array {
+    const decoder = decoding.createDecoder(data);
+    const address = decoding.readVarString(decoder);
+    const level = this.restricted.get(address);
+    if (level === undefined) return data;
+    const internal = this.addresses.get(address);
+    return filterOutboundMessage(data, level === PENDING ? "presence" : level, internal === undefined ? undefined : this.documentOf(internal));
+  }
+
+  /** The loaded document an internal address (name, or name\0session) belongs to. */
+  private documentOf(internal: string): Y.Doc | undefined {
+    const sep = internal.indexOf("\u0000");
+    return this.documents?.get(sep === -1 ? internal : internal.slice(0, sep));
   }
 
   /**

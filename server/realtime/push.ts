@@ -6,7 +6,8 @@
  * in docs/notifications.md.
  *
  * A user is reached on every socket that has any room of that organisation open, once per socket
- * (a socket carrying several rooms gets one copy).
+ * (a socket carrying several rooms gets one copy). Room messages skip connections whose token reads
+ * presence only (room:presence:write alone): activity quotes comments.
  */
 import { OutgoingMessage, type Hocuspocus } from "@hocuspocus/server";
 import { Redis as IORedis } from "ioredis";
@@ -86,6 +87,8 @@ export class RealtimePush {
       let address: string | null = null;
       let message: Uint8Array | null = null;
       for (const connection of document?.getConnections() ?? []) {
+        // Room messages (the activity feed) quote comments: not for a token that reads presence only.
+        if ((connection.context as Partial<ConnectionContext>).access?.readLevel === "presence") continue;
         if (connection.messageAddress !== address || message === null) {
           address = connection.messageAddress;
           message = new OutgoingMessage(address).writeStateless(payload).toUint8Array();

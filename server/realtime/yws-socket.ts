@@ -22,7 +22,9 @@ import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
-import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
+import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type ReadLevelTarget, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
+import { filterInboundMessage, filterOutboundMessage } from "./read-filter.ts";
+import type { ReadLevel } from "../auth/access-token.ts";
 import { AwarenessGate, ownAwarenessEchoAddress } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { MessageRate } from "./message-rate.ts";
@@ -44,6 +46,9 @@ export class YwsSocket implements RealtimeSocket {
   private readonly internal: string;
   private readonly prefix: Uint8Array;
   private connection: ClientConnection | null = null;
+  private documents: Hocuspocus["documents"] | null = null;
+  /** What the client may read (read-filter.ts); "pending" until authenticated: nothing, fail closed. */
+  private level: ReadLevel | "pending" = "pending";
   private closed = false;
   /** Set by refuse: the close that follows Hocuspocus' Close message for the document. */
   private refusal: { code: number; reason: string } | null = null;
@@ -86,6 +91,7 @@ export class YwsSocket implements RealtimeSocket {
     }
     const internal = routeDocumentName(roomId, token);
     const socket = new YwsSocket(ws, internal, options);
+    socket.documents = hocuspocus.documents;
     const context: SocketContext = { socket, remoteAddress };
     socket.connection = hocuspocus.handleConnection(socket, request, context);
     ws.on("message", (data, isBinary) => socket.receive(data, isBinary));
@@ -107,13 +113,18 @@ export class YwsSocket implements RealtimeSocket {
   }
 
   /** Called by Hocuspocus with messages for this socket; translated to y-websocket's protocol. */
-  send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void {
-    if (this.ws.readyState !== 1 || !(data instanceof Uint8Array)) return;
+  send(sent: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void {
+    if (this.ws.readyState !== 1 || !(sent instanceof Uint8Array)) return;
+    let data: Uint8Array = sent;
     const decoder = decoding.createDecoder(data);
     const addressLength = decoding.readVarUint(decoder);
     decoder.pos += addressLength;
     const bodyStart = decoder.pos;
     const type = decoding.readVarUint(decoder);
+    if (this.level !== "full" && (type === MessageType.Sync || type === MessageType.SyncReply)) {
+      // The address is kept as it is, so bodyStart still holds.
+      data = filterOutboundMessage(data, this.level === "pending" ? "presence" : this.level, this.documents?.get(this.internal));
+    }
     switch (type) {
       case MessageType.Awareness:
         if (ownAwarenessEchoAddress(this.awareness) !== null) return; // one connection per socket: its own echo
@@ -162,6 +173,11 @@ export class YwsSocket implements RealtimeSocket {
     this.ws.close(code, reason);
   }
 
+  setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void {
+    if ("documentName" in connection && connection.documentName !== this.internal) return;
+    this.level = level;
+  }
+
   /** The document was refused: close once Hocuspocus' permission-denied message has gone out. */
   refuse(internalName: string, code: number, reason: string): void {
     if (internalName !== this.internal) return;
@@ -188,11 +204,14 @@ export class YwsSocket implements RealtimeSocket {
       if (type !== MessageType.Sync && type !== MessageType.QueryAwareness) {
         throw new RangeError(`y-websocket message type ${type} is not accepted from clients`);
       }
-      const message = new Uint8Array(this.prefix.length + body.length);
+      let message: Uint8Array = new Uint8Array(this.prefix.length + body.length);
       message.set(this.prefix, 0);
       message.set(body, this.prefix.length);
       validateClientMessage(message);
       this.awareness.countDocumentMessage(this.internal);
+      if (type === MessageType.Sync && this.level !== "full" && this.level !== "pending") {
+        message = filterInboundMessage(message, this.documents?.get(this.internal));
+      }
       this.rate.submit(message);
     } catch (error) {
       const close = error instanceof AwarenessRejected ? error : CloseCodes.MalformedMessage;

@@ -6,6 +6,7 @@ import {
   permissionsForRoom,
   roomAccess,
   type AccessTokenClaims,
+  type RoomPermission,
 } from "../../../server/auth/access-token.ts";
 import { UnauthorizedError } from "../../../server/errors.ts";
 
@@ -94,5 +95,16 @@ describe("access tokens", () => {
     expect(roomAccess(new Set(["room:write"]))).to.include({ canRead: true, canWrite: true, canWriteComments: true });
     expect(roomAccess(new Set(["room:read"]))).to.include({ canRead: true, canWrite: false, canWritePresence: true, canWriteComments: false });
     expect(roomAccess(new Set(["comments:read"]))).to.include({ canRead: false, canWrite: false, canReadComments: true });
+  });
+
+  it("names the read level the socket edges enforce: full, comments or presence", () => {
+    const level = (...perms: RoomPermission[]) => roomAccess(new Set(perms)).readLevel;
+    expect(level("room:write")).to.equal("full");
+    expect(level("room:read")).to.equal("full");
+    expect(level("room:read", "room:presence:write")).to.equal("full");
+    expect(level("comments:read")).to.equal("comments");
+    expect(level("comments:write")).to.equal("comments");
+    expect(level("comments:write", "room:presence:write")).to.equal("comments");
+    expect(level("room:presence:write")).to.equal("presence");
   });
 });
