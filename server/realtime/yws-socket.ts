@@ -14,14 +14,15 @@
  * every later message is prefixed with the internal document name. Outbound: the address is
  * stripped; SyncReply becomes Sync; Stateless, SyncStatus, the Authenticated reply and token
  * requests are dropped; a permission-denied reply becomes y-protocols' auth message and the
- * socket closes with 4401/4403 (see extensions/authenticate.ts); Close closes the socket.
+ * socket closes with 4401/4403/4404 (see extensions/authenticate.ts); Close closes the socket,
+ * with 4401/4404 when the document was closed for a revoked token or a deleted room.
  */
 import type { WebSocket, RawData } from "ws";
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
-import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
+import { CloseCodes, closeCodeForReason, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
 import { AwarenessGate, ownAwarenessEchoAddress } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { MessageRate } from "./message-rate.ts";
@@ -137,9 +138,14 @@ export class YwsSocket implements RealtimeSocket {
         this.ws.send(encoding.toUint8Array(e));
         return;
       }
-      case MessageType.Close:
-        this.close(1000, "server_closed_document");
+      case MessageType.Close: {
+        // A final close (token_revoked, room_deleted) keeps its 44xx code, which y-websocket does
+        // not retry; any other is 1000 and the provider reconnects.
+        const reason = decoding.hasContent(decoder) ? decoding.readVarString(decoder) : "";
+        const code = closeCodeForReason(reason);
+        this.close(code ?? 1000, code === undefined ? "server_closed_document" : reason);
         return;
+      }
       default:
         // Stateless, SyncStatus, Ping: Hocuspocus-only.
         return;

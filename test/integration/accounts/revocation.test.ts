@@ -12,7 +12,10 @@ import { connectYws, type YwsClient } from "../../helpers/yws.ts";
 import { ApiClient, closedWith, createTeam, startMailbox, type Mailbox, type Team } from "../../helpers/accounts.ts";
 import { openRawSocket, authFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { openDatabase, readStored } from "../../helpers/documents.ts";
+import { FAST_RECONNECT } from "../../helpers/sdk.ts";
 import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { createClient, type Client } from "../../../client/core/index.ts";
+import type { ConnectionContext } from "../../../extensions/authenticate.ts";
 import type { Database } from "../../../db/index.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -26,6 +29,7 @@ describe("revocation", function () {
   const providers: TestProvider[] = [];
   const ywsClients: YwsClient[] = [];
   const sockets: RawSocket[] = [];
+  const sdkClients: Client[] = [];
 
   before(async () => {
     mailbox = await startMailbox();
@@ -37,6 +41,7 @@ describe("revocation", function () {
     team = await createTeam(server.httpUrl, mailbox);
   });
   afterEach(async () => {
+    while (sdkClients.length) sdkClients.pop()!.destroy();
     while (providers.length) providers.pop()!.destroy();
     while (ywsClients.length) ywsClients.pop()!.destroy();
     while (sockets.length) await sockets.pop()!.close();
@@ -101,7 +106,7 @@ describe("revocation", function () {
       const ywsAgain = yws("room", forOther);
       await waitFor(() => ywsAgain.closed !== null, 5000, "the y-websocket refusal");
       expect(ywsAgain.closed!.code).to.equal(4401);
-      // Tokens minted before the demotion for any other user, or beyond a Member's grant, are refused.
+      // The token within a Member's grant still opens new connections.
       const stillOwn = await raw("room", forSelf);
       await waitForAuthenticated(stillOwn);
     });
@@ -122,6 +127,33 @@ describe("revocation", function () {
       expect(fresh.body.permissions).to.deep.equal(["room:read", "comments:read"]);
       const reader = await raw("room", fresh.body.token);
       await waitForAuthenticated(reader);
+    });
+
+    it("the SDK takes token_revoked as a cue to fetch a new token, and comes back with the new role's rights", async () => {
+      expect((await team.owner.client.post(orgPath("/rooms"), { id: "room" })).status).to.equal(201);
+      let issued = 0;
+      const client = createClient({
+        url: server.collabUrl,
+        reconnect: FAST_RECONNECT,
+        // The app's backend: a token for the signed-in member, with its role's rights.
+        authEndpoint: async (roomId) => {
+          issued++;
+          return { token: (await team.member.client.post(orgPath(`/rooms/${roomId}/token`))).body.token as string };
+        },
+      });
+      sdkClients.push(client);
+      const room = client.enterRoom("room");
+      await room.waitUntilSynced();
+      await waitFor(() => room.getStatus() === "connected", 5000, "the SDK to connect");
+      const connectionContexts = () =>
+        server.app.hocuspocus.documents.get(toDocumentName(team.orgId, "room"))?.getConnections().map((c) => c.context as ConnectionContext) ?? [];
+      expect(connectionContexts().map((c) => c.access.canWrite)).to.deep.equal([true]);
+
+      expect((await team.owner.client.patch(orgPath(`/members/${team.member.user.id}`), { role: "viewer" })).status).to.equal(200);
+      await waitFor(() => issued >= 2 && room.getStatus() === "connected", 10_000, "the SDK to come back with a new token");
+      await waitFor(() => connectionContexts().length === 1, 5000, "one connection");
+      expect(connectionContexts()[0]!.access.canWrite).to.equal(false);
+      expect(connectionContexts()[0]!.access.canRead).to.equal(true);
     });
   });
 

@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { spawnServer, type ChildServer } from "../../helpers/server.ts";
 import { truncateAll, testDatabaseUrl, ensureTestDatabase } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForAcked, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
@@ -25,6 +26,7 @@ describe("revocation across two server processes with Redis", function () {
   let a: ChildServer;
   let b: ChildServer;
   let team: Team;
+  let prefix: string;
   const providers: TestProvider[] = [];
   const ywsClients: YwsClient[] = [];
   const sockets: RawSocket[] = [];
@@ -34,9 +36,10 @@ describe("revocation across two server processes with Redis", function () {
     db = openDatabase(testDatabaseUrl());
     await migrate(db.sequelize);
     mailbox = await startMailbox();
+    prefix = `sf-test-${randomUUID()}`;
     const env = {
       REDIS_URL: "redis://127.0.0.1:6379",
-      REDIS_PREFIX: `sf-test-${randomUUID()}`,
+      REDIS_PREFIX: prefix,
       SMTP_URL: mailbox.smtpUrl,
       BCRYPT_ROUNDS: "4",
       AUTH_RATE_LIMIT: "100000",
@@ -94,9 +97,21 @@ describe("revocation across two server processes with Redis", function () {
   it("revoking an API key on A closes B's connections with its tokens within 2 s", async () => {
     await team.apiKey.client.post(orgPath("/rooms"), { id: "room" });
     const open = await openOnB("room", await mint(team.apiKey.client, { room: ["room:write"] }));
+    // Junk on the control channel is ignored; nobody's connection is touched by it.
+    const redis = new Redis("redis://127.0.0.1:6379");
+    try {
+      for (const junk of ["not json", "{}", JSON.stringify({ origin: "x", event: { type: "api_key_revoked" } }), JSON.stringify({ origin: "x", event: { type: "drop_all" } })]) {
+        await redis.publish(`${prefix}:control`, junk);
+      }
+    } finally {
+      redis.disconnect();
+    }
+    await sleep(200);
+    expect(open.collab.ws.readyState).to.equal(open.collab.ws.OPEN);
     const since = Date.now();
     expect((await team.owner.client.delete(orgPath(`/api-keys/${team.apiKey.id}`))).status).to.equal(200);
     await closedOnBWithin2s(open, since, { code: 4401, reason: "token_revoked" });
+    expect(b.process.exitCode).to.equal(null);
   });
 
   it("removing a member on A closes B's connections with the tokens it minted within 2 s", async () => {
