@@ -29,6 +29,8 @@ export interface ConnectionContext extends SocketContext {
   access: RoomAccess;
   tokenId: string;
   tokenExpiresAt: number;
+  /** When the token was minted (ms): a room deleted since refuses it (authorize-connection.ts). */
+  tokenIssuedAt: number;
   /** The API key or member that minted the token (absent for tokens minted by trusted code). */
   issuer?: { kind: "api_key" | "user"; id: string };
 }
@@ -91,14 +93,15 @@ export class Authenticate implements Extension {
       const perms = permissionsForRoom(verified.permissions, context.roomId);
       if (perms.size === 0) throw refusal(4403, "room_not_granted", "The token does not grant this room");
       const access = roomAccess(perms);
-      // The issuer (API key, member) may have been revoked since the first token was minted.
-      if (this.authorize) await this.authorize({ ...context, issuer: verified.issuer }, "refresh");
+      // The issuer (API key, member) may have been revoked or demoted since the first token was minted.
+      if (this.authorize) await this.authorize({ ...context, issuer: verified.issuer, access, tokenIssuedAt: verified.issuedAt.getTime() }, "refresh");
       context.permissions = [...perms];
       context.access = access;
       context.userInfo = verified.userInfo;
       context.tokenId = verified.tokenId;
       context.issuer = verified.issuer;
       context.tokenExpiresAt = verified.expiresAt.getTime();
+      context.tokenIssuedAt = verified.issuedAt.getTime();
       // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
       payload.connection.readOnly = !(access.canWrite || access.canWriteComments);
       context.socket?.setReadLevel({ address: payload.connection.messageAddress }, access.readLevel);
@@ -135,6 +138,7 @@ export class Authenticate implements Extension {
         access,
         tokenId: verified.tokenId,
         tokenExpiresAt: verified.expiresAt.getTime(),
+        tokenIssuedAt: verified.issuedAt.getTime(),
         issuer: verified.issuer,
       };
       if (this.authorize) await this.authorize(context);

@@ -64,6 +64,8 @@ export class Persistence implements Extension {
    */
   private readonly documents = new WeakMap<Document, DocumentState>();
   private readonly pendingByConnection = new WeakMap<Connection, { document: Document; id: number }>();
+  /** Documents of deleted rooms: never stored again (destroy-document.ts deletes their state). */
+  private readonly discarded = new WeakSet<Document>();
   private instance: Hocuspocus | null = null;
   private destroyed = false;
 
@@ -168,10 +170,18 @@ export class Persistence implements Extension {
     await Promise.allSettled([...state.inflight]);
   }
 
+  /**
+   * The room of this document was deleted: its unload must not write the erased content back.
+   * Keyed by the Document object, so a new document loaded later under the name stores normally.
+   */
+  discard(document: Document): void {
+    this.discarded.add(document);
+  }
+
   async onStoreDocument(payload: onStoreDocumentPayload): Promise<void> {
     const { documentName, document } = payload;
     const state = this.documents.get(document);
-    if (!state) return;
+    if (!state || this.discarded.has(document)) return;
     await Promise.allSettled([...state.inflight]);
     const ids = state.containedIds.splice(0);
     const snapshot = Y.encodeStateAsUpdate(document);

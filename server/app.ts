@@ -35,8 +35,10 @@ import { DatabaseSessionStore } from "./auth/session-store.ts";
 import { createApiRouter } from "./http/api-router.ts";
 import type { AuthMiddleware } from "./http/middleware/authenticate.ts";
 import { createAuthRateLimit } from "./http/middleware/rate-limit.ts";
-import { closeIssuerConnections, createConnectionAuthorizer } from "./realtime/authorize-connection.ts";
+import { createConnectionAuthorizer } from "./realtime/authorize-connection.ts";
 import { createDocumentDestroyer } from "./realtime/destroy-document.ts";
+import { createControlChannel, type ControlChannel, type ControlEvent } from "./realtime/control-events.ts";
+import { createRevocationHandler } from "./realtime/revocation.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { Awareness } from "../extensions/awareness.ts";
@@ -106,24 +108,51 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const accounts = new AccountService({ db, mailer, bcryptRounds: config.auth.bcryptRounds, publicUrl: config.http.publicUrl, clock });
   const orgs = new OrgService(db);
   const apiKeys = new ApiKeyService(db, clock);
+  // Revocations and room deletions reach every process through Redis (control-events.ts); the
+  // services publish them, each process closes what it holds (revocation.ts).
+  let control: ControlChannel | null = null;
+  const publish = async (event: ControlEvent) => {
+    if (!control) throw new Error("control events are not wired yet");
+    await control.publish(event);
+  };
   const rooms = new RoomService({
     db,
-    destroyDocument: createDocumentDestroyer({ hocuspocus: () => hocuspocus, store, updateLog }),
+    destroyDocument: (orgId, roomId) => publish({ type: "room_deleted", orgId, roomId }),
+    clock,
+    tombstoneTtlMs: config.tokens.accessTokenTtlSeconds * 1000,
+  });
+  const presence = createPresenceService({
+    redis,
+    prefix: config.redis?.prefix ?? "syncforge",
+    instanceId,
+    ttlMs: config.realtime.presenceTtlMs,
   });
   const authorize = createConnectionAuthorizer({
     apiKeys,
     orgs,
     rooms,
     connectionsCount: (name) => hocuspocus.documents.get(name)?.getConnectionsCount() ?? 0,
+    connectionsElsewhere: redis ? (orgId, roomId) => presence.connectionsElsewhere({ orgId, roomId }) : undefined,
   });
-  apiKeys.onRevoked = (id) => {
-    authorize.forgetIssuer("api_key", id);
-    closeIssuerConnections(hocuspocus, "api_key", id);
-  };
-  orgs.onMemberRemoved = (orgId, userId) => {
-    authorize.forgetIssuer("user", userId);
-    closeIssuerConnections(hocuspocus, "user", userId, orgId);
-  };
+  control = await createControlChannel({
+    redis,
+    prefix: config.redis?.prefix ?? "syncforge",
+    instanceId,
+    handle: createRevocationHandler({
+      hocuspocus: () => hocuspocus,
+      authorize,
+      documents: createDocumentDestroyer({
+        hocuspocus: () => hocuspocus,
+        store,
+        updateLog,
+        persistence,
+        roomExists: async (orgId, roomId) => (await rooms.find(orgId, roomId)) !== null,
+      }),
+    }),
+  });
+  apiKeys.onRevoked = (keyId) => publish({ type: "api_key_revoked", keyId });
+  orgs.onMemberRemoved = (orgId, userId) => publish({ type: "member_changed", orgId, userId, role: null });
+  orgs.onMemberRoleChanged = (orgId, userId, role) => publish({ type: "member_changed", orgId, userId, role });
 
   const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
   const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence, store });
@@ -134,12 +163,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       .notify({ orgId, userId, kind: "added_to_org", data: { role } })
       .catch((error: Error) => logger.warn("Could not notify a new member", { orgId, userId, error: error.message }));
   };
-  const presence = createPresenceService({
-    redis,
-    prefix: config.redis?.prefix ?? "syncforge",
-    instanceId,
-    ttlMs: config.realtime.presenceTtlMs,
-  });
   extensions.push(new Presence(presence));
   comments.useJoinEvents(presence.events);
   if (config.redis) {
@@ -241,6 +264,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     httpServer.closeAllConnections();
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
     await presence.close();
+    await control?.close();
     redis?.disconnect();
     sessionStore.close();
     await comments.close();

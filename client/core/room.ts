@@ -21,8 +21,12 @@ import { CommentsStore, isWriteRefusal } from "./comments.ts";
 import { ActivityFeed, parseServerMessage, type ActivityBackend, type InboxNotification } from "./notifications.ts";
 import { SyncForgeError, type Point, type Status, type TypeConfig, type User } from "./types.ts";
 
-/** Refusals that a new token can fix; anything else (room_not_granted) is final. */
-const TOKEN_REASONS = new Set(["token_missing", "invalid_token", "token_expired", "token_mismatch", "unauthorized"]);
+/**
+ * Refusals that a new token can fix; anything else (room_not_granted, room_deleted) is final.
+ * token_revoked too: the key or member that minted the token was revoked or demoted, and the app's
+ * backend may mint one that is valid now (with the member's new rights).
+ */
+const TOKEN_REASONS = new Set(["token_missing", "invalid_token", "token_expired", "token_mismatch", "token_revoked", "unauthorized"]);
 
 export interface RoomEvents<T extends TypeConfig> {
   status: Observable<Status>;

@@ -14,6 +14,7 @@ import { Session } from "./Session.ts";
 import { Notification } from "./Notification.ts";
 import { NotificationSetting } from "./NotificationSetting.ts";
 import { RoomActivity } from "./RoomActivity.ts";
+import { RoomTombstone } from "./RoomTombstone.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -28,6 +29,7 @@ export interface Models {
   Notification: typeof Notification;
   NotificationSetting: typeof NotificationSetting;
   RoomActivity: typeof RoomActivity;
+  RoomTombstone: typeof RoomTombstone;
 }
 
 /**
@@ -55,6 +57,7 @@ export function initModels(sequelize: Sequelize): Models {
     Notification: bound(Notification).initModel(sequelize),
     NotificationSetting: bound(NotificationSetting).initModel(sequelize),
     RoomActivity: bound(RoomActivity).initModel(sequelize),
+    RoomTombstone: bound(RoomTombstone).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -70,4 +73,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone };

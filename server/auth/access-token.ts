@@ -47,6 +47,8 @@ export interface AccessTokenClaims {
 export interface VerifiedAccessToken extends AccessTokenClaims {
   tokenId: string;
   expiresAt: Date;
+  /** When it was minted (millisecond precision), compared with a room's deletion time. */
+  issuedAt: Date;
 }
 
 const claimsSchema = z.object({
@@ -58,6 +60,7 @@ const claimsSchema = z.object({
   iss_id: z.string().optional(),
   jti: z.string(),
   exp: z.number(),
+  iat: z.number().optional(),
 });
 
 export class AccessTokens {
@@ -72,8 +75,10 @@ export class AccessTokens {
   /** Mint a token; `now` is injectable so expiry can be tested without sleeping. */
   async sign(claims: AccessTokenClaims, now: Date = new Date()): Promise<{ token: string; expiresAt: Date }> {
     if (claims.userId.length < 1 || claims.userId.length > 128) throw new BadRequestError("userId must be 1 to 128 characters", "invalid_user_id");
-    const iat = Math.floor(now.getTime() / 1000);
-    const exp = iat + this.ttlSeconds;
+    // iat keeps milliseconds (a NumericDate may be fractional): a token minted just after a room
+    // was deleted must be told apart from one minted just before (see authorize-connection.ts).
+    const iat = now.getTime() / 1000;
+    const exp = Math.floor(iat) + this.ttlSeconds;
     const token = await new SignJWT({
       org: claims.orgId,
       perms: claims.permissions,
@@ -114,6 +119,8 @@ export class AccessTokens {
       issuer: c.iss_kind && c.iss_id ? { kind: c.iss_kind, id: c.iss_id } : undefined,
       tokenId: c.jti,
       expiresAt: new Date(c.exp * 1000),
+      // A token without iat is treated as minted at the epoch: older than any deletion.
+      issuedAt: new Date(Math.round((c.iat ?? 0) * 1000)),
     };
   }
 }

@@ -32,7 +32,13 @@ import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.
 export const CloseCodes = {
   MalformedMessage: { code: 4400, reason: "malformed_message" },
   Unauthorized: { code: 4401, reason: "unauthorized" },
+  /** The key or member that minted the token was revoked, removed, or may no longer grant it. */
+  TokenRevoked: { code: 4401, reason: "token_revoked" },
   Forbidden: { code: 4403, reason: "forbidden" },
+  /** The room was deleted (live connections), or deleted after the token was minted (new ones). */
+  RoomDeleted: { code: 4404, reason: "room_deleted" },
+  /** The room does not exist and the token may not create it (no room:write). */
+  RoomNotFound: { code: 4404, reason: "room_not_found" },
   TooManyRequests: { code: 4429, reason: "rate_limited" },
   HeldTooLarge: { code: 4413, reason: "too_much_before_auth" },
   UnsupportedData: { code: 1003, reason: "binary_frames_only" },
@@ -46,6 +52,16 @@ export const CloseCodes = {
 export const MAX_HELD_PER_ADDRESS = 200;
 export const MAX_HELD_MESSAGES = 1000;
 export const MAX_HELD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The close code for a reason the server closes a live document with (Hocuspocus' Close message
+ * carries only the reason): final refusals keep their 44xx code on every endpoint.
+ */
+export function closeCodeForReason(reason: string): number | undefined {
+  for (const entry of [CloseCodes.TokenRevoked, CloseCodes.RoomDeleted]) if (entry.reason === reason) return entry.code;
+  return undefined;
+}
+
 const MAX_ADDRESSES = 100;
 const MARK = INTERNAL_MARK.charCodeAt(0);
 

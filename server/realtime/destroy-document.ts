@@ -1,42 +1,80 @@
 /**
  * Removing a room's document when the room is deleted, in the only safe order: close the live
- * connections (each socket is closed with 4404 room_deleted unless it carries other rooms), wait
- * until Hocuspocus has stored and unloaded the document, let the update log drain, and only then
- * delete the stored state. Deleting first would let the final store on unload resurrect it.
- * Other processes behind Redis keep their own copy until their clients leave.
+ * connections (each with 4404 room_deleted, on /collab and /yjs; a /collab socket carrying other
+ * rooms stays open), mark the loaded document as discarded so that unloading it stores nothing,
+ * wait until Hocuspocus has unloaded it, let the update log drain, and only then delete the stored
+ * state. Deleting first would let a final store on unload resurrect it.
+ *
+ * Every process runs this (revocation.ts, through Redis): the one that deleted the room deletes
+ * the stored state at once; another one that had the document loaded closes its connections the
+ * same way and then deletes what it may have stored since, unless the room was created again in
+ * the meantime (then the stored state belongs to the new room). Clients refused with 4404 cannot
+ * re-create the room with the token they had (room-service.ts).
  */
 import type { Hocuspocus } from "@hocuspocus/server";
 import type { DocumentStore } from "../domain/documents/document-store.ts";
 import type { UpdateLog } from "../domain/documents/update-log.ts";
-import type { SocketContext } from "./collab-socket.ts";
+import type { Persistence } from "../../extensions/persistence.ts";
+import { CloseCodes, type SocketContext } from "./collab-socket.ts";
 import { toDocumentName } from "./document-name.ts";
 import { logger } from "../logger.ts";
 
-export const ROOM_DELETED = { code: 4404, reason: "room_deleted" } as const;
+export const ROOM_DELETED = CloseCodes.RoomDeleted;
+
+export interface DocumentDestroyer {
+  /** This process deleted the room: close its connections, then delete its stored state. */
+  destroy(orgId: string, roomId: string): Promise<void>;
+  /** Another process deleted the room: close this process's connections and drop its copy. */
+  discardCopy(orgId: string, roomId: string): Promise<void>;
+}
 
 export function createDocumentDestroyer(deps: {
   hocuspocus: () => Hocuspocus;
   store: DocumentStore;
   updateLog: UpdateLog;
+  persistence: Persistence;
+  /** Whether the room exists (again): another process then leaves the stored state alone. */
+  roomExists: (orgId: string, roomId: string) => Promise<boolean>;
   timeoutMs?: number;
-}): (orgId: string, roomId: string) => Promise<void> {
+}): DocumentDestroyer {
   const timeoutMs = deps.timeoutMs ?? 10_000;
-  return async (orgId, roomId) => {
+
+  /** Close and unload the document; false when it was not loaded in this process at all. */
+  async function closeAndUnload(orgId: string, roomId: string): Promise<boolean> {
     const hocuspocus = deps.hocuspocus();
     const name = toDocumentName(orgId, roomId);
-    const deadline = Date.now() + timeoutMs;
     const loaded = () => hocuspocus.documents.has(name) || hocuspocus.loadingDocuments.has(name) || hocuspocus.unloadingDocuments.has(name);
+    if (!loaded()) return false;
+    const deadline = Date.now() + timeoutMs;
     while (loaded() && Date.now() < deadline) {
       const document = hocuspocus.documents.get(name);
       if (document) {
-        const sockets = document.getConnections().map((c) => (c.context as Partial<SocketContext>).socket);
-        hocuspocus.closeConnections(name);
-        for (const socket of sockets) socket?.refuse(name, ROOM_DELETED.code, ROOM_DELETED.reason);
+        deps.persistence.discard(document);
+        for (const connection of document.getConnections()) {
+          const socket = (connection.context as Partial<SocketContext>).socket;
+          connection.close({ code: ROOM_DELETED.code, reason: ROOM_DELETED.reason });
+          socket?.refuse(name, ROOM_DELETED.code, ROOM_DELETED.reason);
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     if (loaded()) logger.warn("A deleted room's document did not unload in time; deleting its state anyway", { orgId, roomId });
     await deps.updateLog.drain();
-    await deps.store.destroy(name);
+    return true;
+  }
+
+  return {
+    async destroy(orgId, roomId) {
+      await closeAndUnload(orgId, roomId);
+      await deps.store.destroy(toDocumentName(orgId, roomId));
+    },
+    async discardCopy(orgId, roomId) {
+      if (!(await closeAndUnload(orgId, roomId))) return;
+      if (await deps.roomExists(orgId, roomId)) {
+        logger.info("A deleted room was created again before its copy here was dropped; its stored state is kept", { orgId, roomId });
+        return;
+      }
+      await deps.store.destroy(toDocumentName(orgId, roomId));
+    },
   };
 }

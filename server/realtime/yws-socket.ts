@@ -14,15 +14,16 @@
  * every later message is prefixed with the internal document name. Outbound: the address is
  * stripped; SyncReply becomes Sync; Stateless, SyncStatus, the Authenticated reply and token
  * requests are dropped; a permission-denied reply becomes y-protocols' auth message and the
- * socket closes with 4401/4403 (see extensions/authenticate.ts); Close closes the socket (with the
- * refusal's code and reason when a hook refused the document, e.g. the comment guard's 4403).
+ * socket closes with 4401/4403/4404 (see extensions/authenticate.ts); Close closes the socket (with the
+ * refusal's code and reason when a hook refused the document, e.g. the comment guard's 4403, and with
+ * 4401/4404 when the document was closed for a revoked token or a deleted room).
  */
 import type { WebSocket, RawData } from "ws";
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
-import { CloseCodes, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type ReadLevelTarget, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
+import { CloseCodes, closeCodeForReason, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type ReadLevelTarget, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
 import { filterInboundMessage, filterOutboundMessage } from "./read-filter.ts";
 import type { ReadLevel } from "../auth/access-token.ts";
 import { AwarenessGate, ownAwarenessEchoAddress } from "./awareness-gate.ts";
@@ -151,11 +152,19 @@ export class YwsSocket implements RealtimeSocket {
         this.ws.send(encoding.toUint8Array(e));
         return;
       }
-      case MessageType.Close:
+      case MessageType.Close: {
         // After a refusal (refuse below) the close carries its code and reason, e.g. the comment
-        // guard's 4403 "comment_not_author"; otherwise the document was closed by the server.
-        this.close(this.refusal?.code ?? 1000, this.refusal?.reason ?? "server_closed_document");
+        // guard's 4403 "comment_not_author". A final close (token_revoked, room_deleted) keeps its
+        // 44xx code, which y-websocket does not retry; any other is 1000 and the provider reconnects.
+        if (this.refusal) {
+          this.close(this.refusal.code, this.refusal.reason);
+          return;
+        }
+        const reason = decoding.hasContent(decoder) ? decoding.readVarString(decoder) : "";
+        const code = closeCodeForReason(reason);
+        this.close(code ?? 1000, code === undefined ? "server_closed_document" : reason);
         return;
+      }
       default:
         // Stateless, SyncStatus, Ping: Hocuspocus-only.
         return;

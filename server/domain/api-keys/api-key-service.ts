@@ -56,7 +56,7 @@ export class ApiKeyService {
   private readonly db: Database;
   private readonly clock: Clock;
   /** Told when a key stops being valid, so caches of "is this key live" can drop it at once. */
-  onRevoked: (id: string) => void = () => {};
+  onRevoked: (id: string) => Promise<void> | void = () => {};
 
   constructor(db: Database, clock: Clock) {
     this.db = db;
@@ -94,7 +94,7 @@ export class ApiKeyService {
   async revoke(orgId: string, id: string): Promise<ApiKeyView> {
     const key = await this.findInOrg(orgId, id);
     if (!key.revokedAt) await key.update({ revokedAt: this.clock(), previousSecretHash: null, previousExpiresAt: null });
-    this.onRevoked(key.id);
+    await this.onRevoked(key.id);
     return toApiKeyView(key);
   }
 

@@ -52,7 +52,12 @@ export function toOrgView(org: Organization): OrgView {
 export class OrgService {
   private readonly db: Database;
   /** Told when a member leaves an organisation, so caches of memberships can drop them at once. */
-  onMemberRemoved: (orgId: string, userId: string) => void = () => {};
+  onMemberRemoved: (orgId: string, userId: string) => Promise<void> | void = () => {};
+  /**
+   * Told when a member's role changes, so tokens it minted beyond what the new role may grant
+   * stop at once (server/realtime/revocation.ts).
+   */
+  onMemberRoleChanged: (orgId: string, userId: string, role: OrgRole, previous: OrgRole) => Promise<void> | void = () => {};
   /** Called after an account joins an organisation (the composition root sends added_to_org). */
   onMemberAdded: (orgId: string, userId: string, role: OrgRole) => Promise<void> | void = () => {};
 
@@ -151,15 +156,18 @@ export class OrgService {
   }
 
   async changeRole(orgId: string, userId: string, role: OrgRole, actorRole: OrgRole): Promise<MemberView> {
-    await this.sequelize.transaction(async (transaction) => {
+    const previous = await this.sequelize.transaction(async (transaction) => {
       const { Organization, Membership } = this.db.models;
       await Organization.findByPk(orgId, { transaction, lock: this.lock() });
       const m = await Membership.findOne({ where: { orgId, userId }, transaction });
       if (!m) throw new NotFoundError("Member not found", "member_not_found");
       if (!canAssignRole(actorRole, m.role, role)) throw new ForbiddenError("Only an Owner may change who is an Owner", "forbidden_role");
       if (m.role === "owner" && role !== "owner") await this.assertAnotherOwner(orgId, transaction);
+      const before = m.role;
       await m.update({ role }, { transaction });
+      return before;
     });
+    if (previous !== role) await this.onMemberRoleChanged(orgId, userId, role, previous);
     return this.getMember(orgId, userId);
   }
 
@@ -173,7 +181,7 @@ export class OrgService {
       if (m.role === "owner") await this.assertAnotherOwner(orgId, transaction);
       await m.destroy({ transaction });
     });
-    this.onMemberRemoved(orgId, userId);
+    await this.onMemberRemoved(orgId, userId);
   }
 
   private async assertAnotherOwner(orgId: string, transaction: Transaction): Promise<void> {

@@ -4,7 +4,7 @@
  * with Admin-equivalent rights over rooms and access tokens; it may NOT manage members or API keys,
  * so a leaked key can be revoked and cannot mint itself a successor or invite an attacker.
  */
-import type { RoomPermission } from "../../auth/access-token.ts";
+import { roomAccess, type RoomAccess, type RoomPermission } from "../../auth/access-token.ts";
 
 export const ORG_ROLES = ["owner", "admin", "member", "viewer"] as const;
 export type OrgRole = (typeof ORG_ROLES)[number];
@@ -89,4 +89,17 @@ export function canAssignRole(actorRole: OrgRole, currentRole: OrgRole | null, n
   if (!hasRole(actorRole, "admin")) return false;
   if (actorRole === "owner") return true;
   return currentRole !== "owner" && nextRole !== "owner";
+}
+
+/**
+ * Whether a member with `role` may grant, now, what a token gives `tokenUserId` in one room: an
+ * Owner or Admin mints any token; a Member or Viewer only gets tokens for itself (the room-token
+ * endpoint), with its role's permissions. Checked at every connection and whenever a role changes,
+ * so a token never outlives its issuer's right to mint it.
+ */
+export function canMemberGrant(role: OrgRole, issuerId: string, tokenUserId: string, access: RoomAccess): boolean {
+  if (canMember(role, "access_tokens:mint")) return true;
+  if (tokenUserId !== issuerId) return false;
+  const grantable = roomAccess(new Set(roomPermissionsForRole(role)));
+  return (Object.keys(access) as Array<keyof RoomAccess>).every((right) => !access[right] || grantable[right]);
 }

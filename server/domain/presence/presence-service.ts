@@ -39,6 +39,8 @@ export interface PresenceStore {
   /** Answers whether this was the user's last connection anywhere (then with the info it had). */
   leave(room: RoomRef, userId: string): Promise<{ left: boolean; info: PresenceInfo }>;
   list(room: RoomRef): Promise<ActiveUser[]>;
+  /** Connections to the room held by live processes other than this one (0 for one process). */
+  connectionsElsewhere(room: RoomRef): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,14 @@ export class PresenceService {
   async activeUsers(room: RoomRef): Promise<ActiveUser[]> {
     const users = await this.store.list(room);
     return users.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Connections other processes hold to the room, so a room's maxParticipants counts every
+   * process (authorize-connection.ts adds this process's own, which it knows without a round trip).
+   */
+  connectionsElsewhere(room: RoomRef): Promise<number> {
+    return this.store.connectionsElsewhere(room);
   }
 
   /** For stores that discover departures themselves (a dead process's users). */
@@ -113,6 +123,10 @@ export class MemoryPresenceStore implements PresenceStore {
   async list(room: RoomRef): Promise<ActiveUser[]> {
     const users = this.rooms.get(roomKey(room));
     return users ? [...users].map(([id, e]) => ({ id, info: e.info, connections: e.count })) : [];
+  }
+
+  async connectionsElsewhere(): Promise<number> {
+    return 0;
   }
 
   async close(): Promise<void> {

@@ -142,6 +142,20 @@ export class RedisPresenceStore implements PresenceStore {
     return [...users].filter(([, n]) => n > 0).map(([id, connections]) => ({ id, info: parseInfo(info[id] ?? null), connections }));
   }
 
+  async connectionsElsewhere(room: RoomRef): Promise<number> {
+    const conns = await this.redis.hgetall(`${this.roomPrefix(roomKey(room))}:conns`);
+    const counts = new Map<string, number>();
+    for (const [field, count] of Object.entries(conns)) {
+      const instance = field.slice(0, field.indexOf("|"));
+      if (instance !== this.options.instanceId) counts.set(instance, (counts.get(instance) ?? 0) + Number(count));
+    }
+    if (counts.size === 0) return 0;
+    const instances = [...counts.keys()];
+    // A dead process's entries linger until a heartbeat reaps them; they hold no seat.
+    const flags = await this.redis.mget(...instances.map((i) => this.alive(i)));
+    return instances.reduce((sum, instance, i) => sum + (flags[i] !== null ? Math.max(0, counts.get(instance)!) : 0), 0);
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

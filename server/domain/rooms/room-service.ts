@@ -3,6 +3,11 @@
  * many exist (checked under a lock on the organisation row on PostgreSQL, so concurrent creations
  * cannot overshoot). Deleting a room removes its document through an injected function, because
  * closing live connections belongs to the realtime layer, not to the domain.
+ *
+ * A deleted room stays deleted: its tombstone records when, and no access token minted before
+ * that moment opens the room again (providers open at the deletion would otherwise reconnect,
+ * re-create it and upload their copy). Tombstones older than one token lifetime are pruned: every
+ * token minted before them has expired. Creating the room over REST, or with a newer token, works.
  */
 import { randomUUID } from "node:crypto";
 import { Op, Transaction, UniqueConstraintError } from "sequelize";
@@ -10,6 +15,7 @@ import type { Database } from "../../../db/index.ts";
 import type { Room } from "../../../db/models/index.ts";
 import { ConflictError, NotFoundError, PaymentRequiredError } from "../../errors.ts";
 import type { RoomPermission } from "../../auth/access-token.ts";
+import { systemClock, type Clock } from "../clock.ts";
 
 export interface RoomView {
   id: string;
@@ -35,6 +41,20 @@ export interface RoomServiceOptions {
   db: Database;
   /** Close the room's live connections, wait for its document to unload, then delete it. */
   destroyDocument: (orgId: string, roomId: string) => Promise<void>;
+  /** Time of deletions (tombstones); the clock access tokens are minted with. */
+  clock?: Clock;
+  /** How long tombstones are kept: the access-token lifetime (ms). */
+  tombstoneTtlMs?: number;
+}
+
+/** Why a connection may not open a room (the realtime layer maps each to a close code). */
+export type RoomRefusal = "room_deleted" | "room_not_found" | "plan_limit_reached";
+
+export interface ConnectionRoomRequest {
+  /** When the connection's access token was minted. */
+  tokenIssuedAt: Date;
+  /** Whether the token may create the room (room:write): read-only tokens never create rooms. */
+  mayCreate: boolean;
 }
 
 export function toRoomView(room: Room): RoomView {
@@ -53,10 +73,14 @@ export function toRoomView(room: Room): RoomView {
 export class RoomService {
   private readonly db: Database;
   private readonly destroyDocument: RoomServiceOptions["destroyDocument"];
+  private readonly clock: Clock;
+  private readonly tombstoneTtlMs: number;
 
   constructor(options: RoomServiceOptions) {
     this.db = options.db;
     this.destroyDocument = options.destroyDocument;
+    this.clock = options.clock ?? systemClock;
+    this.tombstoneTtlMs = options.tombstoneTtlMs ?? 7 * 24 * 3600 * 1000;
   }
 
   /** Create a room; 409 when the id is taken in this org, 402 plan_limit_reached over max_rooms. */
@@ -73,18 +97,34 @@ export class RoomService {
   }
 
   /**
-   * The room a connection opens, created on first connection (as Liveblocks does) while the org
-   * is under max_rooms; null when it does not exist and the limit is reached.
+   * The room a connection opens, created on first connection (as Liveblocks does) by a token that
+   * may write, while the org is under max_rooms. Refused when the room was deleted after the token
+   * was minted (even if re-created since: the token's holder may be a provider that was open at
+   * the deletion, holding the erased content). The tombstone is only read when the room is missing
+   * or younger than the token, so opening an existing room costs no extra query.
    */
-  async findOrCreateForConnection(orgId: string, roomId: string): Promise<Room | null> {
+  async openForConnection(orgId: string, roomId: string, request: ConnectionRoomRequest): Promise<{ room: Room } | { refused: RoomRefusal }> {
     const existing = await this.find(orgId, roomId);
-    if (existing) return existing;
-    try {
-      return await this.insertUnderLimit(orgId, roomId, {});
-    } catch (error) {
-      if (error instanceof UniqueConstraintError) return this.find(orgId, roomId);
-      throw error;
+    if (!existing || existing.createdAt.getTime() >= request.tokenIssuedAt.getTime()) {
+      const deletedAt = await this.deletedAt(orgId, roomId);
+      if (deletedAt && request.tokenIssuedAt.getTime() <= deletedAt.getTime()) return { refused: "room_deleted" };
     }
+    if (existing) return { room: existing };
+    if (!request.mayCreate) return { refused: "room_not_found" };
+    try {
+      const room = await this.insertUnderLimit(orgId, roomId, {});
+      return room ? { room } : { refused: "plan_limit_reached" };
+    } catch (error) {
+      if (!(error instanceof UniqueConstraintError)) throw error;
+      const raced = await this.find(orgId, roomId);
+      return raced ? { room: raced } : { refused: "room_not_found" };
+    }
+  }
+
+  /** When the room id was last deleted (within one token lifetime), or null. */
+  async deletedAt(orgId: string, roomId: string): Promise<Date | null> {
+    const tombstone = await this.db.models.RoomTombstone.findOne({ where: { orgId, roomId }, attributes: ["deletedAt"] });
+    return tombstone?.deletedAt ?? null;
   }
 
   private async insertUnderLimit(orgId: string, roomId: string, input: RoomInput): Promise<Room | null> {
@@ -148,12 +188,19 @@ export class RoomService {
   }
 
   /**
-   * Delete the room row, then its document (connections closed first, see destroyDocument). A
-   * client that reconnects afterwards starts a new, empty room, as any first connection does.
+   * Delete the room row and record its tombstone, then its document (connections closed first,
+   * see destroyDocument). Only a token minted after this moment, or REST, creates it again.
    */
   async delete(orgId: string, roomId: string): Promise<void> {
-    const deleted = await this.db.models.Room.destroy({ where: { orgId, roomId } });
+    const { Room, RoomTombstone } = this.db.models;
+    const now = this.clock();
+    const deleted = await this.db.sequelize.transaction(async (transaction) => {
+      const count = await Room.destroy({ where: { orgId, roomId }, transaction });
+      if (count > 0) await RoomTombstone.upsert({ orgId, roomId, deletedAt: now }, { transaction });
+      return count;
+    });
     if (deleted === 0) throw new NotFoundError("Room not found", "room_not_found");
+    await RoomTombstone.destroy({ where: { deletedAt: { [Op.lt]: new Date(now.getTime() - this.tombstoneTtlMs) } } });
     await this.destroyDocument(orgId, roomId);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The accounts migration runs up, down and up again on PostgreSQL (a throwaway database) and on
- * SQLite, and leaves every accounts table in place.
+ * The accounts migration (and the room tombstones after it) runs up, down and up again on
+ * PostgreSQL (a throwaway database) and on SQLite, and leaves every accounts table in place.
  */
 import { expect } from "chai";
 import pg from "pg";
@@ -21,7 +21,11 @@ async function roundTrip(url: string): Promise<void> {
   try {
     const migrator = createMigrator(db.sequelize);
     await migrator.up();
-    expect(await tables(db)).to.include.members(TABLES);
+    expect(await tables(db)).to.include.members([...TABLES, "room_tombstones"]);
+    await migrator.down({ to: "20261201000000-room-tombstones.ts" });
+    const withoutTombstones = await tables(db);
+    expect(withoutTombstones).to.not.include("room_tombstones");
+    expect(withoutTombstones).to.include.members(TABLES);
     await migrator.down({ to: MIGRATION });
     const after = await tables(db);
     for (const t of TABLES) expect(after, t).to.not.include(t);

@@ -159,8 +159,8 @@ describe("rooms", function () {
     sockets.push(raw);
     raw.send(authFrame("doomed", await mint({ doomed: ["room:read"] })));
     await waitForAuthenticated(raw);
-    // The raw socket (which never reconnects) keeps the document loaded; a provider would reconnect
-    // and push its copy back, re-creating the room as any first connection does.
+    // The raw socket (which never reconnects) keeps the document loaded. Providers open at the
+    // deletion are covered in revocation.test.ts: they may not re-create the room.
     writer.destroy();
 
     const deleted = await team.apiKey.client.delete(path("/doomed"));

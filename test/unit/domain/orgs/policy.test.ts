@@ -5,8 +5,10 @@ import {
   ORG_ACTIONS,
   canAssignRole,
   canMember,
+  canMemberGrant,
   roomPermissionsForRole,
 } from "../../../../server/domain/orgs/policy.ts";
+import { roomAccess, type RoomPermission } from "../../../../server/auth/access-token.ts";
 
 describe("org policy", () => {
   it("covers every action in both tables", () => {
@@ -35,5 +37,19 @@ describe("org policy", () => {
     expect(canAssignRole("admin", null, "owner")).to.equal(false);
     expect(canAssignRole("admin", "owner", null)).to.equal(false);
     expect(canAssignRole("member", "viewer", "member")).to.equal(false);
+  });
+
+  it("lets a token grant only what its issuing member may grant now", () => {
+    const access = (...perms: RoomPermission[]) => roomAccess(new Set(perms));
+    // Owners and Admins mint any token, for anyone.
+    expect(canMemberGrant("owner", "me", "someone", access("room:write"))).to.equal(true);
+    expect(canMemberGrant("admin", "me", "someone", access("room:write"))).to.equal(true);
+    // A Member or Viewer only for itself (the room-token endpoint)...
+    expect(canMemberGrant("member", "me", "someone", access("room:read"))).to.equal(false);
+    expect(canMemberGrant("member", "me", "me", access("room:write"))).to.equal(true);
+    // ...and only with its role's rights.
+    expect(canMemberGrant("viewer", "me", "me", access("room:read", "comments:read"))).to.equal(true);
+    expect(canMemberGrant("viewer", "me", "me", access("room:write"))).to.equal(false);
+    expect(canMemberGrant("viewer", "me", "me", access("comments:write"))).to.equal(false);
   });
 });

@@ -1,0 +1,48 @@
+/**
+ * What every process does when access is withdrawn (control-events.ts brings the events from the
+ * process that handled the request):
+ *   - a key revoked or a member removed: drop the cached issuer answer, close the connections
+ *     whose token it minted with 4401 token_revoked;
+ *   - a member given another role: drop the cached answer, close with 4401 token_revoked the
+ *     connections whose token the new role may not grant (a token is never downgraded in place:
+ *     its holder gets a new one, which the SDK's token source fetches; tokens still within the
+ *     role's grant stay open);
+ *   - a room deleted: close its connections with 4404 room_deleted and drop the document
+ *     (destroy-document.ts).
+ */
+import type { Hocuspocus } from "@hocuspocus/server";
+import type { ConnectionContext } from "../../extensions/authenticate.ts";
+import type { ConnectionAuthorizer } from "./authorize-connection.ts";
+import { closeIssuerConnections } from "./authorize-connection.ts";
+import type { DocumentDestroyer } from "./destroy-document.ts";
+import type { ControlHandler } from "./control-events.ts";
+import { canMemberGrant } from "../domain/orgs/policy.ts";
+
+/** The handler of control events, shared by the process that made the change and every other. */
+export function createRevocationHandler(deps: {
+  hocuspocus: () => Hocuspocus;
+  authorize: ConnectionAuthorizer;
+  documents: DocumentDestroyer;
+}): ControlHandler {
+  return async (event, origin) => {
+    switch (event.type) {
+      case "api_key_revoked":
+        deps.authorize.forgetIssuer("api_key", event.keyId);
+        closeIssuerConnections(deps.hocuspocus(), "api_key", event.keyId);
+        return;
+      case "member_changed": {
+        const { orgId, userId, role } = event;
+        deps.authorize.forgetIssuer("user", userId);
+        const keep = role === null ? undefined : (context: ConnectionContext) => canMemberGrant(role, userId, context.userId, context.access);
+        closeIssuerConnections(deps.hocuspocus(), "user", userId, orgId, keep);
+        return;
+      }
+      case "room_deleted":
+        if (origin === "local") await deps.documents.destroy(event.orgId, event.roomId);
+        else await deps.documents.discardCopy(event.orgId, event.roomId);
+        return;
+      default:
+        throw new Error(`unknown control event ${(event as { type: string }).type}`);
+    }
+  };
+}
