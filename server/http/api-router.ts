@@ -19,6 +19,7 @@ import type { AccessTokens } from "../auth/access-token.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { DatabaseSessionStore } from "../auth/session-store.ts";
 import { createAuthMiddleware, type AuthMiddleware } from "./middleware/authenticate.ts";
+import { guardInput } from "./middleware/input-guard.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { orgRoutes } from "./routes/orgs.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -65,6 +66,7 @@ export function createApiRouter(options: ApiRouterOptions): { router: Router; au
   const auth = createAuthMiddleware({ apiKeys, orgs });
   const router = Router();
   router.use(requireJsonBody);
+  router.use(guardInput);
   router.use(
     session({
       name: SESSION_COOKIE,

@@ -12,11 +12,12 @@ import type { CommentService } from "../../domain/comments/comment-service.ts";
 import type { ActivityService } from "../../domain/activity/activity-service.ts";
 import { isValidMetadata, MAX_BODY_CHARS, MAX_EMOJI_CHARS } from "../../domain/comments/schema.ts";
 import { isValidRoomId } from "../../realtime/document-name.ts";
+import { endUserIdSchema } from "../../auth/access-token.ts";
 import { NotFoundError } from "../../errors.ts";
 import { parseInput } from "../validate.ts";
 import { actingUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 
-const userId = z.string().min(1).max(128);
+const userId = endUserIdSchema;
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "1-128 characters of [A-Za-z0-9_-]");
 const body = z.string().max(MAX_BODY_CHARS);
 const anchorSchema = z

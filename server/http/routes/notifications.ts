@@ -8,10 +8,12 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { isNotificationKind, type NotificationService } from "../../domain/notifications/notification-service.ts";
+import { endUserIdSchema } from "../../auth/access-token.ts";
+import { isValidRoomId } from "../../realtime/document-name.ts";
 import { parseInput } from "../validate.ts";
 import { actingUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 
-const userIdSchema = z.string().min(1).max(128);
+const userIdSchema = endUserIdSchema;
 const listSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(1024).optional(),
@@ -28,7 +30,7 @@ const triggerSchema = z
   .object({
     userId: userIdSchema,
     kind: z.string().refine((k) => isNotificationKind(k), "mention, reply, reaction, thread_resolved, added_to_room, added_to_org or a custom $kind"),
-    roomId: z.string().min(1).max(128).nullable().optional(),
+    roomId: z.string().refine(isValidRoomId, "a room id: 1 to 128 characters, no control characters or /").nullable().optional(),
     data: z.record(z.string(), z.json()).refine((d) => JSON.stringify(d).length <= 4096, "at most 4096 JSON characters").optional(),
   })
   .strict();
