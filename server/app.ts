@@ -206,6 +206,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const api = createApiRouter({
     secret: config.secret,
     secureCookies: config.isProduction,
+    allowedOrigins: config.http.allowedOrigins,
     sessionTtlSeconds: config.auth.sessionTtlSeconds,
     sessionStore,
     authRateLimit: createAuthRateLimit({ pointsPerMinute: config.auth.rateLimitPerMinute, redis, prefix: config.redis?.prefix ?? "syncforge" }),

@@ -45,7 +45,10 @@ const envSchema = z.object({
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(90 * 24 * 3600).default(14 * 24 * 3600),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, "must start with smtp:// or smtps://").optional(),
   MAIL_FROM: z.string().min(3).default("SyncForge <no-reply@syncforge.local>"),
-  ALLOWED_ORIGINS: z.string().default(""),
+  ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .refine((v) => v.split(",").map((s) => s.trim()).filter(Boolean).every((o) => URL.canParse(o) && new URL(o).origin === o), "a comma-separated list of origins, as browsers send them: scheme://host[:port], lowercase, no path, no *"),
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.url().optional(),

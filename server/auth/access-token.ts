@@ -20,6 +20,13 @@ export type RoomPermission = (typeof ROOM_PERMISSIONS)[number];
 export const MAX_ROOM_PATTERNS = 10;
 export const ROOM_PATTERN = /^[^*\u0000-\u001f/]{1,128}\*?$|^\*$/;
 
+/**
+ * End-user ids (a token's `sub`, comment authors, inbox owners): 1–128 characters, no control
+ * characters, which no database column or log line should have to hold.
+ */
+export const END_USER_ID_PATTERN = /^[^\u0000-\u001f\u007f]{1,128}$/;
+export const endUserIdSchema = z.string().regex(END_USER_ID_PATTERN, "1 to 128 characters, no control characters");
+
 export const userInfoSchema = z
   .object({
     name: z.string().max(128).optional(),
@@ -74,7 +81,7 @@ export class AccessTokens {
 
   /** Mint a token; `now` is injectable so expiry can be tested without sleeping. */
   async sign(claims: AccessTokenClaims, now: Date = new Date()): Promise<{ token: string; expiresAt: Date }> {
-    if (claims.userId.length < 1 || claims.userId.length > 128) throw new BadRequestError("userId must be 1 to 128 characters", "invalid_user_id");
+    if (!END_USER_ID_PATTERN.test(claims.userId)) throw new BadRequestError("userId must be 1 to 128 characters without control characters", "invalid_user_id");
     // iat keeps milliseconds (a NumericDate may be fractional): a token minted just after a room
     // was deleted must be told apart from one minted just before (see authorize-connection.ts).
     const iat = now.getTime() / 1000;

@@ -12,7 +12,8 @@ export function decodeCursor(cursor: string): { at: Date; id: string } {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
     const date = new Date(at);
-    if (typeof id !== "string" || Number.isNaN(date.getTime())) throw new Error("bad cursor");
+    // No row id holds a control character, and a NUL fails in SQLite.
+    if (typeof id !== "string" || /[\u0000-\u001f\u007f]/.test(id) || Number.isNaN(date.getTime())) throw new Error("bad cursor");
     return { at: date, id };
   } catch {
     throw new BadRequestError("The cursor is invalid", "invalid_cursor");

@@ -5,6 +5,7 @@
  * CSRF: the session cookie is SameSite=Lax, and every POST/PUT/PATCH must be
  * `Content-Type: application/json`, which a cross-site form or a no-cors fetch cannot send
  * without a CORS preflight. DELETE is never a "simple" request, so it is always preflighted.
+ * Preflights succeed only for the ALLOWED_ORIGINS allow-list (middleware/cors.ts; none by default).
  */
 import { Router, type RequestHandler } from "express";
 import session from "express-session";
@@ -19,6 +20,8 @@ import type { AccessTokens } from "../auth/access-token.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { DatabaseSessionStore } from "../auth/session-store.ts";
 import { createAuthMiddleware, type AuthMiddleware } from "./middleware/authenticate.ts";
+import { guardInput } from "./middleware/input-guard.ts";
+import { createCors } from "./middleware/cors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { orgRoutes } from "./routes/orgs.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -30,6 +33,8 @@ export const SESSION_COOKIE = "syncforge.sid";
 export interface ApiRouterOptions {
   secret: string;
   secureCookies: boolean;
+  /** Origins allowed to call /api from a browser, with credentials (ALLOWED_ORIGINS). */
+  allowedOrigins: readonly string[];
   sessionTtlSeconds: number;
   sessionStore: DatabaseSessionStore;
   authRateLimit: RequestHandler;
@@ -64,7 +69,10 @@ export function createApiRouter(options: ApiRouterOptions): { router: Router; au
 
   const auth = createAuthMiddleware({ apiKeys, orgs });
   const router = Router();
+  const corsHandler = createCors(options.allowedOrigins);
+  if (corsHandler) router.use(corsHandler);
   router.use(requireJsonBody);
+  router.use(guardInput);
   router.use(
     session({
       name: SESSION_COOKIE,

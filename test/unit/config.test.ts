@@ -56,6 +56,15 @@ describe("config", () => {
     expect(() => loadConfig({ SECRET, STORE_DEBOUNCE_MS: "-1" })).to.throw(ConfigError, /STORE_DEBOUNCE_MS/);
   });
 
+  it("takes ALLOWED_ORIGINS as a list of exact origins, none by default", () => {
+    expect(loadConfig({ SECRET }).http.allowedOrigins).to.deep.equal([]);
+    const origins = loadConfig({ SECRET, ALLOWED_ORIGINS: "https://app.example.com, http://localhost:5173" }).http.allowedOrigins;
+    expect(origins).to.deep.equal(["https://app.example.com", "http://localhost:5173"]);
+    for (const bad of ["*", "app.example.com", "https://app.example.com/", "https://App.example.com", "https://a.example.com,null"]) {
+      expect(() => loadConfig({ SECRET, ALLOWED_ORIGINS: bad }), bad).to.throw(ConfigError, /ALLOWED_ORIGINS/);
+    }
+  });
+
   it("requires SECRET in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).to.throw(ConfigError, /SECRET/);
   });

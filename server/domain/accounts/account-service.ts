@@ -34,7 +34,8 @@ export function toUserView(user: User): UserView {
     id: user.id,
     email: user.email,
     name: user.name,
-    emailVerified: user.emailVerifiedAt !== null,
+    // An instance fresh from an INSERT on SQLite has it undefined, not null: truthiness, not !== null.
+    emailVerified: Boolean(user.emailVerifiedAt),
     createdAt: user.createdAt.toISOString(),
   };
 }

@@ -5,6 +5,7 @@
  * so a leaked key can be revoked and cannot mint itself a successor or invite an attacker.
  */
 import { roomAccess, type RoomAccess, type RoomPermission } from "../../auth/access-token.ts";
+import type { OrgAccess } from "../../auth/actor.ts";
 
 export const ORG_ROLES = ["owner", "admin", "member", "viewer"] as const;
 export type OrgRole = (typeof ORG_ROLES)[number];
@@ -23,6 +24,8 @@ export const ORG_ACTIONS = [
   "rooms:delete",
   "rooms:join",
   "access_tokens:mint",
+  "users:act_as",
+  "notifications:send",
 ] as const;
 export type OrgAction = (typeof ORG_ACTIONS)[number];
 
@@ -39,6 +42,9 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   "rooms:delete": "admin",
   "rooms:join": "viewer",
   "access_tokens:mint": "admin",
+  // Whoever may mint a token for any end user may as well act as them over REST.
+  "users:act_as": "admin",
+  "notifications:send": "admin",
 };
 
 /** What an API key may do in its own organisation. */
@@ -54,6 +60,8 @@ export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   "rooms:delete": true,
   "rooms:join": false,
   "access_tokens:mint": true,
+  "users:act_as": true,
+  "notifications:send": true,
 };
 
 export function isOrgRole(value: unknown): value is OrgRole {
@@ -71,6 +79,17 @@ export function canMember(role: OrgRole, action: OrgAction): boolean {
 
 export function canApiKey(action: OrgAction): boolean {
   return API_KEY_POLICY[action];
+}
+
+/**
+ * Whether the caller may act as end user `userId` (write comments as them, read or change their
+ * inbox and settings): an API key or an Owner/Admin for anyone of the organisation (they may mint
+ * that user a token anyway), any other member only as themselves (their account id).
+ */
+export function canActAs(access: OrgAccess, userId: string): boolean {
+  if (access.actor.kind === "api_key") return canApiKey("users:act_as");
+  if (access.actor.userId === userId) return true;
+  return access.role !== null && canMember(access.role, "users:act_as");
 }
 
 /**

@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import { Op, Transaction, UniqueConstraintError } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { Room } from "../../../db/models/index.ts";
-import { ConflictError, NotFoundError, PaymentRequiredError } from "../../errors.ts";
+import { BadRequestError, ConflictError, NotFoundError, PaymentRequiredError } from "../../errors.ts";
 import type { RoomPermission } from "../../auth/access-token.ts";
 import { systemClock, type Clock } from "../clock.ts";
 
@@ -209,6 +209,9 @@ function encodeCursor(roomId: string): string {
   return Buffer.from(roomId, "utf8").toString("base64url");
 }
 
+/** Any other garbage is just a position; a control character would fail in SQLite (no room id has one). */
 function decodeCursor(cursor: string): string {
-  return Buffer.from(cursor, "base64url").toString("utf8");
+  const roomId = Buffer.from(cursor, "base64url").toString("utf8");
+  if (/[\u0000-\u001f\u007f]/.test(roomId)) throw new BadRequestError("The cursor is invalid", "invalid_cursor");
+  return roomId;
 }

@@ -10,14 +10,15 @@
  *     `res.locals.org` (the Organization row) and `res.locals.orgAccess` ({ actor, role });
  *   - otherwise 403 forbidden.
  * Other areas reuse it: `router.get("/organizations/:org_id/x", auth.requireOrgAccess("rooms:read"), handler)`.
+ * Routes that act as an end user (comments, inboxes) then call `actingUserOf(res, userId)`.
  */
 import type { RequestHandler, Response } from "express";
 import type { Actor, OrgAccess } from "../../auth/actor.ts";
 import type { Organization } from "../../../db/models/index.ts";
-import { ForbiddenError, NotFoundError, UnauthorizedError } from "../../errors.ts";
+import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from "../../errors.ts";
 import type { ApiKeyService } from "../../domain/api-keys/api-key-service.ts";
 import type { OrgService } from "../../domain/orgs/org-service.ts";
-import { canApiKey, canMember, type OrgAction } from "../../domain/orgs/policy.ts";
+import { canActAs, canApiKey, canMember, type OrgAction } from "../../domain/orgs/policy.ts";
 
 export interface AuthMiddleware {
   /** Sets res.locals.actor when credentials are present; rejects bad API keys. */
@@ -106,4 +107,23 @@ export function orgOf(res: Response): Organization {
 
 export function orgAccessOf(res: Response): OrgAccess {
   return res.locals.orgAccess as OrgAccess;
+}
+
+/**
+ * The end user a request acts as: `requested` (a body `userId` or a `:user_id`), or the signed-in
+ * member when it is left out. One rule for every route (canActAs): a Member or Viewer never names
+ * someone else, so a dashboard session cannot write or read as another user.
+ */
+export function actingUserOf(res: Response, requested: string | undefined): string {
+  const access = orgAccessOf(res);
+  const userId = requested ?? (access.actor.kind === "user" ? access.actor.userId : undefined);
+  if (userId === undefined) {
+    throw new BadRequestError("Request body is invalid", "validation_failed", [
+      { path: "userId", message: "required with an API key: the end user to act as" },
+    ]);
+  }
+  if (!canActAs(access, userId)) {
+    throw new ForbiddenError(`The ${access.role ?? "caller"} role acts only as the signed-in user: leave userId out or give your own id`, "impersonation_forbidden");
+  }
+  return userId;
 }

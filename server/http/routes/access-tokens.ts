@@ -6,7 +6,7 @@
  */
 import { Router } from "express";
 import { z } from "zod";
-import { permissionsSchema, userInfoSchema, type AccessTokens } from "../../auth/access-token.ts";
+import { endUserIdSchema, permissionsSchema, userInfoSchema, type AccessTokens } from "../../auth/access-token.ts";
 import { issuerOf } from "../../auth/actor.ts";
 import type { Clock } from "../../domain/clock.ts";
 import type { RoomService } from "../../domain/rooms/room-service.ts";
@@ -17,7 +17,7 @@ import { parseInput } from "../validate.ts";
 import { actorOf, orgAccessOf, orgOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 
 const mintSchema = z.object({
-  userId: z.string().min(1).max(128),
+  userId: endUserIdSchema,
   userInfo: userInfoSchema.optional(),
   permissions: permissionsSchema,
 });

@@ -1,7 +1,9 @@
 /**
  * Threads, comments and reactions of a room over REST, for an organisation's backend (API key) or
  * its members: the same rules and the same room document as clients' writes (CommentService).
- * Writes act "as a given user" (`userId` in the body); the answer comes once the change is durable.
+ * Writes act "as a given user" (`userId` in the body): an API key or an Owner/Admin names any end
+ * user, a Member acts as themselves (userId left out or their own id; see actingUserOf). The
+ * answer comes once the change is durable.
  * Also the room's activity feed.
  */
 import { Router, type Request } from "express";
@@ -10,11 +12,12 @@ import type { CommentService } from "../../domain/comments/comment-service.ts";
 import type { ActivityService } from "../../domain/activity/activity-service.ts";
 import { isValidMetadata, MAX_BODY_CHARS, MAX_EMOJI_CHARS } from "../../domain/comments/schema.ts";
 import { isValidRoomId } from "../../realtime/document-name.ts";
+import { endUserIdSchema } from "../../auth/access-token.ts";
 import { NotFoundError } from "../../errors.ts";
 import { parseInput } from "../validate.ts";
-import type { AuthMiddleware } from "../middleware/authenticate.ts";
+import { actingUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 
-const userId = z.string().min(1).max(128);
+const userId = endUserIdSchema;
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "1-128 characters of [A-Za-z0-9_-]");
 const body = z.string().max(MAX_BODY_CHARS);
 const anchorSchema = z
@@ -25,11 +28,11 @@ const anchorSchema = z
   .strict();
 const metadataSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).refine(isValidMetadata, "at most 50 keys of 40 characters, values of 4000 characters");
 
-const createThreadSchema = z.object({ userId, body, anchor: anchorSchema.nullable().optional(), metadata: metadataSchema.optional(), id: id.optional(), commentId: id.optional() }).strict();
-const createCommentSchema = z.object({ userId, body, parentId: id.nullable().optional(), id: id.optional() }).strict();
-const editCommentSchema = z.object({ userId, body, mentions: z.array(userId).max(50).optional() }).strict();
-const actingSchema = z.object({ userId }).strict();
-const reactionSchema = z.object({ userId, emoji: z.string().min(1).max(MAX_EMOJI_CHARS).refine((e) => !e.includes("|"), "no |") }).strict();
+const createThreadSchema = z.object({ userId: userId.optional(), body, anchor: anchorSchema.nullable().optional(), metadata: metadataSchema.optional(), id: id.optional(), commentId: id.optional() }).strict();
+const createCommentSchema = z.object({ userId: userId.optional(), body, parentId: id.nullable().optional(), id: id.optional() }).strict();
+const editCommentSchema = z.object({ userId: userId.optional(), body, mentions: z.array(userId).max(50).optional() }).strict();
+const actingSchema = z.object({ userId: userId.optional() }).strict();
+const reactionSchema = z.object({ userId: userId.optional(), emoji: z.string().min(1).max(MAX_EMOJI_CHARS).refine((e) => !e.includes("|"), "no |") }).strict();
 const listSchema = z.object({ resolved: z.enum(["true", "false"]).optional(), author: userId.optional() });
 const activitySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -63,7 +66,7 @@ export function commentRoutes({ comments, activity, auth }: { comments: CommentS
   router.post(`${base}/threads`, write, async (req, res) => {
     const { orgId, roomId } = room(req);
     const input = parseInput(createThreadSchema, req.body);
-    const thread = await comments.createThread(orgId, roomId, { ...input, threadId: input.id });
+    const thread = await comments.createThread(orgId, roomId, { ...input, userId: actingUserOf(res, input.userId), threadId: input.id });
     res.status(201).json(thread);
   });
 
@@ -81,7 +84,7 @@ export function commentRoutes({ comments, activity, auth }: { comments: CommentS
   router.post(`${base}/threads/:thread_id/comments`, write, async (req, res) => {
     const { orgId, roomId } = room(req);
     const input = parseInput(createCommentSchema, req.body);
-    const comment = await comments.addComment(orgId, roomId, param(req, "thread_id"), { ...input, commentId: input.id });
+    const comment = await comments.addComment(orgId, roomId, param(req, "thread_id"), { ...input, userId: actingUserOf(res, input.userId), commentId: input.id });
     res.status(201).json(comment);
   });
 
@@ -89,20 +92,20 @@ export function commentRoutes({ comments, activity, auth }: { comments: CommentS
     router.post(`${base}/threads/:thread_id/${path}`, write, async (req, res) => {
       const { orgId, roomId } = room(req);
       const input = parseInput(actingSchema, req.body);
-      res.json(await comments.setResolved(orgId, roomId, param(req, "thread_id"), { userId: input.userId, resolved }));
+      res.json(await comments.setResolved(orgId, roomId, param(req, "thread_id"), { userId: actingUserOf(res, input.userId), resolved }));
     });
   }
 
   router.post(`${base}/threads/:thread_id/comments/:comment_id`, write, async (req, res) => {
     const { orgId, roomId } = room(req);
     const input = parseInput(editCommentSchema, req.body);
-    res.json(await comments.editComment(orgId, roomId, param(req, "thread_id"), param(req, "comment_id"), input));
+    res.json(await comments.editComment(orgId, roomId, param(req, "thread_id"), param(req, "comment_id"), { ...input, userId: actingUserOf(res, input.userId) }));
   });
 
   router.delete(`${base}/threads/:thread_id/comments/:comment_id`, write, async (req, res) => {
     const { orgId, roomId } = room(req);
     const input = parseInput(actingSchema, { userId: req.body?.userId ?? req.query.userId });
-    await comments.deleteComment(orgId, roomId, param(req, "thread_id"), param(req, "comment_id"), input);
+    await comments.deleteComment(orgId, roomId, param(req, "thread_id"), param(req, "comment_id"), { userId: actingUserOf(res, input.userId) });
     res.status(204).end();
   });
 
@@ -110,7 +113,7 @@ export function commentRoutes({ comments, activity, auth }: { comments: CommentS
     router.post(`${base}/threads/:thread_id/comments/:comment_id/${path}`, write, async (req, res) => {
       const { orgId, roomId } = room(req);
       const input = parseInput(reactionSchema, req.body);
-      const reactions = await comments.setReaction(orgId, roomId, param(req, "thread_id"), param(req, "comment_id"), { ...input, on });
+      const reactions = await comments.setReaction(orgId, roomId, param(req, "thread_id"), param(req, "comment_id"), { ...input, userId: actingUserOf(res, input.userId), on });
       res.json({ reactions });
     });
   }

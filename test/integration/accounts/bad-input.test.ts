@@ -1,12 +1,17 @@
 /**
  * Bad input on every endpoint of the accounts area: missing fields, wrong types, huge bodies,
  * invalid JSON, a non-JSON content type and unknown ids each get a 4xx with a stable code, never
- * a 500. The auth endpoints are rate limited per IP.
+ * a 500. The auth endpoints are rate limited per IP. On PostgreSQL and SQLite alike, every id path
+ * parameter of the API, body ids, query values and cursors holding a NUL or another control
+ * character, and JSON nested deeper than the limit, are refused with a 4xx.
  */
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
-import { startServer, type TestServer } from "../../helpers/server.ts";
-import { truncateAll } from "../../helpers/database.ts";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import { ROOT, startServer, type TestServer } from "../../helpers/server.ts";
+import { tempSqliteUrl, truncateAll } from "../../helpers/database.ts";
 import { ApiClient, createTeam, startMailbox, type Mailbox, type Team } from "../../helpers/accounts.ts";
 
 interface Route {
@@ -204,3 +209,169 @@ describe("bad input", function () {
     }
   });
 });
+
+/** `{"a":{"a":…1…}}` or `[[…]]`, `depth` levels deep, as raw JSON text. */
+function nested(depth: number, kind: "object" | "array"): string {
+  return kind === "object" ? '{"a":'.repeat(depth) + "1" + "}".repeat(depth) : "[".repeat(depth) + "]".repeat(depth);
+}
+
+/** Bodies that let each route reach its storage when only the path is wrong. */
+const VALID_BODIES: Record<string, unknown> = {
+  "PATCH /api/organizations/{org_id}": { name: "Renamed" },
+  "POST /api/organizations/{org_id}/members": { email: "nobody@example.test", role: "viewer" },
+  "PATCH /api/organizations/{org_id}/members/{user_id}": { role: "viewer" },
+  "POST /api/organizations/{org_id}/api-keys": { name: "k" },
+  "POST /api/organizations/{org_id}/access-tokens": { userId: "u", permissions: { existing: ["room:read"] } },
+  "POST /api/organizations/{org_id}/rooms": { name: "r" },
+  "PATCH /api/organizations/{org_id}/rooms/{room_id}": { name: "r" },
+  "POST /api/organizations/{org_id}/rooms/{room_id}/threads": { body: "x" },
+  "POST /api/organizations/{org_id}/rooms/{room_id}/threads/{thread_id}/comments": { body: "x" },
+  "POST /api/organizations/{org_id}/rooms/{room_id}/threads/{thread_id}/comments/{comment_id}": { body: "x" },
+  "POST /api/organizations/{org_id}/rooms/{room_id}/threads/{thread_id}/comments/{comment_id}/add-reaction": { emoji: "👍" },
+  "POST /api/organizations/{org_id}/rooms/{room_id}/threads/{thread_id}/comments/{comment_id}/remove-reaction": { emoji: "👍" },
+  "POST /api/organizations/{org_id}/users/{user_id}/notification-settings": { email: "x@example.test" },
+  "POST /api/organizations/{org_id}/inbox-notifications/trigger": { userId: "u", kind: "$x" },
+};
+
+for (const database of ["postgres", "sqlite"] as const) {
+  describe(`control characters and deep JSON (${database})`, function () {
+    this.timeout(60_000);
+    let mailbox: Mailbox;
+    let server: TestServer;
+    let team: Team;
+    let valid: Record<string, string>;
+    const org = () => `/organizations/${team.orgId}`;
+
+    before(async () => {
+      mailbox = await startMailbox();
+      const env = { SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" };
+      if (database === "sqlite") server = await startServer({ ...env, DATABASE_URL: tempSqliteUrl() });
+      else {
+        server = await startServer(env);
+        await truncateAll();
+      }
+      team = await createTeam(server.httpUrl, mailbox);
+      const owner = team.owner.client;
+      expect((await owner.post(`${org()}/rooms`, { id: "existing" })).status).to.equal(201);
+      const thread = await owner.post(`${org()}/rooms/existing/threads`, { body: "hello" });
+      const notified = await team.apiKey.client.post(`${org()}/inbox-notifications/trigger`, { userId: team.owner.user.id, kind: "$x" });
+      valid = {
+        org_id: team.orgId,
+        room_id: "existing",
+        user_id: team.owner.user.id,
+        id: team.apiKey.id,
+        thread_id: thread.body.id,
+        comment_id: thread.body.comments[0].id,
+        notification_id: notified.body.notification.id,
+      };
+    });
+    after(async () => {
+      await server.close();
+      await mailbox.close();
+    });
+
+    function expectRefused(r: { status: number; body: any }, what: string, status?: number, code?: string): void {
+      expect(r.status, `${what}: ${r.status} ${JSON.stringify(r.body)}`).to.be.within(400, 499);
+      if (status) expect(r.status, what).to.equal(status);
+      expect(r.body?.error?.code, what).to.be.a("string");
+      if (code) expect(r.body.error.code, what).to.equal(code);
+    }
+
+    it("a control character in any id path parameter → 4xx (every documented route)", async () => {
+      const doc = parse(readFileSync(path.join(ROOT, "docs/openapi.yaml"), "utf8")) as { paths: Record<string, Record<string, unknown>> };
+      let checked = 0;
+      for (const [template, item] of Object.entries(doc.paths)) {
+        const params = [...template.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
+        for (const method of ["get", "post", "patch", "delete"].filter((m) => item[m])) {
+          const key = `${method.toUpperCase()} ${template}`;
+          for (const bad of params) {
+            for (const value of ["a%00b", "%00", "a%1Fb", "%7F", "%C0%80"]) {
+              const url = template.replace(/^\/api/, "").replace(/\{([a-z_]+)\}/g, (_m, name: string) => (name === bad ? value : encodeURIComponent(valid[name]!)));
+              const body = method === "get" || method === "delete" ? undefined : (VALID_BODIES[key] ?? {});
+              expectRefused(await team.owner.client.request(method.toUpperCase(), url, body), `${key} ${bad}=${value}`);
+              checked++;
+            }
+          }
+        }
+      }
+      expect(checked).to.be.greaterThan(100);
+      expect((await fetch(`${server.httpUrl}/health`)).status).to.equal(200);
+    });
+
+    it("a NUL or control character in body ids, strings, query values and cursors → 400", async () => {
+      const api = team.apiKey.client;
+      const owner = team.owner.client;
+      const room = `${org()}/rooms/existing`;
+      const threadId = valid.thread_id!;
+      const commentId = valid.comment_id!;
+      const cases: Array<[ApiClient, string, string, unknown?]> = [
+        [api, "POST", `${org()}/inbox-notifications/trigger`, { userId: "a\u0000b", kind: "$x" }],
+        [api, "POST", `${org()}/inbox-notifications/trigger`, { userId: "a\u0001b", kind: "$x" }],
+        [api, "POST", `${org()}/inbox-notifications/trigger`, { userId: "u", kind: "$x", roomId: "a\u0000b" }],
+        [api, "POST", `${org()}/inbox-notifications/trigger`, { userId: "u", kind: "$x", roomId: "a\u001fb" }],
+        [api, "POST", `${org()}/inbox-notifications/trigger`, { userId: "u", kind: "$x", data: { note: "b\u0000" } }],
+        [api, "POST", `${org()}/inbox-notifications/trigger`, { userId: "u", kind: "$x", data: { "k\u0000": 1 } }],
+        [api, "POST", `${room}/threads`, { userId: "a\u0000b", body: "hi" }],
+        [api, "POST", `${room}/threads`, { userId: "a\u007fb", body: "hi" }],
+        [api, "POST", `${room}/threads`, { userId: "u", body: "hi @x\u0000y" }],
+        [api, "POST", `${room}/threads`, { userId: "u", body: "hi", metadata: { a: "\u0000" } }],
+        [api, "POST", `${room}/threads`, { userId: "u", body: "hi", id: "th\u0000" }],
+        [api, "POST", `${room}/threads/${threadId}/comments`, { userId: "u", body: "hi", parentId: "cm\u0000" }],
+        [api, "POST", `${room}/threads/${threadId}/comments/${commentId}`, { userId: "u", body: "hi", mentions: ["a\u0000b"] }],
+        [api, "POST", `${room}/threads/${threadId}/comments/${commentId}/add-reaction`, { userId: "u", emoji: "\u0000" }],
+        [owner, "POST", `${org()}/rooms`, { id: "a\u0000b" }],
+        [owner, "POST", `${org()}/rooms`, { name: "a\u0000b" }],
+        [owner, "POST", `${org()}/rooms`, { metadata: { a: "\u0000" } }],
+        [owner, "POST", `${org()}/access-tokens`, { userId: "a\u0000b", permissions: { existing: ["room:read"] } }],
+        [owner, "POST", `${org()}/access-tokens`, { userId: "a\u0002b", permissions: { existing: ["room:read"] } }],
+        [owner, "POST", `${org()}/access-tokens`, { userId: "u", userInfo: { name: "\u0000" }, permissions: { existing: ["room:read"] } }],
+        [owner, "POST", "/organizations", { name: "a\u0000b" }],
+        [owner, "PATCH", org(), { name: "a\u0000b" }],
+        [owner, "POST", `${org()}/api-keys`, { name: "a\u0000b" }],
+        [owner, "POST", `${org()}/users/${team.owner.user.id}/notification-settings`, { email: "a\u0000@example.test" }],
+        [owner, "GET", `${room}/threads?author=a%00b`],
+        [owner, "GET", `${room}/threads?author=a%01b`],
+        [owner, "DELETE", `${room}/threads/${threadId}/comments/${commentId}?userId=a%00b`],
+        [owner, "GET", `${org()}/rooms?cursor=%00`],
+        [owner, "GET", `${org()}/rooms?cursor=${Buffer.from("a\u0000b").toString("base64url")}`],
+        [owner, "GET", `${org()}/rooms?cursor=${Buffer.from("a\u0001b").toString("base64url")}`],
+        [owner, "GET", `${room}/activity?cursor=${Buffer.from(JSON.stringify([new Date().toISOString(), "a\u0000b"])).toString("base64url")}`],
+        [owner, "GET", `${org()}/users/${team.owner.user.id}/inbox-notifications?cursor=${Buffer.from(JSON.stringify([new Date().toISOString(), "in\u0000"])).toString("base64url")}`],
+      ];
+      for (const [client, method, url, body] of cases) {
+        expectRefused(await client.request(method, url, body), `${method} ${url} ${JSON.stringify(body)}`, 400);
+      }
+      // The login form is not an id, but a NUL there must not reach the database either.
+      expectRefused(await new ApiClient(`${server.httpUrl}/api`).post("/auth/login", { email: "a\u0000@example.test", password: "whatever" }), "login", 400);
+      // Ordinary control characters in free text (newlines, tabs) are fine.
+      expect((await api.post(`${room}/threads`, { userId: "u", body: "line one\nline\ttwo" })).status).to.equal(201);
+    });
+
+    it("JSON nested deeper than the limit anywhere in a body → 400 json_too_deep", async () => {
+      const api = team.apiKey.client;
+      const owner = team.owner.client;
+      const room = `${org()}/rooms/existing`;
+      for (const [depth, kind] of [[40, "object"], [5_000, "object"], [300_000, "array"]] as const) {
+        const deep = nested(depth, kind);
+        const cases: Array<[ApiClient, string, string, string]> = [
+          [owner, "POST", `${org()}/rooms`, `{"metadata":{"a":${deep}}}`],
+          [owner, "PATCH", `${room}`, `{"metadata":{"a":${deep}}}`],
+          [api, "POST", `${org()}/inbox-notifications/trigger`, `{"userId":"u","kind":"$x","data":{"a":${deep}}}`],
+          [api, "POST", `${room}/threads`, `{"userId":"u","body":"x","anchor":{"text":{"field":"f","start":{"a":${deep}},"end":{}}}}`],
+          [owner, "POST", `${org()}/access-tokens`, `{"userId":"u","userInfo":{"x":${deep}},"permissions":{"existing":["room:read"]}}`],
+          [owner, "POST", "/organizations", deep],
+          [owner, "POST", "/auth/login", `{"email":${deep}}`],
+        ];
+        for (const [client, method, url, body] of cases) {
+          expectRefused(await client.request(method, url, body), `${method} ${url} depth ${depth}`, 400, "json_too_deep");
+        }
+      }
+      // Nesting within the limit is ordinary JSON.
+      const fine = await owner.post(`${org()}/rooms`, { id: "nested-ok", metadata: { a: JSON.parse(nested(10, "object")) } });
+      expect(fine.status, JSON.stringify(fine.body)).to.equal(201);
+      const notified = await api.post(`${org()}/inbox-notifications/trigger`, { userId: "u", kind: "$x", data: { a: JSON.parse(nested(10, "array")) } });
+      expect(notified.status).to.equal(201);
+      expect((await fetch(`${server.httpUrl}/health`)).status).to.equal(200);
+    });
+  });
+}

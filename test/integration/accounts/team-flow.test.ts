@@ -208,4 +208,18 @@ describe("accounts on SQLite (the default database)", () => {
     client.text.insert(0, "on sqlite");
     await waitFor(() => server.app.hocuspocus.documents.get(toDocumentName(orgId, "lite"))?.getText("content").toString() === "on sqlite", 5000, "server to apply");
   });
+
+  it("reports emailVerified: false until the address is verified", async () => {
+    // SQLite returns no row from the INSERT, so the new account's emailVerifiedAt was undefined, not null.
+    const api = new ApiClient(`${server.httpUrl}/api`);
+    const email = "unverified@example.test";
+    const registered = await api.post("/auth/register", { email, password: "a long password", name: "New" });
+    expect(registered.status).to.equal(201);
+    expect(registered.body.user.emailVerified).to.equal(false);
+    expect((await api.get("/me")).status).to.equal(401);
+    const verified = await api.post("/auth/verify-email", { token: tokenFromMail(await mailbox.waitForMail(email, /verify/i)) });
+    expect(verified.body.user.emailVerified).to.equal(true);
+    expect((await api.post("/auth/login", { email, password: "a long password" })).status).to.equal(200);
+    expect((await api.get("/me")).body.user.emailVerified).to.equal(true);
+  });
 });

@@ -43,6 +43,14 @@ describe("access tokens", () => {
     expect(verified.tokenId).to.be.a("string").and.not.empty;
   });
 
+  it("signs only end-user ids of 1 to 128 characters without control characters", async () => {
+    for (const userId of ["", "u".repeat(129), "a\u0000b", "a\nb", "a\u007fb"]) {
+      const error = await tokens.sign({ ...claims, userId }).then(() => null, (e: { code?: string }) => e);
+      expect(error?.code, JSON.stringify(userId)).to.equal("invalid_user_id");
+    }
+    expect((await tokens.sign({ ...claims, userId: "u".repeat(128) })).token).to.be.a("string");
+  });
+
   it("expires after its TTL, by the injected clock", async () => {
     const issued = new Date("2026-01-01T00:00:00Z");
     const { token } = await tokens.sign(claims, issued);

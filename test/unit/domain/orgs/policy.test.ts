@@ -3,6 +3,7 @@ import {
   API_KEY_POLICY,
   MEMBER_POLICY,
   ORG_ACTIONS,
+  canActAs,
   canAssignRole,
   canMember,
   canMemberGrant,
@@ -28,6 +29,19 @@ describe("org policy", () => {
     expect(API_KEY_POLICY["members:manage"]).to.equal(false);
     expect(API_KEY_POLICY["api_keys:manage"]).to.equal(false);
     expect(API_KEY_POLICY["access_tokens:mint"]).to.equal(true);
+  });
+
+  it("lets API keys, Owners and Admins act as any end user, everyone else only as themselves", () => {
+    const user = (role: "owner" | "admin" | "member" | "viewer") => ({ actor: { kind: "user" as const, userId: "u1", email: "u1@example.test" }, role });
+    expect(canActAs({ actor: { kind: "api_key", apiKeyId: "k", orgId: "o" }, role: null }, "anyone")).to.equal(true);
+    for (const role of ["owner", "admin"] as const) expect(canActAs(user(role), "anyone"), role).to.equal(true);
+    for (const role of ["member", "viewer"] as const) {
+      expect(canActAs(user(role), "anyone"), role).to.equal(false);
+      expect(canActAs(user(role), "u1"), role).to.equal(true);
+      expect(canActAs(user(role), "u1\u0000"), role).to.equal(false);
+    }
+    expect(API_KEY_POLICY["notifications:send"]).to.equal(true);
+    expect(canMember("member", "notifications:send")).to.equal(false);
   });
 
   it("leaves the owner role to Owners", () => {
