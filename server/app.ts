@@ -167,8 +167,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", 1);
+  // Off unless TRUST_PROXY names the proxies in front: X-Forwarded-For from anyone else is ignored,
+  // so a client cannot claim a new IP per request past the per-IP limits.
+  app.set("trust proxy", config.http.trustProxy);
   app.use(requestId);
+  if (config.http.trustProxy === false) app.use(warnOnceAboutForwardedHeaders());
   app.use(helmet());
   app.use(express.json({ limit: "1mb" }));
   app.use(
@@ -281,6 +284,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       }),
     close: () => (closing ??= shutdown()),
+  };
+}
+
+/**
+ * With TRUST_PROXY off, X-Forwarded-* headers are ignored. Behind a proxy that is a mistake to
+ * report (clients share one rate-limit budget, Secure cookies are never set), so say it once.
+ */
+function warnOnceAboutForwardedHeaders(): express.RequestHandler {
+  let warned = false;
+  return (req, _res, next) => {
+    if (!warned && (req.headers["x-forwarded-for"] !== undefined || req.headers["x-forwarded-proto"] !== undefined)) {
+      warned = true;
+      logger.warn("A request carries X-Forwarded-For or X-Forwarded-Proto but TRUST_PROXY is off; they are ignored. Behind a reverse proxy, set TRUST_PROXY to the number of proxies in front");
+    }
+    next();
   };
 }
 

@@ -156,8 +156,15 @@ describe("dashboard sessions", () => {
     }
   });
 
-  it("are Secure cookies in production", async () => {
-    const server = await startServer({ NODE_ENV: "production", SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", LOG_LEVEL: "error" });
+  it("are Secure cookies in production (behind a TLS proxy named by TRUST_PROXY)", async () => {
+    const server = await startServer({
+      NODE_ENV: "production",
+      SMTP_URL: mailbox.smtpUrl,
+      BCRYPT_ROUNDS: "10",
+      AUTH_RATE_LIMIT: "100000",
+      LOG_LEVEL: "error",
+      TRUST_PROXY: "1",
+    });
     try {
       const api = new ApiClient(`${server.httpUrl}/api`);
       const credentials = { email: "prod@example.test", password: "correct horse battery" };
