@@ -27,6 +27,8 @@ import { errorHandler, notFoundHandler } from "./http/middleware/error-handler.t
 import { healthRoutes } from "./http/routes/health.ts";
 import { systemClock, type Clock } from "./domain/clock.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
+import { createMailThrottle } from "./mail/mail-throttle.ts";
+import { BackgroundWork } from "./domain/background-work.ts";
 import { AccountService } from "./domain/accounts/account-service.ts";
 import { OrgService } from "./domain/orgs/org-service.ts";
 import { ApiKeyService } from "./domain/api-keys/api-key-service.ts";
@@ -103,7 +105,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const clock = options.clock ?? systemClock;
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, env: config.env });
-  const accounts = new AccountService({ db, mailer, bcryptRounds: config.auth.bcryptRounds, publicUrl: config.http.publicUrl, clock });
+  const mailThrottle = createMailThrottle({ perHour: config.mail.perAddressPerHour, redis, prefix: config.redis?.prefix ?? "syncforge" });
+  const background = new BackgroundWork();
+  const accounts = new AccountService({
+    db,
+    mailer,
+    bcryptRounds: config.auth.bcryptRounds,
+    publicUrl: config.http.publicUrl,
+    clock,
+    throttle: mailThrottle,
+    background,
+  });
   const orgs = new OrgService(db);
   const apiKeys = new ApiKeyService(db, clock);
   const rooms = new RoomService({
@@ -245,6 +257,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
     await presence.close();
     redis?.disconnect();
+    // Account writes and mail started after an answer (register, forgot-password, invitations).
+    if (!(await background.idle(config.shutdownTimeoutMs))) logger.warn("Shutting down with account mail still being sent");
     sessionStore.close();
     await comments.close();
     mailer.close();
