@@ -31,6 +31,7 @@ import { createMailThrottle } from "./mail/mail-throttle.ts";
 import { BackgroundWork } from "./domain/background-work.ts";
 import { AccountService } from "./domain/accounts/account-service.ts";
 import { OrgService } from "./domain/orgs/org-service.ts";
+import { InvitationService } from "./domain/orgs/invitation-service.ts";
 import { ApiKeyService } from "./domain/api-keys/api-key-service.ts";
 import { RoomService } from "./domain/rooms/room-service.ts";
 import { DatabaseSessionStore } from "./auth/session-store.ts";
@@ -64,6 +65,8 @@ export interface App {
   mailer: Mailer;
   accounts: AccountService;
   orgs: OrgService;
+  /** Adding members by email: invitations, accepted by link (issue 16). */
+  invitations: InvitationService;
   apiKeys: ApiKeyService;
   rooms: RoomService;
   /** Authentication middleware for /api routes: `auth.requireOrgAccess("rooms:read")`. */
@@ -117,6 +120,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     background,
   });
   const orgs = new OrgService(db);
+  const invitations = new InvitationService({
+    db,
+    orgs,
+    accounts,
+    mailer,
+    throttle: mailThrottle,
+    background,
+    publicUrl: config.http.publicUrl,
+    clock,
+  });
   const apiKeys = new ApiKeyService(db, clock);
   const rooms = new RoomService({
     db,
@@ -203,6 +216,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     authRateLimit: createAuthRateLimit({ pointsPerMinute: config.auth.rateLimitPerMinute, redis, prefix: config.redis?.prefix ?? "syncforge" }),
     accounts,
     orgs,
+    invitations,
     apiKeys,
     rooms,
     tokens,
@@ -256,9 +270,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     httpServer.closeAllConnections();
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
     await presence.close();
-    redis?.disconnect();
-    // Account writes and mail started after an answer (register, forgot-password, invitations).
+    // Account writes and mail started after an answer (register, forgot-password, invitations);
+    // their mail budget may be in Redis.
     if (!(await background.idle(config.shutdownTimeoutMs))) logger.warn("Shutting down with account mail still being sent");
+    redis?.disconnect();
     sessionStore.close();
     await comments.close();
     mailer.close();
@@ -279,6 +294,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     mailer,
     accounts,
     orgs,
+    invitations,
     apiKeys,
     rooms,
     auth: api.auth,

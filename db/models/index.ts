@@ -14,6 +14,7 @@ import { Session } from "./Session.ts";
 import { Notification } from "./Notification.ts";
 import { NotificationSetting } from "./NotificationSetting.ts";
 import { RoomActivity } from "./RoomActivity.ts";
+import { Invitation } from "./Invitation.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -28,6 +29,7 @@ export interface Models {
   Notification: typeof Notification;
   NotificationSetting: typeof NotificationSetting;
   RoomActivity: typeof RoomActivity;
+  Invitation: typeof Invitation;
 }
 
 /**
@@ -55,6 +57,7 @@ export function initModels(sequelize: Sequelize): Models {
     Notification: bound(Notification).initModel(sequelize),
     NotificationSetting: bound(NotificationSetting).initModel(sequelize),
     RoomActivity: bound(RoomActivity).initModel(sequelize),
+    Invitation: bound(Invitation).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -67,7 +70,9 @@ export function initModels(sequelize: Sequelize): Models {
   models.Room.belongsTo(models.Organization, { foreignKey: "orgId", as: "organization" });
   models.User.hasMany(models.EmailToken, { foreignKey: "userId", as: "emailTokens" });
   models.EmailToken.belongsTo(models.User, { foreignKey: "userId", as: "user" });
+  models.Organization.hasMany(models.Invitation, { foreignKey: "orgId", as: "invitations" });
+  models.Invitation.belongsTo(models.Organization, { foreignKey: "orgId", as: "organization" });
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, Invitation };

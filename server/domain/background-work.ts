@@ -11,9 +11,11 @@ export class BackgroundWork {
 
   /** Start `work` now without waiting for it; `what` names it in the log if it fails. */
   run(what: string, work: () => Promise<void>): void {
-    const task = Promise.resolve()
+    const task: Promise<void> = Promise.resolve()
       .then(work)
-      .catch((error: Error) => logger.error("Background work failed", { what, error: error.message }))
+      .catch((error: Error) => {
+        logger.error("Background work failed", { what, error: error.message });
+      })
       .finally(() => this.pending.delete(task));
     this.pending.add(task);
   }

@@ -183,6 +183,18 @@ export interface Team {
   apiKey: { id: string; secret: string; client: ApiClient };
 }
 
+/** Add a signed-in account to an organisation the only way there is: invite its email, accept the mailed link. */
+export async function joinByInvitation(inviter: ApiClient, invitee: ApiClient, mailbox: Mailbox, orgId: string, email: string, role: string): Promise<void> {
+  // Mail goes to the address as stored: lower-cased.
+  const to = email.toLowerCase();
+  const sent = mailbox.mailsTo(to, /invit/i).length;
+  const invited = await inviter.post(`/organizations/${orgId}/members`, { email, role });
+  if (invited.status !== 202) throw new Error(`invite failed: ${JSON.stringify(invited.body)}`);
+  await waitFor(() => mailbox.mailsTo(to, /invit/i).length > sent, 5000, `invitation mail to ${to}`);
+  const accepted = await invitee.post("/invitations/accept", { token: tokenFromMail(mailbox.mailsTo(to, /invit/i).at(-1)!) });
+  if (accepted.status !== 200) throw new Error(`accept failed: ${JSON.stringify(accepted.body)}`);
+}
+
 /** An organisation with one signed-in account per role and an API key. */
 export async function createTeam(httpUrl: string, mailbox: Mailbox, name = "Acme"): Promise<Team> {
   const owner = await signUp(httpUrl, mailbox);
@@ -191,8 +203,7 @@ export async function createTeam(httpUrl: string, mailbox: Mailbox, name = "Acme
   const orgId: string = created.body.organization.id;
   const add = async (role: string): Promise<TeamMember> => {
     const account = await signUp(httpUrl, mailbox);
-    const added = await owner.client.post(`/organizations/${orgId}/members`, { email: account.user.email, role });
-    if (added.status !== 201) throw new Error(`add member failed: ${JSON.stringify(added.body)}`);
+    await joinByInvitation(owner.client, account.client, mailbox, orgId, account.user.email, role);
     return { client: account.client, user: account.user };
   };
   const [admin, member, viewer] = [await add("admin"), await add("member"), await add("viewer")];

@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import pg from "pg";
 import { performance } from "node:perf_hooks";
+import { randomUUID } from "node:crypto";
 import { startServer, type TestServer } from "../../helpers/server.ts";
 import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
 import { waitFor } from "../../helpers/clients.ts";
@@ -138,6 +139,30 @@ describe("abuse of the auth endpoints", function () {
       for (let i = 0; i < 4; i++) await anon.post("/auth/register", { email: "taken@example.test", ...attempt });
       await mailbox.settle();
       expect(mailbox.mailsTo("taken@example.test", /already/i)).to.have.length(3);
+    });
+  });
+
+  describe("mail with Redis", () => {
+    it("the per-address budget is shared by every process", async () => {
+      const mailbox = await startMailbox();
+      const env = { SMTP_URL: mailbox.smtpUrl, ...FAST, REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: `sf-mail-${randomUUID()}` };
+      const one = await startServer(env);
+      const two = await startServer(env);
+      try {
+        await truncateAll();
+        const email = "shared-budget@example.test";
+        await signUp(one.httpUrl, mailbox, { email });
+        for (const server of [one, two, one, two, one]) {
+          expect((await new ApiClient(`${server.httpUrl}/api`).post("/auth/forgot-password", { email })).status).to.equal(202);
+        }
+        await waitFor(() => mailbox.mailsTo(email, /reset/i).length >= 3, 5000, "three reset mails");
+        await mailbox.settle();
+        expect(mailbox.mailsTo(email, /reset/i)).to.have.length(3);
+      } finally {
+        await one.close();
+        await two.close();
+        await mailbox.close();
+      }
     });
   });
 
