@@ -27,8 +27,11 @@ import { errorHandler, notFoundHandler } from "./http/middleware/error-handler.t
 import { healthRoutes } from "./http/routes/health.ts";
 import { systemClock, type Clock } from "./domain/clock.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
+import { createMailThrottle } from "./mail/mail-throttle.ts";
+import { BackgroundWork } from "./domain/background-work.ts";
 import { AccountService } from "./domain/accounts/account-service.ts";
 import { OrgService } from "./domain/orgs/org-service.ts";
+import { InvitationService } from "./domain/orgs/invitation-service.ts";
 import { ApiKeyService } from "./domain/api-keys/api-key-service.ts";
 import { RoomService } from "./domain/rooms/room-service.ts";
 import { DatabaseSessionStore } from "./auth/session-store.ts";
@@ -64,6 +67,8 @@ export interface App {
   mailer: Mailer;
   accounts: AccountService;
   orgs: OrgService;
+  /** Adding members by email: invitations, accepted by link (issue 16). */
+  invitations: InvitationService;
   apiKeys: ApiKeyService;
   rooms: RoomService;
   /** Authentication middleware for /api routes: `auth.requireOrgAccess("rooms:read")`. */
@@ -105,8 +110,28 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const clock = options.clock ?? systemClock;
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, env: config.env });
-  const accounts = new AccountService({ db, mailer, bcryptRounds: config.auth.bcryptRounds, publicUrl: config.http.publicUrl, clock });
+  const mailThrottle = createMailThrottle({ perHour: config.mail.perAddressPerHour, redis, prefix: config.redis?.prefix ?? "syncforge" });
+  const background = new BackgroundWork();
+  const accounts = new AccountService({
+    db,
+    mailer,
+    bcryptRounds: config.auth.bcryptRounds,
+    publicUrl: config.http.publicUrl,
+    clock,
+    throttle: mailThrottle,
+    background,
+  });
   const orgs = new OrgService(db);
+  const invitations = new InvitationService({
+    db,
+    orgs,
+    accounts,
+    mailer,
+    throttle: mailThrottle,
+    background,
+    publicUrl: config.http.publicUrl,
+    clock,
+  });
   const apiKeys = new ApiKeyService(db, clock);
   // Revocations and room deletions reach every process through Redis (control-events.ts); the
   // services publish them, each process closes what it holds (revocation.ts).
@@ -190,8 +215,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", 1);
+  // Off unless TRUST_PROXY names the proxies in front: X-Forwarded-For from anyone else is ignored,
+  // so a client cannot claim a new IP per request past the per-IP limits.
+  app.set("trust proxy", config.http.trustProxy);
   app.use(requestId);
+  if (config.http.trustProxy === false) app.use(warnOnceAboutForwardedHeaders());
   app.use(helmet());
   app.use(express.json({ limit: "1mb" }));
   app.use(
@@ -212,6 +240,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     authRateLimit: createAuthRateLimit({ pointsPerMinute: config.auth.rateLimitPerMinute, redis, prefix: config.redis?.prefix ?? "syncforge" }),
     accounts,
     orgs,
+    invitations,
     apiKeys,
     rooms,
     tokens,
@@ -265,6 +294,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     httpServer.closeAllConnections();
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
     await presence.close();
+    // Account writes and mail started after an answer (register, forgot-password, invitations);
+    // their mail budget may be in Redis.
+    if (!(await background.idle(config.shutdownTimeoutMs))) logger.warn("Shutting down with account mail still being sent");
     await control?.close();
     redis?.disconnect();
     sessionStore.close();
@@ -287,6 +319,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     mailer,
     accounts,
     orgs,
+    invitations,
     apiKeys,
     rooms,
     auth: api.auth,
@@ -306,6 +339,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       }),
     close: () => (closing ??= shutdown()),
+  };
+}
+
+/**
+ * With TRUST_PROXY off, X-Forwarded-* headers are ignored. Behind a proxy that is a mistake to
+ * report (clients share one rate-limit budget, Secure cookies are never set), so say it once.
+ */
+function warnOnceAboutForwardedHeaders(): express.RequestHandler {
+  let warned = false;
+  return (req, _res, next) => {
+    if (!warned && (req.headers["x-forwarded-for"] !== undefined || req.headers["x-forwarded-proto"] !== undefined)) {
+      warned = true;
+      logger.warn("A request carries X-Forwarded-For or X-Forwarded-Proto but TRUST_PROXY is off; they are ignored. Behind a reverse proxy, set TRUST_PROXY to the number of proxies in front");
+    }
+    next();
   };
 }
 

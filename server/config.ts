@@ -4,6 +4,7 @@
  * clone: an embedded SQLite file under ./data, no Redis, a development secret kept in ./data.
  */
 import { randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -13,11 +14,43 @@ const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+/** Express's names for address ranges, usable in TRUST_PROXY. */
+const PROXY_RANGE_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (!family || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * Which peers may set X-Forwarded-For (Express's "trust proxy"): off, the number of proxies in
+ * front of the server, or their addresses. Never `true`: that takes the left-most entry, which
+ * the client itself writes, so every request could claim a new IP past the per-IP limits.
+ */
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((value, ctx): false | number | string[] => {
+    if (value === "" || value === "false" || value === "0") return false;
+    if (/^\d{1,2}$/.test(value)) return Number(value);
+    const entries = value.split(",").map((e) => e.trim()).filter(Boolean);
+    if (entries.length > 0 && entries.every(isProxyAddress)) return entries;
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a hop count (0 = off) or a comma-separated list of proxy addresses, subnets, loopback, linklocal or uniquelocal",
+    });
+    return z.NEVER;
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
   PUBLIC_URL: z.url().optional(),
+  TRUST_PROXY: trustProxy.default(false),
   DATABASE_URL: z
     .string()
     .regex(/^(postgres(ql)?:\/\/|sqlite:)/, "must start with postgres://, postgresql:// or sqlite:")
@@ -45,6 +78,7 @@ const envSchema = z.object({
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(90 * 24 * 3600).default(14 * 24 * 3600),
   SMTP_URL: z.string().regex(/^smtps?:\/\//, "must start with smtp:// or smtps://").optional(),
   MAIL_FROM: z.string().min(3).default("SyncForge <no-reply@syncforge.local>"),
+  MAIL_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000).default(3),
   ALLOWED_ORIGINS: z
     .string()
     .default("")
@@ -62,7 +96,8 @@ export interface Config {
   env: Env["NODE_ENV"];
   isProduction: boolean;
   isTest: boolean;
-  http: { port: number; host: string; publicUrl: string; allowedOrigins: string[] };
+  /** trustProxy: Express's "trust proxy" (false, a hop count, or proxy addresses); see TRUST_PROXY. */
+  http: { port: number; host: string; publicUrl: string; allowedOrigins: string[]; trustProxy: false | number | string[] };
   database: { url: string; poolMax: number; ssl: boolean };
   redis: { url: string; prefix: string } | null;
   secret: string;
@@ -82,7 +117,8 @@ export interface Config {
   /** How often the event-loop delay histogram of /metrics samples (see server/metrics.ts). */
   metrics: { eventLoopResolutionMs: number };
   shutdownTimeoutMs: number;
-  mail: { smtpUrl: string | null; from: string };
+  /** perAddressPerHour: mails of one kind (verification, reset, invitation, …) to one address. */
+  mail: { smtpUrl: string | null; from: string; perAddressPerHour: number };
   /** Dashboard accounts: bcrypt cost, auth attempts per IP per minute, session lifetime. */
   auth: { bcryptRounds: number; rateLimitPerMinute: number; sessionTtlSeconds: number };
   stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
@@ -101,8 +137,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   const env = parsed.data;
   const isProduction = env.NODE_ENV === "production";
-  if (isProduction && !env.SECRET) {
-    throw new ConfigError("Invalid configuration:\n  SECRET: required when NODE_ENV=production");
+  if (isProduction) {
+    const problems = productionProblems(env);
+    if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
   }
   return {
     env: env.NODE_ENV,
@@ -113,6 +150,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       host: env.HOST,
       publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
       allowedOrigins: env.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
+      trustProxy: env.TRUST_PROXY,
     },
     database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, ssl: env.DATABASE_SSL },
     redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : null,
@@ -130,7 +168,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     metrics: { eventLoopResolutionMs: env.METRICS_EVENT_LOOP_RESOLUTION_MS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM },
+    mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM, perAddressPerHour: env.MAIL_RATE_LIMIT },
     auth: { bcryptRounds: env.BCRYPT_ROUNDS, rateLimitPerMinute: env.AUTH_RATE_LIMIT, sessionTtlSeconds: env.SESSION_TTL_SECONDS },
     stripe: {
       secretKey: env.STRIPE_SECRET_KEY ?? null,
@@ -139,6 +177,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     comments: { guard: env.COMMENT_GUARD === "on" },
   };
+}
+
+/**
+ * What development tolerates and production must not: no SECRET, a SECRET of one repeated
+ * character (a placeholder, not a secret), and a bcrypt cost cheap enough to guess passwords at.
+ */
+function productionProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (!env.SECRET) problems.push("SECRET: required when NODE_ENV=production");
+  else if (/^(.)\1*$/su.test(env.SECRET)) problems.push("SECRET: must not be one repeated character when NODE_ENV=production");
+  if (env.BCRYPT_ROUNDS < 10) problems.push("BCRYPT_ROUNDS: must be at least 10 when NODE_ENV=production");
+  return problems;
 }
 
 /**

@@ -59,8 +59,12 @@ export class PayloadTooLargeError extends AppError {
 }
 
 export class TooManyRequestsError extends AppError {
-  constructor(message = "Too many requests", code = "rate_limited") {
+  /** Sent as Retry-After when set. */
+  readonly retryAfterSeconds: number | null;
+
+  constructor(message = "Too many requests", code = "rate_limited", retryAfterSeconds: number | null = null) {
     super(code, message, 429);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

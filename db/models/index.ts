@@ -15,6 +15,7 @@ import { Notification } from "./Notification.ts";
 import { NotificationSetting } from "./NotificationSetting.ts";
 import { RoomActivity } from "./RoomActivity.ts";
 import { RoomTombstone } from "./RoomTombstone.ts";
+import { Invitation } from "./Invitation.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -30,6 +31,7 @@ export interface Models {
   NotificationSetting: typeof NotificationSetting;
   RoomActivity: typeof RoomActivity;
   RoomTombstone: typeof RoomTombstone;
+  Invitation: typeof Invitation;
 }
 
 /**
@@ -58,6 +60,7 @@ export function initModels(sequelize: Sequelize): Models {
     NotificationSetting: bound(NotificationSetting).initModel(sequelize),
     RoomActivity: bound(RoomActivity).initModel(sequelize),
     RoomTombstone: bound(RoomTombstone).initModel(sequelize),
+    Invitation: bound(Invitation).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -70,7 +73,9 @@ export function initModels(sequelize: Sequelize): Models {
   models.Room.belongsTo(models.Organization, { foreignKey: "orgId", as: "organization" });
   models.User.hasMany(models.EmailToken, { foreignKey: "userId", as: "emailTokens" });
   models.EmailToken.belongsTo(models.User, { foreignKey: "userId", as: "user" });
+  models.Organization.hasMany(models.Invitation, { foreignKey: "orgId", as: "invitations" });
+  models.Invitation.belongsTo(models.Organization, { foreignKey: "orgId", as: "organization" });
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation };

@@ -1,6 +1,7 @@
 /**
  * The JSON REST API under /api: sessions (database store, HTTP-only cookie), passport-local login,
- * the caller's Actor, and the routes of accounts, organisations, API keys, access tokens and rooms.
+ * the caller's Actor, and the routes of accounts, organisations, invitations, API keys, access
+ * tokens and rooms.
  *
  * CSRF: the session cookie is SameSite=Lax, and every POST/PUT/PATCH must be
  * `Content-Type: application/json`, which a cross-site form or a no-cors fetch cannot send
@@ -14,6 +15,7 @@ import { Strategy as LocalStrategy } from "passport-local";
 import { AppError } from "../errors.ts";
 import type { AccountService } from "../domain/accounts/account-service.ts";
 import type { OrgService } from "../domain/orgs/org-service.ts";
+import type { InvitationService } from "../domain/orgs/invitation-service.ts";
 import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
 import type { RoomService } from "../domain/rooms/room-service.ts";
 import type { AccessTokens } from "../auth/access-token.ts";
@@ -24,6 +26,7 @@ import { guardInput } from "./middleware/input-guard.ts";
 import { createCors } from "./middleware/cors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { orgRoutes } from "./routes/orgs.ts";
+import { invitationRoutes } from "./routes/invitations.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { accessTokenRoutes } from "./routes/access-tokens.ts";
 import { roomRoutes } from "./routes/rooms.ts";
@@ -40,6 +43,7 @@ export interface ApiRouterOptions {
   authRateLimit: RequestHandler;
   accounts: AccountService;
   orgs: OrgService;
+  invitations: InvitationService;
   apiKeys: ApiKeyService;
   rooms: RoomService;
   tokens: AccessTokens;
@@ -94,7 +98,8 @@ export function createApiRouter(options: ApiRouterOptions): { router: Router; au
   router.use(pp.session());
   router.use(auth.authenticate);
   router.use(authRoutes({ accounts, passport: pp, auth, rateLimit: options.authRateLimit }));
-  router.use(orgRoutes({ orgs, auth }));
+  router.use(orgRoutes({ orgs, invitations: options.invitations, auth }));
+  router.use(invitationRoutes({ invitations: options.invitations, auth, rateLimit: options.authRateLimit }));
   router.use(apiKeyRoutes({ apiKeys, auth }));
   router.use(accessTokenRoutes({ tokens: options.tokens, rooms, accounts, auth, clock: options.clock }));
   router.use(roomRoutes({ rooms, auth }));

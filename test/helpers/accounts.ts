@@ -17,6 +17,10 @@ export interface Mailbox {
   messages: CapturedMail[];
   /** Wait for a message to `to` whose subject matches; returns it. */
   waitForMail(to: string, subject: RegExp, timeoutMs?: number): Promise<CapturedMail>;
+  /** The messages to `to` whose subject matches, in arrival order. */
+  mailsTo(to: string, subject?: RegExp): CapturedMail[];
+  /** Resolve once no message has arrived for `quietMs` (mail sent after an answer has landed). */
+  settle(quietMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,16 +29,24 @@ function decodeQuotedPrintable(text: string): string {
   return text.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-export async function startMailbox(): Promise<Mailbox> {
+/** A local SMTP server; `delayMs` holds each message's final answer, as a slow mail server would. */
+export async function startMailbox(options: { delayMs?: number } = {}): Promise<Mailbox> {
   const messages: CapturedMail[] = [];
+  let lastActivity = Date.now();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS", "AUTH"],
     logger: false,
+    onConnect(_session, callback) {
+      lastActivity = Date.now();
+      callback();
+    },
     onData(stream, session, callback) {
       let raw = "";
       stream.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
-      stream.on("end", () => {
+      stream.on("end", async () => {
+        lastActivity = Date.now();
+        if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
         const split = raw.indexOf("\r\n\r\n");
         const headers = raw.slice(0, split);
         const body = raw.slice(split + 4);
@@ -45,6 +57,7 @@ export async function startMailbox(): Promise<Mailbox> {
           subject,
           text: qp ? decodeQuotedPrintable(body) : body,
         });
+        lastActivity = Date.now();
         callback();
       });
     },
@@ -58,6 +71,10 @@ export async function startMailbox(): Promise<Mailbox> {
       const find = () => messages.find((m) => m.to.includes(to) && subject.test(m.subject));
       await waitFor(() => find() !== undefined, timeoutMs, `mail to ${to}`);
       return find()!;
+    },
+    mailsTo: (to, subject = /./) => messages.filter((m) => m.to.includes(to) && subject.test(m.subject)),
+    async settle(quietMs = 500) {
+      while (Date.now() - lastActivity < quietMs) await new Promise((r) => setTimeout(r, 50));
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -143,7 +160,7 @@ export async function signUp(
   const name = options.name ?? email.split("@")[0]!;
   const client = new ApiClient(`${httpUrl}/api`);
   const registered = await client.post("/auth/register", { email, password, name });
-  if (registered.status !== 201) throw new Error(`register failed: ${JSON.stringify(registered.body)}`);
+  if (registered.status !== 202) throw new Error(`register failed: ${JSON.stringify(registered.body)}`);
   const mail = await mailbox.waitForMail(email, /verify/i);
   const verified = await client.post("/auth/verify-email", { token: tokenFromMail(mail) });
   if (verified.status !== 200) throw new Error(`verify failed: ${JSON.stringify(verified.body)}`);
@@ -166,6 +183,18 @@ export interface Team {
   apiKey: { id: string; secret: string; client: ApiClient };
 }
 
+/** Add a signed-in account to an organisation the only way there is: invite its email, accept the mailed link. */
+export async function joinByInvitation(inviter: ApiClient, invitee: ApiClient, mailbox: Mailbox, orgId: string, email: string, role: string): Promise<void> {
+  // Mail goes to the address as stored: lower-cased.
+  const to = email.toLowerCase();
+  const sent = mailbox.mailsTo(to, /invit/i).length;
+  const invited = await inviter.post(`/organizations/${orgId}/members`, { email, role });
+  if (invited.status !== 202) throw new Error(`invite failed: ${JSON.stringify(invited.body)}`);
+  await waitFor(() => mailbox.mailsTo(to, /invit/i).length > sent, 5000, `invitation mail to ${to}`);
+  const accepted = await invitee.post("/invitations/accept", { token: tokenFromMail(mailbox.mailsTo(to, /invit/i).at(-1)!) });
+  if (accepted.status !== 200) throw new Error(`accept failed: ${JSON.stringify(accepted.body)}`);
+}
+
 /** An organisation with one signed-in account per role and an API key. */
 export async function createTeam(httpUrl: string, mailbox: Mailbox, name = "Acme"): Promise<Team> {
   const owner = await signUp(httpUrl, mailbox);
@@ -174,8 +203,7 @@ export async function createTeam(httpUrl: string, mailbox: Mailbox, name = "Acme
   const orgId: string = created.body.organization.id;
   const add = async (role: string): Promise<TeamMember> => {
     const account = await signUp(httpUrl, mailbox);
-    const added = await owner.client.post(`/organizations/${orgId}/members`, { email: account.user.email, role });
-    if (added.status !== 201) throw new Error(`add member failed: ${JSON.stringify(added.body)}`);
+    await joinByInvitation(owner.client, account.client, mailbox, orgId, account.user.email, role);
     return { client: account.client, user: account.user };
   };
   const [admin, member, viewer] = [await add("admin"), await add("member"), await add("viewer")];

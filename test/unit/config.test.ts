@@ -68,4 +68,39 @@ describe("config", () => {
   it("requires SECRET in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).to.throw(ConfigError, /SECRET/);
   });
+
+  it("refuses a SECRET of one repeated character and BCRYPT_ROUNDS below 10 in production", () => {
+    const production = { NODE_ENV: "production", SECRET };
+    expect(loadConfig(production).auth.bcryptRounds).to.equal(10);
+    expect(() => loadConfig({ ...production, SECRET: "a".repeat(64) })).to.throw(ConfigError, /SECRET/);
+    expect(() => loadConfig({ ...production, BCRYPT_ROUNDS: "9" })).to.throw(ConfigError, /BCRYPT_ROUNDS/);
+    // Both named at once.
+    expect(() => loadConfig({ NODE_ENV: "production", SECRET: "x".repeat(40), BCRYPT_ROUNDS: "4" })).to.throw(ConfigError, /SECRET[\s\S]*BCRYPT_ROUNDS/);
+    // Development and tests keep their fast rounds.
+    expect(loadConfig({ SECRET, BCRYPT_ROUNDS: "4" }).auth.bcryptRounds).to.equal(4);
+  });
+
+  it("TRUST_PROXY: off by default; a hop count or a list of proxy addresses; never `true`", () => {
+    expect(loadConfig({ SECRET }).http.trustProxy).to.equal(false);
+    expect(loadConfig({ SECRET, TRUST_PROXY: "0" }).http.trustProxy).to.equal(false);
+    expect(loadConfig({ SECRET, TRUST_PROXY: "false" }).http.trustProxy).to.equal(false);
+    expect(loadConfig({ SECRET, TRUST_PROXY: "1" }).http.trustProxy).to.equal(1);
+    expect(loadConfig({ SECRET, TRUST_PROXY: "2" }).http.trustProxy).to.equal(2);
+    expect(loadConfig({ SECRET, TRUST_PROXY: "loopback, 10.0.0.0/8,fd00::/8, 192.0.2.1" }).http.trustProxy).to.deep.equal([
+      "loopback",
+      "10.0.0.0/8",
+      "fd00::/8",
+      "192.0.2.1",
+    ]);
+    // `true` would take the left-most X-Forwarded-For entry, which the client writes.
+    for (const bad of ["true", "yes", "-1", "10.0.0.0/33", "not-an-address", "1.5"]) {
+      expect(() => loadConfig({ SECRET, TRUST_PROXY: bad }), bad).to.throw(ConfigError, /TRUST_PROXY/);
+    }
+  });
+
+  it("MAIL_RATE_LIMIT: mails of one kind per address per hour, 3 by default", () => {
+    expect(loadConfig({ SECRET }).mail.perAddressPerHour).to.equal(3);
+    expect(loadConfig({ SECRET, MAIL_RATE_LIMIT: "10" }).mail.perAddressPerHour).to.equal(10);
+    expect(() => loadConfig({ SECRET, MAIL_RATE_LIMIT: "0" })).to.throw(ConfigError, /MAIL_RATE_LIMIT/);
+  });
 });

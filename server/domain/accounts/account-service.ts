@@ -1,16 +1,21 @@
 /**
  * Team accounts: registration, password login, email verification and password reset. Passwords
- * are bcrypt hashes; a failed login costs the same whether or not the email exists, and
- * forgot-password answers the same either way, so neither reveals who has an account.
+ * are bcrypt hashes. Nothing here tells who has an account: a failed login costs the same either
+ * way; register and forgot-password answer the same, after the same work (register hashes the
+ * password either way), and do what depends on the address (writes, mail) after the answer.
+ * Mail to one address is throttled per kind (MAIL_RATE_LIMIT).
  */
 import { randomUUID } from "node:crypto";
 import bcrypt from "bcryptjs";
+import type { Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { User } from "../../../db/models/index.ts";
 import { BadRequestError, ConflictError } from "../../errors.ts";
 import type { Mailer } from "../../mail/mailer.ts";
+import type { MailKind, MailThrottle } from "../../mail/mail-throttle.ts";
 import { logger } from "../../logger.ts";
 import type { Clock } from "../clock.ts";
+import type { BackgroundWork } from "../background-work.ts";
 import { EmailTokens } from "./email-tokens.ts";
 
 export interface UserView {
@@ -27,6 +32,10 @@ export interface AccountServiceOptions {
   bcryptRounds: number;
   publicUrl: string;
   clock: Clock;
+  /** Per-address budget of the mails this service sends. */
+  throttle: MailThrottle;
+  /** Where the work after an answer runs (shared with the app's shutdown). */
+  background: BackgroundWork;
 }
 
 export function toUserView(user: User): UserView {
@@ -47,6 +56,8 @@ export class AccountService {
   private readonly publicUrl: string;
   private readonly clock: Clock;
   private readonly tokens: EmailTokens;
+  private readonly throttle: MailThrottle;
+  private readonly background: BackgroundWork;
   private dummyHash: string | null = null;
 
   constructor(options: AccountServiceOptions) {
@@ -56,22 +67,37 @@ export class AccountService {
     this.publicUrl = options.publicUrl.replace(/\/$/, "");
     this.clock = options.clock;
     this.tokens = new EmailTokens(options.db, options.clock);
+    this.throttle = options.throttle;
+    this.background = options.background;
   }
 
-  async register(input: { email: string; password: string; name: string }): Promise<UserView> {
+  /**
+   * Answers the same whether or not the email is taken: the password is hashed either way, then,
+   * after the answer, a new account gets its verification mail and an existing one's owner a
+   * notice (the existing account is never changed).
+   */
+  async register(input: { email: string; password: string; name: string }): Promise<void> {
     const email = input.email.toLowerCase();
-    const { User } = this.db.models;
-    if (await User.findOne({ where: { email }, attributes: ["id"] })) throw new ConflictError("An account already uses this email", "email_taken");
-    const passwordHash = await bcrypt.hash(input.password, this.rounds);
-    let user: User;
+    const passwordHash = await this.hashPassword(input.password);
+    this.background.run("register", () => this.finishRegistration(email, input.name, passwordHash));
+  }
+
+  /** The bcrypt hash at BCRYPT_ROUNDS (sign-up through an invitation hashes before its transaction). */
+  async hashPassword(password: string): Promise<string> {
+    return bcrypt.hash(password, this.rounds);
+  }
+
+  /** Create an account whose address is already proven (an invitation link); 409 when taken. */
+  async createVerifiedUser(input: { email: string; name: string; passwordHash: string }, transaction?: Transaction): Promise<User> {
     try {
-      user = await User.create({ id: randomUUID(), email, name: input.name, passwordHash });
+      return await this.db.models.User.create(
+        { id: randomUUID(), email: input.email.toLowerCase(), name: input.name, passwordHash: input.passwordHash, emailVerifiedAt: this.clock() },
+        { transaction },
+      );
     } catch (error) {
-      if ((error as Error).name === "SequelizeUniqueConstraintError") throw new ConflictError("An account already uses this email", "email_taken");
+      if ((error as Error).name === "SequelizeUniqueConstraintError") throw new ConflictError("An account already uses this email; sign in instead", "email_taken");
       throw error;
     }
-    await this.sendVerification(user);
-    return toUserView(user);
   }
 
   /** Check a password; null for an unknown email or a wrong password (same cost either way). */
@@ -99,26 +125,27 @@ export class AccountService {
 
   /** Send a new verification mail; answers the same whether or not the email has an account. */
   async resendVerification(email: string): Promise<void> {
-    const user = await this.db.models.User.findOne({ where: { email: email.toLowerCase() } });
-    if (user && !user.emailVerifiedAt) {
-      // Not awaited, like forgot-password, so the answer time does not tell who has an account.
-      void this.sendVerification(user).catch((error: Error) => logger.error("Sending a verification mail failed", { error: error.message }));
-    }
+    this.background.run("resend verification", async () => {
+      const user = await this.db.models.User.findOne({ where: { email: email.toLowerCase() } });
+      if (user && !user.emailVerifiedAt) await this.sendVerification(user);
+    });
   }
 
-  /** Always resolves the same way; mails a reset link only when the account exists. */
+  /** Answers at once either way; an existing account is mailed a reset link that replaces older ones. */
   async forgotPassword(email: string): Promise<void> {
-    const user = await this.db.models.User.findOne({ where: { email: email.toLowerCase() } });
-    if (!user) return;
-    const token = await this.tokens.issue(user.id, "reset_password");
-    // Not awaited: answering only after the SMTP round trip would tell who has an account.
-    void this.deliver({
-      to: user.email,
-      subject: "Reset your SyncForge password",
-      text:
-        `Someone asked to reset the password of your SyncForge account.\n\n` +
-        `Reset it within an hour: ${this.publicUrl}/reset-password?token=${token}\n\n` +
-        `If it was not you, ignore this message.\n`,
+    this.background.run("forgot password", async () => {
+      const user = await this.db.models.User.findOne({ where: { email: email.toLowerCase() } });
+      // Throttled before a token is made: a withheld mail must not invalidate the last link sent.
+      if (!user || !(await this.mayMail("reset_password", user))) return;
+      const token = await this.tokens.replace(user.id, "reset_password");
+      await this.deliver({
+        to: user.email,
+        subject: "Reset your SyncForge password",
+        text:
+          `Someone asked to reset the password of your SyncForge account.\n\n` +
+          `Reset it within an hour: ${this.publicUrl}/reset-password?token=${token}\n\n` +
+          `Only the newest link works. If it was not you, ignore this message.\n`,
+      });
     });
   }
 
@@ -135,7 +162,24 @@ export class AccountService {
     return toUserView(user);
   }
 
+  private async finishRegistration(email: string, name: string, passwordHash: string): Promise<void> {
+    const { User } = this.db.models;
+    const existing = await User.findOne({ where: { email } });
+    if (existing) return this.sendAccountExists(existing);
+    let user: User;
+    try {
+      user = await User.create({ id: randomUUID(), email, name, passwordHash });
+    } catch (error) {
+      // Two registrations of one address at once: the second is an attempt on an existing account.
+      const raced = (error as Error).name === "SequelizeUniqueConstraintError" ? await User.findOne({ where: { email } }) : null;
+      if (raced) return this.sendAccountExists(raced);
+      throw error;
+    }
+    await this.sendVerification(user);
+  }
+
   private async sendVerification(user: User): Promise<void> {
+    if (!(await this.mayMail("verify_email", user))) return;
     const token = await this.tokens.issue(user.id, "verify_email");
     await this.deliver({
       to: user.email,
@@ -144,6 +188,27 @@ export class AccountService {
         `Welcome to SyncForge, ${user.name}.\n\n` +
         `Verify your email within 24 hours: ${this.publicUrl}/verify-email?token=${token}\n`,
     });
+  }
+
+  /** What register does for a taken address: tell its owner, change nothing, send no link that acts. */
+  private async sendAccountExists(user: User): Promise<void> {
+    if (!(await this.mayMail("account_exists", user))) return;
+    await this.deliver({
+      to: user.email,
+      subject: "You already have a SyncForge account",
+      text:
+        `Someone, maybe you, tried to create a SyncForge account with this email, which already has one. ` +
+        `Nothing was changed.\n\n` +
+        `Sign in: ${this.publicUrl}/login\n` +
+        `Forgot your password? ${this.publicUrl}/forgot-password\n\n` +
+        `If it was not you, ignore this message.\n`,
+    });
+  }
+
+  private async mayMail(kind: MailKind, user: User): Promise<boolean> {
+    const { allowed } = await this.throttle.take(kind, user.email);
+    if (!allowed) logger.warn("Mail withheld: too many of this kind to one address this hour", { kind, userId: user.id });
+    return allowed;
   }
 
   /** A mail failure is logged, not thrown: the account exists and the user can ask again. */

@@ -4,7 +4,7 @@
  * concurrent uses of the same token cannot both succeed.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { Op } from "sequelize";
+import { Op, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { Clock } from "../clock.ts";
 
@@ -28,16 +28,31 @@ export class EmailTokens {
     this.clock = clock;
   }
 
-  async issue(userId: string, purpose: EmailTokenPurpose): Promise<string> {
+  async issue(userId: string, purpose: EmailTokenPurpose, transaction?: Transaction): Promise<string> {
     const token = randomBytes(32).toString("base64url");
-    await this.db.models.EmailToken.create({
-      id: randomUUID(),
-      userId,
-      purpose,
-      tokenHash: hashToken(token),
-      expiresAt: new Date(this.clock().getTime() + EMAIL_TOKEN_TTL_MS[purpose]),
-    });
+    await this.db.models.EmailToken.create(
+      {
+        id: randomUUID(),
+        userId,
+        purpose,
+        tokenHash: hashToken(token),
+        expiresAt: new Date(this.clock().getTime() + EMAIL_TOKEN_TTL_MS[purpose]),
+      },
+      { transaction },
+    );
     return token;
+  }
+
+  /**
+   * Issue a token that is the only valid one of its purpose: every outstanding one is used up in
+   * the same transaction. A reset link that leaked from an old mail stops working once a new one
+   * is asked for.
+   */
+  async replace(userId: string, purpose: EmailTokenPurpose): Promise<string> {
+    return this.db.sequelize.transaction(async (transaction) => {
+      await this.revokeAll(userId, purpose, transaction);
+      return this.issue(userId, purpose, transaction);
+    });
   }
 
   /** Use a token once; returns its user id, or null when unknown, used or expired. */
@@ -55,8 +70,8 @@ export class EmailTokens {
     return row?.userId ?? null;
   }
 
-  /** Invalidate a user's outstanding tokens of one purpose (after a successful reset). */
-  async revokeAll(userId: string, purpose: EmailTokenPurpose): Promise<void> {
-    await this.db.models.EmailToken.update({ usedAt: this.clock() }, { where: { userId, purpose, usedAt: null } });
+  /** Invalidate a user's outstanding tokens of one purpose (after a successful reset, before a new one). */
+  async revokeAll(userId: string, purpose: EmailTokenPurpose, transaction?: Transaction): Promise<void> {
+    await this.db.models.EmailToken.update({ usedAt: this.clock() }, { where: { userId, purpose, usedAt: null }, transaction });
   }
 }

@@ -137,22 +137,21 @@ export class OrgService {
     return toMemberView(m);
   }
 
-  /** Add an existing account by email. */
-  async addMember(orgId: string, email: string, role: OrgRole, actorRole: OrgRole): Promise<MemberView> {
-    if (!canAssignRole(actorRole, null, role)) throw new ForbiddenError("Only an Owner may add an Owner", "forbidden_role");
-    const { User, Membership } = this.db.models;
-    const user = await User.findOne({ where: { email: email.toLowerCase() } });
-    if (!user) throw new NotFoundError("No account uses this email; ask them to register first", "user_not_found");
-    const existing = await Membership.findOne({ where: { orgId, userId: user.id } });
+  /**
+   * Make an account a member, inside the caller's transaction (accepting an invitation, see
+   * invitation-service.ts: adding by email always invites). 409 when it is one already. The
+   * caller runs onMemberAdded once the transaction has committed.
+   */
+  async addMembership(orgId: string, userId: string, role: OrgRole, transaction: Transaction): Promise<void> {
+    const { Membership } = this.db.models;
+    const existing = await Membership.findOne({ where: { orgId, userId }, transaction });
     if (existing) throw new ConflictError("This account is already a member", "already_member");
     try {
-      await Membership.create({ id: randomUUID(), orgId, userId: user.id, role });
+      await Membership.create({ id: randomUUID(), orgId, userId, role }, { transaction });
     } catch (error) {
       if ((error as Error).name === "SequelizeUniqueConstraintError") throw new ConflictError("This account is already a member", "already_member");
       throw error;
     }
-    await this.onMemberAdded(orgId, user.id, role);
-    return this.getMember(orgId, user.id);
   }
 
   async changeRole(orgId: string, userId: string, role: OrgRole, actorRole: OrgRole): Promise<MemberView> {

@@ -3,7 +3,7 @@
  * are 500s whose details stay in the log under the request id.
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
-import { isAppError } from "../../errors.ts";
+import { isAppError, TooManyRequestsError } from "../../errors.ts";
 import { logger } from "../../logger.ts";
 
 export const notFoundHandler: RequestHandler = (req, res) => {
@@ -13,6 +13,7 @@ export const notFoundHandler: RequestHandler = (req, res) => {
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   if (res.headersSent) return;
   if (isAppError(error)) {
+    if (error instanceof TooManyRequestsError && error.retryAfterSeconds !== null) res.setHeader("Retry-After", String(Math.max(1, error.retryAfterSeconds)));
     const body: Record<string, unknown> = { code: error.code, message: error.message };
     if (error.details !== undefined) body.details = error.details;
     res.status(error.status).json({ error: body });

@@ -1,7 +1,7 @@
 /**
  * Team accounts over JSON: register, login (passport-local, session cookie), logout, me, email
  * verification and password reset. Every endpoint that takes a password or sends mail is rate
- * limited per IP.
+ * limited per IP; none answers differently for an email that has an account.
  */
 import { Router, type RequestHandler } from "express";
 import type { PassportStatic } from "passport";
@@ -36,10 +36,12 @@ export interface AuthRoutesOptions {
 export function authRoutes({ accounts, passport, auth, rateLimit }: AuthRoutesOptions): Router {
   const router = Router();
 
+  // 202 and one message whether or not the email is taken: the account (or, for a taken email, a
+  // notice to its owner) is written and mailed after the answer.
   router.post("/auth/register", rateLimit, async (req, res) => {
     const input = parseInput(registerSchema, req.body);
-    const user = await accounts.register(input);
-    res.status(201).json({ user });
+    await accounts.register(input);
+    res.status(202).json({ message: "Check your inbox: a link to finish signing up is on its way" });
   });
 
   router.post("/auth/login", rateLimit, async (req, res, next) => {

@@ -1,10 +1,12 @@
 /**
  * Organisations and members. The creator of an organisation is its Owner; listing shows only the
- * caller's organisations; members are added by the email of an existing account.
+ * caller's organisations; adding a member by email invites the address, with the same answer
+ * whether or not it has an account (invitation-service.ts).
  */
 import { Router } from "express";
 import { z } from "zod";
 import type { OrgService } from "../../domain/orgs/org-service.ts";
+import type { InvitationService } from "../../domain/orgs/invitation-service.ts";
 import { toOrgView } from "../../domain/orgs/org-service.ts";
 import { ORG_ROLES, type OrgRole } from "../../domain/orgs/policy.ts";
 import { parseInput } from "../validate.ts";
@@ -24,7 +26,7 @@ const roleSchema = z.enum(ORG_ROLES);
 const addMemberSchema = z.object({ email: emailSchema, role: roleSchema });
 const changeRoleSchema = z.object({ role: roleSchema });
 
-export function orgRoutes({ orgs, auth }: { orgs: OrgService; auth: AuthMiddleware }): Router {
+export function orgRoutes({ orgs, invitations, auth }: { orgs: OrgService; invitations: InvitationService; auth: AuthMiddleware }): Router {
   const router = Router();
 
   router.post("/organizations", auth.requireUser, async (req, res) => {
@@ -61,7 +63,10 @@ export function orgRoutes({ orgs, auth }: { orgs: OrgService; auth: AuthMiddlewa
 
   router.post("/organizations/:org_id/members", auth.requireOrgAccess("members:manage"), async (req, res) => {
     const { email, role } = parseInput(addMemberSchema, req.body);
-    res.status(201).json({ member: await orgs.addMember(orgOf(res).id, email, role, actorRole(res)) });
+    const actor = actorOf(res);
+    if (actor.kind !== "user") return;
+    // 202 with a pending invitation, whether or not the email has an account.
+    res.status(202).json({ invitation: await invitations.invite(orgOf(res).id, email, role, { userId: actor.userId, role: actorRole(res) }) });
   });
 
   router.patch("/organizations/:org_id/members/:user_id", auth.requireOrgAccess("members:manage"), async (req, res) => {

@@ -37,7 +37,7 @@ const OPERATIONS: Operation[] = [
   { name: "GET members", success: 200, allowed: ACTORS, run: (c, { team }) => c.get(`/organizations/${team.orgId}/members`) },
   {
     name: "POST member",
-    success: 201,
+    success: 202,
     allowed: ["owner", "admin"],
     run: (c, { team, candidateEmail }) => c.post(`/organizations/${team.orgId}/members`, { email: candidateEmail, role: "viewer" }),
   },
