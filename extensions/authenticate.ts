@@ -14,10 +14,11 @@ import {
   type RoomPermission,
   type UserInfo,
 } from "../server/auth/access-token.ts";
-import { parseDocumentName } from "../server/realtime/document-name.ts";
+import { parseDocumentName } from "../protocol/document-name.ts";
 import { isAppError } from "../server/errors.ts";
 import { logger } from "../server/logger.ts";
 import { CollabSocket, type SocketContext } from "../server/realtime/collab-socket.ts";
+import { CloseCodes } from "../protocol/close-codes.ts";
 
 /** What every later hook finds in `context` for an authenticated connection. */
 export interface ConnectionContext extends SocketContext {
@@ -204,5 +205,5 @@ function toRefusal(error: unknown): Refusal {
     return refusal(error.status === 401 ? 4401 : 4403, error.code, error.message);
   }
   logger.error("Authentication failed unexpectedly", { error: (error as Error)?.message });
-  return refusal(4500, "internal_error", "Authentication failed");
+  return refusal(CloseCodes.InternalError.code, CloseCodes.InternalError.reason, "Authentication failed");
 }

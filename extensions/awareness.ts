@@ -7,7 +7,7 @@
 import type { Extension, connectedPayload, afterHandleMessagePayload } from "@hocuspocus/server";
 import * as decoding from "lib0/decoding";
 import { AwarenessGate } from "../server/realtime/awareness-gate.ts";
-import { MessageType } from "../server/realtime/messages.ts";
+import { MessageType } from "../protocol/messages.ts";
 import type { ConnectionContext } from "./authenticate.ts";
 
 export class Awareness implements Extension {

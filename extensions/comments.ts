@@ -32,12 +32,13 @@ import type {
 } from "@hocuspocus/server";
 import * as Y from "yjs";
 import { checkUpdate, UNPLACEABLE } from "../server/domain/comments/update-guard.ts";
-import { COMMENTS, REACTIONS, THREADS } from "../server/domain/comments/schema.ts";
+import { COMMENTS, REACTIONS, THREADS } from "../protocol/comment-schema.ts";
 import { diffCommentMaps, type CommentEvent } from "../server/domain/comments/comment-events.ts";
-import { readDocumentUpdate } from "../server/realtime/messages.ts";
-import { parseDocumentName } from "../server/realtime/document-name.ts";
+import { readDocumentUpdate } from "../protocol/messages.ts";
+import { parseDocumentName } from "../protocol/document-name.ts";
 import { logger } from "../server/logger.ts";
 import type { ConnectionContext } from "./authenticate.ts";
+import { CloseCodes } from "../protocol/close-codes.ts";
 
 export const CommentWriteForbidden = 4403;
 const MalformedUpdate = { code: 4400, reason: "malformed_message" };
@@ -46,7 +47,7 @@ const MalformedUpdate = { code: 4400, reason: "malformed_message" };
  * "try again later" closes the socket, and the provider reconnects and resyncs, sending whatever it
  * has of the missing ids along (y-websocket treats every 44xx close as final, so not 4403).
  */
-const DependenciesMissing = { code: 1013, reason: UNPLACEABLE };
+const DependenciesMissing = CloseCodes.DependenciesMissing;
 
 export interface CommentsExtensionOptions {
   /** false only for benchmarking the guard's cost: every comment rule is then unenforced. */

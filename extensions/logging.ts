@@ -2,7 +2,7 @@
  * Connection and document lifecycle in the log (ids only; never tokens or document bytes).
  */
 import type { Extension, connectedPayload, onDisconnectPayload, afterLoadDocumentPayload, afterUnloadDocumentPayload } from "@hocuspocus/server";
-import { parseDocumentName } from "../server/realtime/document-name.ts";
+import { parseDocumentName } from "../protocol/document-name.ts";
 import { logger } from "../server/logger.ts";
 
 export class Logging implements Extension {

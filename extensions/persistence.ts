@@ -29,12 +29,13 @@ import type {
 } from "@hocuspocus/server";
 import type { DocumentStore } from "../server/domain/documents/document-store.ts";
 import type { UpdateLog } from "../server/domain/documents/update-log.ts";
-import { readDocumentUpdate } from "../server/realtime/messages.ts";
+import { readDocumentUpdate } from "../protocol/messages.ts";
 import { logger } from "../server/logger.ts";
 import type { SocketContext } from "../server/realtime/collab-socket.ts";
+import { CloseCodes } from "../protocol/close-codes.ts";
 
 /** Close code when an update could not be logged: 1013 "try again later", the client reconnects. */
-export const UPDATE_NOT_SAVED = { code: 1013, reason: "update_not_saved" } as const;
+export const UPDATE_NOT_SAVED = CloseCodes.UpdateNotSaved;
 
 interface DocumentState {
   version: number;

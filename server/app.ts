@@ -51,6 +51,7 @@ import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
 import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
+import { CloseCodes } from "../protocol/close-codes.ts";
 
 export interface App {
   config: Config;
@@ -276,7 +277,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   async function shutdown(): Promise<void> {
     accepting = false;
     httpServer.close();
-    for (const ws of wss.clients) ws.close(1001, "server_shutting_down");
+    for (const ws of wss.clients) ws.close(CloseCodes.ShuttingDown.code, CloseCodes.ShuttingDown.reason);
     hocuspocus.flushPendingStores();
     const deadline = Date.now() + config.shutdownTimeoutMs;
     while (hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) {

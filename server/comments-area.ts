@@ -19,7 +19,7 @@ import { createCommentNotifier } from "./domain/comments/comment-notifier.ts";
 import { NotificationService } from "./domain/notifications/notification-service.ts";
 import { ActivityService } from "./domain/activity/activity-service.ts";
 import { RealtimePush } from "./realtime/push.ts";
-import { toDocumentName } from "./realtime/document-name.ts";
+import { toDocumentName } from "../protocol/document-name.ts";
 import { commentRoutes } from "./http/routes/comments.ts";
 import { notificationRoutes } from "./http/routes/notifications.ts";
 import { logger } from "./logger.ts";

@@ -12,10 +12,10 @@
 import * as Y from "yjs";
 import { makeEventSource, type Observable } from "./event-source.ts";
 import { SyncForgeError, type JsonObject } from "./types.ts";
-import { THREADS, COMMENTS, REACTIONS, type CommentValue, type ThreadAnchor, type ThreadValue as StoredThread } from "./comment-schema.ts";
+import { THREADS, COMMENTS, REACTIONS, type CommentValue, type ThreadAnchor, type ThreadValue as StoredThread } from "../../protocol/comment-schema.ts";
 
-export { THREADS, COMMENTS, REACTIONS } from "./comment-schema.ts";
-export type { ThreadAnchor } from "./comment-schema.ts";
+export { THREADS, COMMENTS, REACTIONS } from "../../protocol/comment-schema.ts";
+export type { ThreadAnchor } from "../../protocol/comment-schema.ts";
 
 /** A thread as stored, with the app's metadata type. */
 type ThreadValue<M> = Omit<StoredThread, "metadata"> & { metadata: M };
@@ -56,10 +56,7 @@ export function createId(prefix: "th" | "cm"): string {
   return id;
 }
 
-/** Reasons the server closes a room for a refused write (docs/architecture.md). */
-export function isWriteRefusal(reason: string | undefined): boolean {
-  return !!reason && (/^(comment|comments|thread|reaction|document)_/.test(reason) || reason === "invalid_update");
-}
+export { isWriteRefusalReason as isWriteRefusal } from "../../protocol/close-codes.ts";
 
 /** Anchor a thread to a range of a Y.Text (it follows concurrent edits, like selections). */
 export function textAnchor(field: string, text: Y.Text, from: number, to: number): ThreadAnchor {

@@ -52,7 +52,7 @@ export function retarget(track: Track | null, to: Point, now: number): Track {
   return { from: positionAt(track, now), to, startedAt: now, durationMs, arrivedAt: now };
 }
 
-export { colorForUser } from "./colors.ts";
+export { colorForUser } from "../../protocol/colors.ts";
 
 /** What `room.cursors` hands a renderer: where to draw, and the label and colour to draw. */
 export interface RenderedCursor {

@@ -8,32 +8,9 @@
  * callbacks to createClient. Without them the SDK keeps what arrived live.
  */
 import { makeEventSource, type Observable } from "./event-source.ts";
+import { parseServerMessage, type ActivityItem, type InboxNotification } from "../../protocol/notifications.ts";
 
-export interface InboxNotification {
-  id: string;
-  kind: string;
-  userId: string;
-  roomId: string | null;
-  threadId: string | null;
-  commentId: string | null;
-  actorId: string | null;
-  data: Record<string, unknown>;
-  readAt: string | null;
-  createdAt: string;
-}
-
-export interface ActivityItem {
-  id: string;
-  kind: string;
-  roomId: string;
-  actorId: string | null;
-  threadId: string | null;
-  commentId: string | null;
-  data: Record<string, unknown>;
-  count: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export { parseServerMessage, type ActivityItem, type InboxNotification, type ServerMessage } from "../../protocol/notifications.ts";
 
 /** The app backend's side of the inbox (it calls SyncForge's REST API with its API key). */
 export interface InboxBackend {
@@ -44,24 +21,6 @@ export interface InboxBackend {
 
 export interface ActivityBackend {
   list?: (roomId: string) => Promise<{ data: ActivityItem[] }>;
-}
-
-export type ServerMessage =
-  | { type: "sf:notification"; notification: InboxNotification }
-  | { type: "sf:activity"; activity: ActivityItem }
-  | { type: "sf:activity_updated"; activity: ActivityItem };
-
-/** Parse a stateless payload; null for anything that is not one of ours. */
-export function parseServerMessage(payload: string): ServerMessage | null {
-  try {
-    const message = JSON.parse(payload) as { type?: unknown };
-    if (message.type === "sf:notification" && typeof (message as { notification?: { id?: unknown } }).notification?.id === "string") return message as ServerMessage;
-    if ((message.type === "sf:activity" || message.type === "sf:activity_updated") && typeof (message as { activity?: { id?: unknown } }).activity?.id === "string")
-      return message as ServerMessage;
-    return null;
-  } catch {
-    return null;
-  }
 }
 
 export interface InboxSnapshot {

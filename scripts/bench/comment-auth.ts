@@ -17,7 +17,7 @@ import { fmt, type Table } from "./lib/table.ts";
 import { TARGETS } from "./lib/targets.ts";
 import { measureTyping } from "./typing.ts";
 import { checkUpdate } from "../../server/domain/comments/update-guard.ts";
-import { COMMENTS, REACTIONS, THREADS, reactionKey } from "../../server/domain/comments/schema.ts";
+import { COMMENTS, REACTIONS, THREADS, reactionKey } from "../../protocol/comment-schema.ts";
 
 interface Configuration {
   key: string;

@@ -21,16 +21,15 @@
 import type { Hocuspocus } from "@hocuspocus/server";
 import type { ConnectionContext } from "../../extensions/authenticate.ts";
 import type { SocketContext } from "./collab-socket.ts";
-import { CloseCodes } from "./collab-socket.ts";
+import { CloseCodes } from "../../protocol/close-codes.ts";
 import { logger } from "../logger.ts";
 import { refusal, type Refusal } from "../../extensions/authenticate.ts";
 import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
 import type { OrgService } from "../domain/orgs/org-service.ts";
 import type { RoomRefusal, RoomService } from "../domain/rooms/room-service.ts";
 import { canMemberGrant } from "../domain/orgs/policy.ts";
-import { toDocumentName } from "./document-name.ts";
+import { toDocumentName } from "../../protocol/document-name.ts";
 
-export const ROOM_FULL_CLOSE_CODE = 4005;
 
 const ROOM_REFUSALS: Record<RoomRefusal, Refusal> = {
   room_deleted: refusal(CloseCodes.RoomDeleted.code, CloseCodes.RoomDeleted.reason, "The room was deleted after this token was minted"),
@@ -126,7 +125,7 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     if (max === null) return;
     const here = options.connectionsCount(toDocumentName(orgId, roomId));
     if (here >= max || here + (await othersInRoom(orgId, roomId)) >= max) {
-      throw refusal(ROOM_FULL_CLOSE_CODE, "room_full", "The room is full");
+      throw refusal(CloseCodes.RoomFull.code, CloseCodes.RoomFull.reason, "The room is full");
     }
   };
   return Object.assign(authorize, {

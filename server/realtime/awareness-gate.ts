@@ -54,7 +54,7 @@ import type { RealtimeMetrics } from "../metrics.ts";
 import { logger } from "../logger.ts";
 import { framesDirectly, sendBinary, writeBroadcast } from "./broadcast-frame.ts";
 import type { WebSocket } from "ws";
-import { parseDocumentName } from "./document-name.ts";
+import { parseDocumentName } from "../../protocol/document-name.ts";
 
 export interface AwarenessLimits {
   /** Bytes of JSON per client state. */

@@ -14,7 +14,8 @@
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { UserInfo } from "../auth/access-token.ts";
-import { colorForUser } from "../../client/core/colors.ts";
+import { colorForUser } from "../../protocol/colors.ts";
+import { CloseCodes } from "../../protocol/close-codes.ts";
 
 /** One client's entry in an update; `raw` is the UTF-8 JSON, not yet parsed. */
 export interface RawAwarenessEntry {
@@ -51,7 +52,7 @@ export class AwarenessRejected extends Error {
 
 export const AwarenessCloseCodes = {
   Malformed: { code: 4400, reason: "malformed_message" },
-  TooLarge: { code: 4413, reason: "awareness_too_large" },
+  TooLarge: CloseCodes.AwarenessTooLarge,
 } as const;
 
 /** Read an update into raw entries; throws on anything that is not one. */
@@ -140,7 +141,7 @@ export function stampState(state: Record<string, unknown> | null, user: StampedU
   return JSON.stringify(state);
 }
 
-export { USER_COLORS, colorForUser } from "../../client/core/colors.ts";
+export { USER_COLORS, colorForUser } from "../../protocol/colors.ts";
 
 /** The `user` field for a connection: id and info from the verified token, colour by default. */
 export function stampedUser(userId: string, info: UserInfo): StampedUser {

@@ -18,31 +18,18 @@ import type { Hocuspocus } from "@hocuspocus/server";
 import type * as Y from "yjs";
 
 type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
-import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
+import { MessageType, readPayload, validateClientMessage } from "../../protocol/messages.ts";
+import { toUint8Array } from "./raw-data.ts";
+import { CloseCodes } from "../../protocol/close-codes.ts";
 import { peekTokenOrg, type ReadLevel } from "../auth/access-token.ts";
 import { filterInboundMessage, filterOutboundMessage, type RestrictedLevel } from "./read-filter.ts";
-import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from "./document-name.ts";
+import { clientAddressOf, INTERNAL_MARK, isValidRoomId, toDocumentName } from "../../protocol/document-name.ts";
 import { logger } from "../logger.ts";
 import { AwarenessGate, ownAwarenessEchoAddress, type AwarenessLimits } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { sendBinary } from "./broadcast-frame.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
 import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
-
-export const CloseCodes = {
-  MalformedMessage: { code: 4400, reason: "malformed_message" },
-  Unauthorized: { code: 4401, reason: "unauthorized" },
-  /** The key or member that minted the token was revoked, removed, or may no longer grant it. */
-  TokenRevoked: { code: 4401, reason: "token_revoked" },
-  Forbidden: { code: 4403, reason: "forbidden" },
-  /** The room was deleted (live connections), or deleted after the token was minted (new ones). */
-  RoomDeleted: { code: 4404, reason: "room_deleted" },
-  /** The room does not exist and the token may not create it (no room:write). */
-  RoomNotFound: { code: 4404, reason: "room_not_found" },
-  TooManyRequests: { code: 4429, reason: "rate_limited" },
-  HeldTooLarge: { code: 4413, reason: "too_much_before_auth" },
-  UnsupportedData: { code: 1003, reason: "binary_frames_only" },
-} as const;
 
 /**
  * What a socket may send for addresses whose Auth message has not arrived yet, held until it does.
@@ -52,15 +39,6 @@ export const CloseCodes = {
 export const MAX_HELD_PER_ADDRESS = 200;
 export const MAX_HELD_MESSAGES = 1000;
 export const MAX_HELD_BYTES = 4 * 1024 * 1024;
-
-/**
- * The close code for a reason the server closes a live document with (Hocuspocus' Close message
- * carries only the reason): final refusals keep their 44xx code on every endpoint.
- */
-export function closeCodeForReason(reason: string): number | undefined {
-  for (const entry of [CloseCodes.TokenRevoked, CloseCodes.RoomDeleted]) if (entry.reason === reason) return entry.code;
-  return undefined;
-}
 
 const MAX_ADDRESSES = 100;
 const MARK = INTERNAL_MARK.charCodeAt(0);

@@ -15,8 +15,9 @@ import type { Hocuspocus } from "@hocuspocus/server";
 import type { DocumentStore } from "../domain/documents/document-store.ts";
 import type { UpdateLog } from "../domain/documents/update-log.ts";
 import type { Persistence } from "../../extensions/persistence.ts";
-import { CloseCodes, type SocketContext } from "./collab-socket.ts";
-import { toDocumentName } from "./document-name.ts";
+import { CloseCodes } from "../../protocol/close-codes.ts";
+import type { SocketContext } from "./collab-socket.ts";
+import { toDocumentName } from "../../protocol/document-name.ts";
 import { logger } from "../logger.ts";
 
 export const ROOM_DELETED = CloseCodes.RoomDeleted;

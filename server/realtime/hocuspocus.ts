@@ -15,7 +15,7 @@ import { logger } from "../logger.ts";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { clientAddressOf } from "./document-name.ts";
+import { clientAddressOf } from "../../protocol/document-name.ts";
 
 export const PINNED_HOCUSPOCUS_VERSION = "4.7.0";
 

@@ -12,7 +12,7 @@
 import { OutgoingMessage, type Hocuspocus } from "@hocuspocus/server";
 import { Redis as IORedis } from "ioredis";
 import type { ConnectionContext } from "../../extensions/authenticate.ts";
-import { toDocumentName } from "./document-name.ts";
+import { toDocumentName } from "../../protocol/document-name.ts";
 import { logger } from "../logger.ts";
 
 interface Envelope {

@@ -22,8 +22,8 @@
 import * as Y from "yjs";
 import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
-import { MessageType, SyncStep, readPayload, skipAddress } from "./messages.ts";
-import { COMMENT_ROOTS } from "../domain/comments/schema.ts";
+import { MessageType, SyncStep, readPayload, skipAddress } from "../../protocol/messages.ts";
+import { COMMENT_ROOTS } from "../../protocol/comment-schema.ts";
 import type { ReadLevel } from "../auth/access-token.ts";
 
 export type RestrictedLevel = Exclude<ReadLevel, "full">;

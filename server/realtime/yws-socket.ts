@@ -22,8 +22,10 @@ import type { WebSocket, RawData } from "ws";
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
-import { MessageType, readPayload, toUint8Array, validateClientMessage } from "./messages.ts";
-import { CloseCodes, closeCodeForReason, DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type ReadLevelTarget, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
+import { MessageType, readPayload, validateClientMessage } from "../../protocol/messages.ts";
+import { toUint8Array } from "./raw-data.ts";
+import { CloseCodes, closeCodeForReason } from "../../protocol/close-codes.ts";
+import { DEFAULT_EDGE_OPTIONS, routeDocumentName, type EdgeOptions, type ReadLevelTarget, type RealtimeSocket, type SocketContext } from "./collab-socket.ts";
 import { filterInboundMessage, filterOutboundMessage } from "./read-filter.ts";
 import type { ReadLevel } from "../auth/access-token.ts";
 import { AwarenessGate, ownAwarenessEchoAddress } from "./awareness-gate.ts";
@@ -72,7 +74,7 @@ export class YwsSocket implements RealtimeSocket {
       deliver: (message) => this.connection?.handleMessage(message),
       // Not 4429: y-websocket treats every 44xx close as final and would never come back to resend.
       // 1013 (try again later) makes it reconnect with backoff and resync what the server lacks.
-      overflow: () => this.close(1013, CloseCodes.TooManyRequests.reason),
+      overflow: () => this.close(CloseCodes.TryAgainLater.code, CloseCodes.TryAgainLater.reason),
     });
   }
 

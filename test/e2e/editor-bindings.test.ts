@@ -15,7 +15,7 @@ import { connectYws, type YwsClient } from "../helpers/yws.ts";
 import { openDatabase, readStored, storedText } from "../helpers/documents.ts";
 import { testDatabaseUrl } from "../helpers/database.ts";
 import { launchChromium, servePage, type PageSite } from "../helpers/browser.ts";
-import { toDocumentName } from "../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../protocol/document-name.ts";
 import type { Database } from "../../db/index.ts";
 import type { EditorPage } from "./editor-page/main.ts";
 

@@ -4,7 +4,7 @@
  */
 import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
-import { MessageType } from "../../server/realtime/messages.ts";
+import { MessageType } from "../../protocol/messages.ts";
 
 export interface RawState {
   clientId: number;

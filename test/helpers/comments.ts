@@ -3,7 +3,7 @@
  * and crafting updates by hand for the raw-socket tests.
  */
 import * as Y from "yjs";
-import { COMMENTS, REACTIONS, THREADS, reactionKey, type CommentValue, type ThreadValue } from "../../server/domain/comments/schema.ts";
+import { COMMENTS, REACTIONS, THREADS, reactionKey, type CommentValue, type ThreadValue } from "../../protocol/comment-schema.ts";
 
 let seq = 0;
 export function nextId(prefix: string): string {

@@ -4,7 +4,7 @@
  */
 import * as Y from "yjs";
 import { createDatabase, type Database } from "../../db/index.ts";
-import { toDocumentName } from "../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../protocol/document-name.ts";
 
 export interface StoredDocument {
   snapshot: Uint8Array | null;

@@ -5,7 +5,7 @@
 import WebSocket from "ws";
 import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
-import { MessageType, SyncStep } from "../../server/realtime/messages.ts";
+import { MessageType, SyncStep } from "../../protocol/messages.ts";
 
 export interface RawSocket {
   ws: WebSocket;

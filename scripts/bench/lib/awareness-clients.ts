@@ -20,7 +20,7 @@ import { WebsocketProvider } from "y-websocket";
 import type { Awareness } from "y-protocols/awareness";
 import { connectClient, waitFor } from "./clients.ts";
 import { startPaced } from "./pace.ts";
-import { colorForUser } from "../../../client/core/colors.ts";
+import { colorForUser } from "../../../protocol/colors.ts";
 
 export type ClientKind = "hocuspocus" | "y-websocket";
 

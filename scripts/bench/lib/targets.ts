@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { AccessTokens } from "../../../server/auth/access-token.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 import { spawnServerProcess, readMemory, type ServerProcess } from "./proc.ts";
 
 export type TargetKey = "syncforge-postgres" | "syncforge-sqlite" | "bare-hocuspocus";

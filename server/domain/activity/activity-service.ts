@@ -10,7 +10,7 @@ import type { Database } from "../../../db/index.ts";
 import type { RoomActivity } from "../../../db/models/RoomActivity.ts";
 import { logger } from "../../logger.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
-import type { ActivityItem } from "../../../client/core/notifications.ts";
+import type { ActivityItem } from "../../../protocol/notifications.ts";
 
 export const ACTIVITY_KINDS = [
   "comment_created",

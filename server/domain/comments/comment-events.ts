@@ -5,7 +5,7 @@
  * resolvers and reacting users are the users who wrote them.
  */
 import type * as Y from "yjs";
-import { COMMENTS, REACTIONS, THREADS, mentionsOf, parseReactionKey, type CommentValue, type ThreadValue } from "./schema.ts";
+import { COMMENTS, REACTIONS, THREADS, mentionsOf, parseReactionKey, type CommentValue, type ThreadValue } from "../../../protocol/comment-schema.ts";
 
 export type CommentEvent =
   | { type: "comment_created"; comment: CommentValue; thread: ThreadValue | null; isReply: boolean; mentions: string[]; participants: string[] }

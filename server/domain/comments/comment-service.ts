@@ -21,7 +21,7 @@ import {
   type Metadata,
   type ThreadAnchor,
   type ThreadValue,
-} from "./schema.ts";
+} from "../../../protocol/comment-schema.ts";
 
 export interface RoomDocuments {
   /** Run `fn` in one transaction on the room's live document; resolves once the change is durable. */

@@ -39,7 +39,7 @@ import {
   threadProblem,
   type CommentValue,
   type ThreadValue,
-} from "./schema.ts";
+} from "../../../protocol/comment-schema.ts";
 import { UNPLACEABLE, UnplaceableUpdate, UpdatePlacement, binarySearch, type Struct } from "./update-placement.ts";
 
 export { UNPLACEABLE };

@@ -27,7 +27,7 @@
  */
 import * as Y from "yjs";
 import * as decoding from "lib0/decoding";
-import { COMMENTS, REACTIONS, THREADS } from "./schema.ts";
+import { COMMENTS, REACTIONS, THREADS } from "../../../protocol/comment-schema.ts";
 
 export type Struct = Y.Item | Y.GC | Y.Skip;
 type AnyType = Y.AbstractType<unknown>;

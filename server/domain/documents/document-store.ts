@@ -10,7 +10,7 @@
 import * as Y from "yjs";
 import { QueryTypes, Transaction, type Sequelize } from "sequelize";
 import type { Database } from "../../../db/index.ts";
-import { parseDocumentName } from "../../realtime/document-name.ts";
+import { parseDocumentName } from "../../../protocol/document-name.ts";
 
 export interface LoadedDocument {
   state: Uint8Array | null;

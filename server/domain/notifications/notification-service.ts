@@ -11,7 +11,7 @@ import type { Notification } from "../../../db/models/Notification.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
 import { logger } from "../../logger.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
-import type { InboxNotification } from "../../../client/core/notifications.ts";
+import type { InboxNotification } from "../../../protocol/notifications.ts";
 
 export const NOTIFICATION_KINDS = ["mention", "reply", "reaction", "thread_resolved", "added_to_room", "added_to_org"] as const;
 export type BuiltInKind = (typeof NOTIFICATION_KINDS)[number];

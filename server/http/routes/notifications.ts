@@ -9,7 +9,7 @@ import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import { isNotificationKind, type NotificationService } from "../../domain/notifications/notification-service.ts";
 import { endUserIdSchema } from "../../auth/access-token.ts";
-import { isValidRoomId } from "../../realtime/document-name.ts";
+import { isValidRoomId } from "../../../protocol/document-name.ts";
 import { parseInput } from "../validate.ts";
 import { actingUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 

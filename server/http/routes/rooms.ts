@@ -6,7 +6,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { ROOM_PERMISSIONS } from "../../auth/access-token.ts";
-import { isValidRoomId } from "../../realtime/document-name.ts";
+import { isValidRoomId } from "../../../protocol/document-name.ts";
 import type { RoomService } from "../../domain/rooms/room-service.ts";
 import { parseInput } from "../validate.ts";
 import { orgOf, type AuthMiddleware } from "../middleware/authenticate.ts";

@@ -12,8 +12,8 @@ import { connectProvider, waitFor, waitForAcked, waitForSynced, type TestProvide
 import { ApiClient, closedWith, createTeam, signUp, startMailbox, type Mailbox, type Team } from "../../helpers/accounts.ts";
 import { openRawSocket, authFrame, updateFrame, waitForAuthenticated, frameType, type RawSocket } from "../../helpers/raw-socket.ts";
 import { openDatabase, readStored, storedText } from "../../helpers/documents.ts";
-import { MessageType, SyncStep } from "../../../server/realtime/messages.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { MessageType, SyncStep } from "../../../protocol/messages.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 import type { Database } from "../../../db/index.ts";
 
 type ActorName = "owner" | "admin" | "member" | "viewer" | "apiKey";

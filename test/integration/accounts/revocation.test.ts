@@ -13,7 +13,7 @@ import { ApiClient, closedWith, createTeam, startMailbox, type Mailbox, type Tea
 import { openRawSocket, authFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { openDatabase, readStored } from "../../helpers/documents.ts";
 import { FAST_RECONNECT } from "../../helpers/sdk.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 import { createClient, type Client } from "../../../client/core/index.ts";
 import type { ConnectionContext } from "../../../extensions/authenticate.ts";
 import type { Database } from "../../../db/index.ts";

@@ -10,7 +10,7 @@ import { connectProvider, waitFor, waitForAcked, waitForSynced, type TestProvide
 import { closedWith, createTeam, startMailbox, type Mailbox, type Team } from "../../helpers/accounts.ts";
 import { openRawSocket, authFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { openDatabase, readStored } from "../../helpers/documents.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 import type { Database } from "../../../db/index.ts";
 
 describe("rooms", function () {

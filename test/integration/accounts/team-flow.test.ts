@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { startServer, type TestServer } from "../../helpers/server.ts";
 import { truncateAll, tempSqliteUrl } from "../../helpers/database.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { ApiClient, signUp, startMailbox, tokenFromMail, type Mailbox } from "../../helpers/accounts.ts";
 

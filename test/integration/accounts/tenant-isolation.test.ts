@@ -10,7 +10,7 @@ import { truncateAll } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForAcked, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { closedWith, createTeam, startMailbox, type Mailbox, type Team } from "../../helpers/accounts.ts";
 import { openRawSocket, authFrame, type RawSocket } from "../../helpers/raw-socket.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 describe("tenant isolation", function () {
   this.timeout(30_000);

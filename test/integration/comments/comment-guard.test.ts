@@ -13,9 +13,9 @@ import { connectProvider, waitFor, waitForSynced, waitForAcked, type TestProvide
 import { openRawSocket, authFrame, updateFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { readStored } from "../../helpers/documents.ts";
 import { addComment, commentValue, craftUpdate, createThread, react, recordSeen, resolve, threadValue } from "../../helpers/comments.ts";
-import { COMMENTS, REACTIONS, THREADS, reactionKey } from "../../../server/domain/comments/schema.ts";
-import { MessageType } from "../../../server/realtime/messages.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { COMMENTS, REACTIONS, THREADS, reactionKey } from "../../../protocol/comment-schema.ts";
+import { MessageType } from "../../../protocol/messages.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 const ORG = "org-comments";
 

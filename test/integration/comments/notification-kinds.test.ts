@@ -8,7 +8,7 @@ import { startServer, mintToken, type TestServer } from "../../helpers/server.ts
 import { truncateAll } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { addComment, createThread, react } from "../../helpers/comments.ts";
-import { COMMENTS } from "../../../server/domain/comments/schema.ts";
+import { COMMENTS } from "../../../protocol/comment-schema.ts";
 
 const ORG = "org-kinds";
 const ROOM = "kinds-room";

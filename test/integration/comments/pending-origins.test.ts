@@ -16,8 +16,8 @@ import { connectYws } from "../../helpers/yws.ts";
 import { openRawSocket, authFrame, updateFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { commentValue, createThread } from "../../helpers/comments.ts";
 import { encodeDeletes, encodeItems, nextClock } from "../../helpers/crafted-updates.ts";
-import { COMMENTS } from "../../../server/domain/comments/schema.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { COMMENTS } from "../../../protocol/comment-schema.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 const ORG = "org-pending";
 const REFUSED = { code: 1013, reason: "update_dependencies_missing" };

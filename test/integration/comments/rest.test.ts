@@ -11,8 +11,8 @@ import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../.
 import { startMailbox, createTeam, type Mailbox, type Team, type ApiClient } from "../../helpers/accounts.ts";
 import { readStored } from "../../helpers/documents.ts";
 import { createThread } from "../../helpers/comments.ts";
-import { COMMENTS, REACTIONS, THREADS } from "../../../server/domain/comments/schema.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { COMMENTS, REACTIONS, THREADS } from "../../../protocol/comment-schema.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 const ROOM = "rest-room";
 

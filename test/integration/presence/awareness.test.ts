@@ -6,7 +6,7 @@ import { awarenessFrame, readAwarenessFrame } from "../../helpers/awareness.ts";
 import { colorForUser, readAwarenessEntries } from "../../../server/realtime/awareness.ts";
 import { RENEWAL_BATCH_MS } from "../../../server/realtime/awareness-gate.ts";
 import * as decoding from "lib0/decoding";
-import { MessageType } from "../../../server/realtime/messages.ts";
+import { MessageType } from "../../../protocol/messages.ts";
 
 type State = Record<string, any>;
 

@@ -3,7 +3,7 @@ import { startServer, spawnServer, mintToken, type TestServer, type ChildServer 
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import type { PresenceEvent } from "../../../server/domain/presence/index.ts";
 import { connectYws } from "../../helpers/yws.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 

@@ -4,7 +4,7 @@ import { startServer, mintToken, type TestServer } from "../../helpers/server.ts
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { connectYws, type YwsClient } from "../../helpers/yws.ts";
 import { colorForUser } from "../../../server/realtime/awareness.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 type State = Record<string, any>;
 

@@ -9,7 +9,7 @@ import { startServer, mintToken, type TestServer } from "../../helpers/server.ts
 import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, waitForAcked, type TestProvider } from "../../helpers/clients.ts";
 import { openDatabase, readStored, snapshotText, storedText, type StoredDocument } from "../../helpers/documents.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 import type { Database } from "../../../db/index.ts";
 
 const ORG = "org-test";

@@ -11,8 +11,8 @@ import * as encoding from "lib0/encoding";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { openRawSocket, authFrame, updateFrame, type RawSocket } from "../../helpers/raw-socket.ts";
-import { MessageType } from "../../../server/realtime/messages.ts";
-import { CloseCodes } from "../../../server/realtime/collab-socket.ts";
+import { MessageType } from "../../../protocol/messages.ts";
+import { CloseCodes } from "../../../protocol/close-codes.ts";
 
 // The server runs in this process, so this process' heap and buffers are the server's memory.
 // Collecting before each reading keeps garbage out of it (`gc` is only exposed on request).

@@ -10,7 +10,7 @@ import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, waitForAcked, type TestProvider } from "../../helpers/clients.ts";
 import { openRawSocket, authFrame, updateFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { openDatabase, readStored, storedText } from "../../helpers/documents.ts";
-import { MessageType } from "../../../server/realtime/messages.ts";
+import { MessageType } from "../../../protocol/messages.ts";
 import type { Database } from "../../../db/index.ts";
 
 const ROOM = "robust";

@@ -17,9 +17,9 @@ import { connectProvider, waitFor, waitForAcked, waitForSynced, type TestProvide
 import { openRawSocket, authFrame, syncStep1Frame, updateFrame, type RawSocket } from "../../helpers/raw-socket.ts";
 import { addComment, createThread } from "../../helpers/comments.ts";
 import { startAuthBackend, FAST_RECONNECT, type AuthBackend } from "../../helpers/sdk.ts";
-import { COMMENTS, THREADS } from "../../../server/domain/comments/schema.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
-import { toUint8Array } from "../../../server/realtime/messages.ts";
+import { COMMENTS, THREADS } from "../../../protocol/comment-schema.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
+import { toUint8Array } from "../../../server/realtime/raw-data.ts";
 import type { RoomPermission } from "../../../server/auth/access-token.ts";
 import { createClient, type Client } from "../../../client/core/index.ts";
 

@@ -12,7 +12,7 @@ import * as decoding from "lib0/decoding";
 import { AwarenessGate } from "../../../server/realtime/awareness-gate.ts";
 import { DEFAULT_EDGE_OPTIONS } from "../../../server/realtime/collab-socket.ts";
 import { patchConnectionAddress } from "../../../server/realtime/hocuspocus.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 /** A socket edge over a stand-in for a `ws` WebSocket (the internals writeBroadcast reads). */
 interface Edge {

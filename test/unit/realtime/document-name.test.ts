@@ -5,7 +5,7 @@ import {
   isValidRoomId,
   parseDocumentName,
   toDocumentName,
-} from "../../../server/realtime/document-name.ts";
+} from "../../../protocol/document-name.ts";
 
 describe("document names", () => {
   it("names a room's document after its organisation, behind the internal mark", () => {

@@ -18,7 +18,7 @@ import {
   lightenAwarenessUpdateHook,
   patchConnectionAddress,
 } from "../../../server/realtime/hocuspocus.ts";
-import { toDocumentName } from "../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../protocol/document-name.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 

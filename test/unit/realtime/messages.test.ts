@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as Y from "yjs";
 import * as encoding from "lib0/encoding";
-import { MessageType, SyncStep, readDocumentUpdate, skipAddress, validateClientMessage } from "../../../server/realtime/messages.ts";
+import { MessageType, SyncStep, readDocumentUpdate, skipAddress, validateClientMessage } from "../../../protocol/messages.ts";
 
 function frame(address: string, write: (e: encoding.Encoder) => void): Uint8Array {
   const e = encoding.createEncoder();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as Y from "yjs";
 import { EMPTY_UPDATE, filterUpdate, withoutHiddenDeletions } from "../../../server/realtime/read-filter.ts";
-import { COMMENTS, REACTIONS, THREADS } from "../../../server/domain/comments/schema.ts";
+import { COMMENTS, REACTIONS, THREADS } from "../../../protocol/comment-schema.ts";
 
 const SECRET = "SECRET-CONTENT";
 

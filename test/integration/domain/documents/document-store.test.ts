@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import * as Y from "yjs";
 import { DocumentStore } from "../../../../server/domain/documents/document-store.ts";
-import { toDocumentName } from "../../../../server/realtime/document-name.ts";
+import { toDocumentName } from "../../../../protocol/document-name.ts";
 import { migrate } from "../../../../db/migrator.ts";
 import type { Database } from "../../../../db/index.ts";
 import { ensureTestDatabase, testDatabaseUrl, tempSqliteUrl, truncateAll } from "../../../helpers/database.ts";

@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import * as Y from "yjs";
 import { checkUpdate, type UpdateWriter } from "../../../../server/domain/comments/update-guard.ts";
-import { COMMENTS, THREADS } from "../../../../server/domain/comments/schema.ts";
+import { COMMENTS, THREADS } from "../../../../protocol/comment-schema.ts";
 import { commentValue, craftUpdate, threadValue } from "../../../helpers/comments.ts";
 import { encodeBlocks, encodeDeletes, encodeItems, nextClock } from "../../../helpers/crafted-updates.ts";
 

@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import * as Y from "yjs";
 import { checkUpdate, type UpdateWriter } from "../../../../server/domain/comments/update-guard.ts";
-import { COMMENTS, REACTIONS, THREADS, reactionKey, mentionsOf, parseReactionKey } from "../../../../server/domain/comments/schema.ts";
+import { COMMENTS, REACTIONS, THREADS, reactionKey, mentionsOf, parseReactionKey } from "../../../../protocol/comment-schema.ts";
 import { commentValue, craftUpdate, threadValue } from "../../../helpers/comments.ts";
 
 const writer = (userId: string, canWrite = true): UpdateWriter => ({ userId, canWrite, canWriteComments: true });

@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import * as Y from "yjs";
 import { GC_LOCATION, UnplaceableUpdate, UpdatePlacement } from "../../../../server/domain/comments/update-placement.ts";
-import { COMMENTS } from "../../../../server/domain/comments/schema.ts";
+import { COMMENTS } from "../../../../protocol/comment-schema.ts";
 import { encodeBlocks, type CraftedBlock, type CraftedStruct } from "../../../helpers/crafted-updates.ts";
 
 /** mulberry32: a small seeded generator, so a failure can be replayed. */

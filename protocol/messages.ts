@@ -3,7 +3,6 @@
  * varString(address) · varUint(type) · payload; sync payloads are varUint(step) · varUint8Array.
  * Malformed input throws; callers turn that into a close code.
  */
-import type { RawData } from "ws";
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
 
@@ -105,11 +104,4 @@ function readAwarenessUpdate(update: Uint8Array): void {
     decoding.readVarUint(decoder);
     readPayload(decoder);
   }
-}
-
-/** A `ws` message as one Uint8Array (ws hands Buffers, ArrayBuffers or fragment lists). */
-export function toUint8Array(raw: RawData): Uint8Array {
-  if (Array.isArray(raw)) return new Uint8Array(Buffer.concat(raw));
-  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
-  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
 }
