@@ -17,7 +17,7 @@ import { createCursorTracker, type CursorTracker, type RenderedCursor } from "./
 import { resolveSelections, toRelativeSelection, type RemoteSelection } from "./selections.ts";
 import { permissionsFor, type TokenSource } from "./token.ts";
 import { CommentsStore } from "./comments.ts";
-import { createRoomConnection, type RetryPolicy, type RoomConnection } from "./connection.ts";
+import { createRoomConnection, type RoomConnection } from "./connection.ts";
 import { ActivityFeed, parseServerMessage, type ActivityBackend, type InboxNotification } from "./notifications.ts";
 import { SyncForgeError, type Point, type Status, type TypeConfig, type User } from "./types.ts";
 
@@ -50,8 +50,6 @@ export interface RoomInit<T extends TypeConfig> {
   /** The provider left the shared socket for good (refused); the client counts attached rooms. */
   onDetach: () => void;
   onLeave: () => void;
-  /** Re-authentication after refusals (connection.ts DEFAULT_RETRY). */
-  retry?: Partial<RetryPolicy>;
 }
 
 export class Room<T extends TypeConfig = TypeConfig> {
@@ -94,7 +92,6 @@ export class Room<T extends TypeConfig = TypeConfig> {
     this.cursors = createCursorTracker({ interpolate: init.interpolateCursors });
     this.connection = createRoomConnection({
       roomId: this.id,
-      retry: init.retry,
       actions: {
         reauthenticate: () => void this.provider.sendToken().then(() => this.provider.startSync()),
         invalidateToken: () => this.tokens.invalidate(),
