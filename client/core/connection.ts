@@ -177,7 +177,10 @@ export function createRoomConnection(options: ConnectionOptions): RoomConnection
       const { reason } = event;
       const kind = classifyRefusal(reason, where);
       if (kind === "write") return refuse(new SyncForgeError(reason, `The server refused a change in room "${roomId}": ${reason}`, roomId), "write");
-      if (kind === "final") return refuse(new SyncForgeError(reason, `Entering room "${roomId}" failed: ${reason}`, roomId), "final");
+      if (kind === "final") {
+        const message = where === "auth" ? `Entering room "${roomId}" failed: ${reason}` : `The server closed room "${roomId}": ${reason}`;
+        return refuse(new SyncForgeError(reason, message, roomId), "final");
+      }
       const code = kind === "token" ? "token_refused" : reason;
       if (context.attempts >= retry.attempts) {
         return refuse(new SyncForgeError(code, `Room "${roomId}" was refused ${context.attempts + 1} times, last: ${reason}`, roomId), "final");
