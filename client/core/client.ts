@@ -87,6 +87,11 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
   const reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
   const errors = makeEventSource<SyncForgeError>();
   const rooms = new Map<string, Room<T>>();
+  /**
+   * Rooms whose provider is attached to the shared socket: the socket closes when the last one
+   * leaves or is refused. Counted here, where rooms are created, rather than read from the socket.
+   */
+  const attached = new Set<Room<T>>();
   let socket: HocuspocusProviderWebsocket | null = null;
   let destroyed = false;
   const inbox = new Inbox(options.inbox);
@@ -100,6 +105,12 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
     return socket;
   }
 
+  function release(room: Room<T>): void {
+    if (!attached.delete(room) || attached.size > 0 || !socket) return;
+    socket.destroy();
+    socket = null;
+  }
+
   function enterRoom(roomId: string, roomOptions: EnterRoomOptions<T> = {}): Room<T> {
     if (destroyed) throw new Error("This SyncForge client was destroyed; create a new one");
     const existing = rooms.get(roomId);
@@ -108,14 +119,8 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       return existing;
     }
     // A room stopped by a refused write stays with its holders until they leave; the new one
-    // starts from the server's copy.
-    let ws = getSocket();
-    if (!ws.shouldConnect) {
-      // Idled after refusals (no room attached; it may still be closing): start a new socket.
-      ws.destroy();
-      socket = null;
-      ws = getSocket();
-    }
+    // starts from the server's copy (on a new socket when no room was left attached).
+    const ws = getSocket();
     let room: Room<T> | null = null;
     const tokens = new TokenSource({
       fixed: options.token,
@@ -136,15 +141,14 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       activityBackend: options.activity,
       onNotification: (notification) => inbox.receive(notification),
       onError: (error) => errors.notify(error),
+      onDetach: () => release(room!),
       onLeave: () => {
         if (rooms.get(roomId) === room) rooms.delete(roomId);
-        if (rooms.size === 0 && socket) {
-          socket.destroy();
-          socket = null;
-        }
+        release(room!);
       },
     });
     rooms.set(roomId, room);
+    attached.add(room);
     return room;
   }
 

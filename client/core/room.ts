@@ -4,10 +4,9 @@
  * and the provider are exposed as they are, so any Yjs editor binding works with `room.doc` and
  * `room.awareness`.
  *
- * Status: "connecting" until the first authentication, "connected" while the socket is open and
- * the room authenticated, "reconnecting" after a connection was lost (the socket retries with
- * exponential backoff and jitter), "disconnected" once left or refused for good. A token refresh
- * is sent on the live connection and does not change the status.
+ * The connection status comes from one state machine (connection.ts) fed by the provider's
+ * public events; this file only translates those events and carries out the machine's actions.
+ * A token refresh is sent on the live connection and does not change the status.
  */
 import * as Y from "yjs";
 import type { Awareness } from "y-protocols/awareness";
@@ -17,16 +16,10 @@ import { PresenceStore } from "./presence.ts";
 import { createCursorTracker, type CursorTracker, type RenderedCursor } from "./cursors.ts";
 import { resolveSelections, toRelativeSelection, type RemoteSelection } from "./selections.ts";
 import { permissionsFor, type TokenSource } from "./token.ts";
-import { CommentsStore, isWriteRefusal } from "./comments.ts";
+import { CommentsStore } from "./comments.ts";
+import { createRoomConnection, type RoomConnection } from "./connection.ts";
 import { ActivityFeed, parseServerMessage, type ActivityBackend, type InboxNotification } from "./notifications.ts";
 import { SyncForgeError, type Point, type Status, type TypeConfig, type User } from "./types.ts";
-
-/**
- * Refusals that a new token can fix; anything else (room_not_granted, room_deleted) is final.
- * token_revoked too: the key or member that minted the token was revoked or demoted, and the app's
- * backend may mint one that is valid now (with the member's new rights).
- */
-const TOKEN_REASONS = new Set(["token_missing", "invalid_token", "token_expired", "token_mismatch", "token_revoked", "unauthorized"]);
 
 export interface RoomEvents<T extends TypeConfig> {
   status: Observable<Status>;
@@ -54,6 +47,8 @@ export interface RoomInit<T extends TypeConfig> {
   activityBackend?: ActivityBackend;
   onNotification: (notification: InboxNotification) => void;
   onError: (error: SyncForgeError) => void;
+  /** The provider left the shared socket for good (refused); the client counts attached rooms. */
+  onDetach: () => void;
   onLeave: () => void;
 }
 
@@ -73,18 +68,13 @@ export class Room<T extends TypeConfig = TypeConfig> {
   private readonly presence: PresenceStore<T>;
   private readonly cursors: CursorTracker;
   private readonly init: RoomInit<T>;
-  private readonly statusEvents = makeEventSource<Status>();
+  private readonly connection: RoomConnection;
   private readonly syncedEvents = makeEventSource<boolean>();
   private readonly errorEvents = makeEventSource<SyncForgeError>();
   private readonly tokenEvents = makeEventSource<void>();
   private readonly statelessEvents = makeEventSource<string>();
   private readonly documentEvents = makeEventSource<{ update: Uint8Array; origin: unknown; local: boolean }>();
-  private status: Status = "connecting";
-  private everConnected = false;
-  private failed = false;
   private left = false;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private retries = 0;
   private holders = 1;
   private readonly unsubscribers: Array<() => void> = [];
   private refusedWith: SyncForgeError | null = null;
@@ -100,9 +90,19 @@ export class Room<T extends TypeConfig = TypeConfig> {
     this.awareness = this.provider.awareness!;
     this.presence = new PresenceStore<T>({ awareness: this.awareness, throttleMs: init.throttleMs, initialPresence: init.initialPresence });
     this.cursors = createCursorTracker({ interpolate: init.interpolateCursors });
+    this.connection = createRoomConnection({
+      roomId: this.id,
+      actions: {
+        reauthenticate: () => void this.provider.sendToken().then(() => this.provider.startSync()),
+        invalidateToken: () => this.tokens.invalidate(),
+        sendToken: () => void this.provider.sendToken().then(() => this.tokenEvents.notify()),
+        refused: (error, kind) => this.stop(error, kind),
+        reportError: (error) => this.reportError(error),
+      },
+    });
     this.unsubscribers.push(this.presence.events.others.subscribe(() => this.cursors.update(this.presence.remotePointers())));
     this.events = {
-      status: this.statusEvents.observable,
+      status: this.connection.status,
       self: this.presence.events.self,
       others: this.presence.events.others,
       cursors: { subscribe: this.cursors.subscribe, waitUntil: this.cursors.waitUntil },
@@ -129,11 +129,10 @@ export class Room<T extends TypeConfig = TypeConfig> {
       },
     });
 
-    this.provider.on("status", this.updateStatus);
     this.provider.on("authenticated", this.onAuthenticated);
     this.provider.on("authenticationFailed", this.onAuthenticationFailed);
     this.provider.on("close", this.onClose);
-    this.provider.on("disconnect", this.updateStatus);
+    this.provider.on("disconnect", this.onDisconnect);
     this.provider.on("synced", this.onSynced);
     this.provider.on("stateless", this.onStateless);
     this.socket.on("maxAttemptsFailed", this.onGaveUp);
@@ -142,7 +141,7 @@ export class Room<T extends TypeConfig = TypeConfig> {
   }
 
   getStatus(): Status {
-    return this.status;
+    return this.connection.getStatus();
   }
 
   isSynced(): boolean {
@@ -231,7 +230,6 @@ export class Room<T extends TypeConfig = TypeConfig> {
   close(): void {
     if (this.left) return;
     this.left = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.presence.flush();
     for (const off of this.unsubscribers.splice(0)) off();
     this.socket.off("maxAttemptsFailed", this.onGaveUp);
@@ -244,8 +242,8 @@ export class Room<T extends TypeConfig = TypeConfig> {
     this.presence.destroy();
     this.cursors.destroy();
     this.provider.destroy();
-    this.updateStatus();
-    this.statusEvents.clear();
+    this.connection.send({ type: "LEAVE" });
+    this.connection.stop();
     this.syncedEvents.clear();
     this.errorEvents.clear();
     this.tokenEvents.clear();
@@ -259,8 +257,7 @@ export class Room<T extends TypeConfig = TypeConfig> {
   handleTokenRefreshed(): void {
     const claims = this.tokens.claims;
     if (claims) this.presence.setIdentity({ id: claims.userId, info: claims.info });
-    if (this.left || !this.provider.isAuthenticated) return;
-    void this.provider.sendToken().then(() => this.tokenEvents.notify());
+    this.connection.send({ type: "TOKEN_REFRESHED" });
   }
 
   /** @internal */
@@ -302,74 +299,47 @@ export class Room<T extends TypeConfig = TypeConfig> {
   }
 
   /**
-   * Stop after a final refusal: detach the provider, or it would authenticate (or resend the
-   * refused update) on every reconnect; close the shared socket when no room is left on it.
+   * The machine's final verdict: detach the provider, or it would authenticate (or resend a
+   * refused update) on every reconnect; the client closes the shared socket when no room is left
+   * attached to it.
    */
-  private stop(): void {
-    this.failed = true;
+  private stop(error: SyncForgeError, kind: "write" | "final"): void {
     this.provider.detach();
-    if (this.socket.configuration.providerMap.size === 0) this.socket.disconnect();
-    this.updateStatus();
+    this.init.onDetach();
+    this.tokens.destroy(); // no more scheduled refreshes for a room that will not use them
+    if (kind === "write") {
+      // The server refused a write and closed the room; re-entering the room syncs afresh.
+      this.refusedWith = error;
+      this.refusalEvents.notify(error);
+    }
+    this.reportError(error);
   }
 
-  private readonly onClose = ({ event }: { event?: { reason?: string } }): void => {
-    const reason = event?.reason;
-    if (isWriteRefusal(reason) && !this.refusedWith) {
-      // The server refused a write and closed the room. A stock provider would resend the same
-      // update on every reconnect, so stop here; re-entering the room syncs afresh.
-      this.refusedWith = new SyncForgeError(reason!, `The server refused a change in room "${this.id}": ${reason}`, this.id);
-      this.stop();
-      this.refusalEvents.notify(this.refusedWith);
-      this.reportError(this.refusedWith);
-    }
-    this.updateStatus();
-  };
-
-  private readonly updateStatus = (): void => {
-    let next: Status;
-    if (this.left || this.failed) next = "disconnected";
-    else if (this.provider.isAuthenticated && this.socket.status === "connected") next = "connected";
-    else next = this.everConnected ? "reconnecting" : "connecting";
-    if (next === "connected") this.everConnected = true;
-    if (next === this.status) return;
-    this.status = next;
-    this.statusEvents.notify(next);
-  };
-
   private readonly onAuthenticated = (): void => {
-    this.retries = 0;
-    this.failed = false;
     const claims = this.tokens.claims;
     if (claims) this.presence.setIdentity({ id: claims.userId, info: claims.info });
-    this.updateStatus();
+    this.connection.send({ type: "AUTHENTICATED" });
   };
 
   private readonly onAuthenticationFailed = ({ reason }: { reason: string }): void => {
-    const tokenProblem = TOKEN_REASONS.has(reason) || reason.startsWith("Failed to get token");
-    this.reportError(new SyncForgeError(tokenProblem ? "token_refused" : reason, `Entering room "${this.id}" failed: ${reason}`, this.id));
-    if (!tokenProblem) {
-      this.stop();
-      return;
-    }
-    // Fetch a new token and try again with backoff. When the server closed the socket, the socket's
-    // own reconnection re-authenticates; only a socket that stayed open needs us to resend.
-    this.tokens.invalidate();
-    const identifier = this.socket.identifier;
-    const delay = Math.min(30_000, 500 * 2 ** this.retries++);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.left || this.provider.isAuthenticated) return;
-      if (this.socket.identifier !== identifier || this.socket.status !== "connected") return;
-      void this.provider.sendToken().then(() => this.provider.startSync());
-    }, delay);
-    this.updateStatus();
+    this.connection.send({ type: "AUTH_FAILED", reason });
+  };
+
+  /**
+   * The provider emits "close" for a socket close (after "disconnect", the socket already marked
+   * disconnected) and for the server's Close message for this one document (the socket still open).
+   */
+  private readonly onClose = ({ event }: { event?: { reason?: string } }): void => {
+    if (this.socket.status !== "connected") return;
+    this.connection.send({ type: "ROOM_CLOSED", reason: event?.reason ?? "" });
+  };
+
+  private readonly onDisconnect = (): void => {
+    this.connection.send({ type: "SOCKET_CLOSED" });
   };
 
   private readonly onGaveUp = (): void => {
-    this.failed = true;
-    this.reportError(new SyncForgeError("connection_failed", "Could not reach the server; gave up reconnecting", this.id));
-    this.updateStatus();
+    this.connection.send({ type: "SOCKET_GAVE_UP" });
   };
 
   private readonly onSynced = ({ state }: { state: boolean }): void => {

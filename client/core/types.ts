@@ -67,7 +67,12 @@ export interface User<T extends TypeConfig = DefaultTypes> {
   readonly isTyping: boolean;
 }
 
-export type Status = "connecting" | "connected" | "reconnecting" | "disconnected";
+/**
+ * A room's connection status (client/core/connection.ts has the machine behind it). `refused`: the
+ * server refused the room for good (the reason is on `events.error`); `disconnected`: left, or the
+ * socket gave up reconnecting.
+ */
+export type Status = "connecting" | "connected" | "reconnecting" | "disconnected" | "refused";
 
 /** Errors the SDK reports through `room.events.error` / `client.events.error` (and useErrorListener). */
 export class SyncForgeError extends Error {

@@ -30,7 +30,7 @@ function useRoomFor<T extends TypeConfig>(hook: string): Room<T> {
   return room as unknown as Room<T>;
 }
 
-/** "connecting" | "connected" | "reconnecting" | "disconnected". */
+/** "connecting" | "connected" | "reconnecting" | "refused" | "disconnected" (docs/sdk.md, "Connection status"). */
 export function useStatus(): Status {
   const room = useRoomFor("useStatus");
   const subscribe = useCallback((cb: () => void) => room.events.status.subscribe(cb), [room]);

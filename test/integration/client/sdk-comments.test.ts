@@ -101,7 +101,7 @@ describe("client SDK comments, notifications and activity against the real serve
     });
     await waitFor(() => errors.length > 0, 5000, "the refusal");
     expect(errors[0]!.code).to.equal("thread_forged_author");
-    await waitFor(() => room.getStatus() === "disconnected", 5000, "room stopped");
+    await waitFor(() => room.getStatus() === "refused", 5000, "room stopped");
     const verdict = await room.comments.createThread({ body: "after" }).then(() => null, (e: ErrorType) => e);
     expect(verdict!.code).to.equal("thread_forged_author");
     expect(room.needsResync()).to.equal(true);

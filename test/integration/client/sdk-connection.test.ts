@@ -5,6 +5,7 @@ import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../.
 import { connectYws } from "../../helpers/yws.ts";
 import { startAuthBackend, FAST_RECONNECT, type AuthBackend } from "../../helpers/sdk.ts";
 import { createClient, type Client, type Status } from "../../../client/core/index.ts";
+import { DEFAULT_RETRY } from "../../../client/core/connection.ts";
 import { AccessTokens } from "../../../server/auth/access-token.ts";
 import { TEST_SECRET } from "../../helpers/server.ts";
 
@@ -27,6 +28,94 @@ describe("client SDK connection: token refresh, expiry, reconnection", () => {
     after(async () => {
       await backend.close();
       await server.close();
+    });
+
+    it("connecting → connected, then disconnected on leave; the socket closes with the last room", async () => {
+      const c = createClient({ url: server.collabUrl, authEndpoint: backend.url("dora"), reconnect: FAST_RECONNECT });
+      clients.push(c);
+      const room = c.enterRoom(`states-${randomUUID()}`);
+      expect(room.getStatus()).to.equal("connecting");
+      const statuses: Status[] = [];
+      room.events.status.subscribe((s) => statuses.push(s));
+      await waitFor(() => room.getStatus() === "connected", 5000, "connected");
+      const socket = room.provider.configuration.websocketProvider;
+      room.leave();
+      expect(statuses).to.deep.equal(["connected", "disconnected"]);
+      expect(socket.shouldConnect).to.equal(false);
+      await waitFor(() => server.app.hocuspocus.getConnectionsCount() === 0, 5000, "the server saw the room go");
+    });
+
+    it("a token that expires on a socket other rooms keep open is fetched again, and the room comes back", async function () {
+      this.timeout(20_000);
+      const expiring = `expiring-${randomUUID()}`;
+      const steady = `steady-${randomUUID()}`;
+      const calls: Record<string, number> = { [expiring]: 0, [steady]: 0 };
+      const sign = (roomId: string, ttl: number) =>
+        new AccessTokens(TEST_SECRET, ttl)
+          .sign({ userId: "alice", orgId: "org-sdk", permissions: { [roomId]: ["room:write"] }, userInfo: {} })
+          .then((t) => t.token);
+      const c = createClient({
+        url: server.collabUrl,
+        reconnect: FAST_RECONNECT,
+        authEndpoint: async (roomId) => {
+          const n = ++calls[roomId]!;
+          if (roomId === steady) return sign(roomId, 60);
+          // A 2-second token whose scheduled refresh fails: the server closes this room at expiry.
+          if (n === 1) return sign(roomId, 2);
+          if (n === 2) throw new Error("the app's backend is briefly down");
+          return sign(roomId, 60);
+        },
+      });
+      clients.push(c);
+      const other = c.enterRoom(steady);
+      await other.waitUntilSynced();
+      const room = c.enterRoom(expiring);
+      await room.waitUntilSynced();
+      await waitFor(() => room.getStatus() === "connected", 5000, "connected");
+      const statuses: Status[] = [];
+      const otherStatuses: Status[] = [];
+      const errors: string[] = [];
+      room.events.status.subscribe((s) => statuses.push(s));
+      other.events.status.subscribe((s) => otherStatuses.push(s));
+      room.events.error.subscribe((e) => errors.push(e.code));
+
+      await waitFor(() => statuses.length >= 2 && room.getStatus() === "connected", 10_000, "back with a new token");
+      expect(statuses).to.deep.equal(["reconnecting", "connected"]);
+      expect(errors).to.include("token_refused");
+      expect(calls[expiring]).to.equal(3);
+      // The socket stayed open for the other room all along: one socket, both rooms on it.
+      expect(otherStatuses).to.deep.equal([]);
+      expect(other.getStatus()).to.equal("connected");
+      expect(server.app.hocuspocus.getConnectionsCount()).to.equal(1);
+      room.doc.getText("content").insert(0, "after the new token");
+      await waitFor(() => !room.hasUnsyncedChanges(), 5000, "edit acknowledged");
+    });
+
+    it("a token the server keeps refusing ends refused after a bounded number of new tokens", async function () {
+      this.timeout(20_000);
+      let fetched = 0;
+      const forged = new AccessTokens("not-the-server-secret-not-the-server-secret", 60);
+      const roomId = `forged-${randomUUID()}`;
+      const c = createClient({
+        url: server.collabUrl,
+        reconnect: FAST_RECONNECT,
+        authEndpoint: async () => {
+          fetched++;
+          return (await forged.sign({ userId: "alice", orgId: "org-sdk", permissions: { [roomId]: ["room:write"] }, userInfo: {} })).token;
+        },
+      });
+      clients.push(c);
+      const errors: string[] = [];
+      c.events.error.subscribe((e) => errors.push(e.code));
+      const room = c.enterRoom(roomId);
+      const statuses: Status[] = [];
+      room.events.status.subscribe((s) => statuses.push(s));
+      await waitFor(() => room.getStatus() === "refused", 15_000, "refused");
+      await new Promise((r) => setTimeout(r, 600));
+      expect(statuses).to.deep.equal(["refused"]);
+      expect(fetched).to.equal(DEFAULT_RETRY.attempts + 1);
+      expect(errors).to.deep.equal(Array(DEFAULT_RETRY.attempts + 1).fill("token_refused"));
+      expect(room.provider.isAttached).to.equal(false);
     });
 
     it("refreshes the token before it expires without a visible disconnect", async function () {
@@ -134,21 +223,44 @@ describe("client SDK connection: token refresh, expiry, reconnection", () => {
       await server.close();
     });
 
-    it("a room the token does not grant ends disconnected with the server's reason", async () => {
+    it("a room the token does not grant ends refused with the server's reason", async () => {
       const c = createClient({ url: server.collabUrl, authEndpoint: backend.url("alice"), reconnect: FAST_RECONNECT });
       clients.push(c);
       const errors: string[] = [];
       c.events.error.subscribe((e) => errors.push(e.code));
       const room = c.enterRoom(`not-granted-${randomUUID()}`);
-      await waitFor(() => room.getStatus() === "disconnected", 5000, "disconnected");
-      // It stays refused: no retry loop re-sends the token.
+      const statuses: Status[] = [];
+      room.events.status.subscribe((s) => statuses.push(s));
+      await waitFor(() => room.getStatus() === "refused", 5000, "refused");
+      // It stays refused: no retry loop re-sends the token, no token is fetched again.
       await new Promise((r) => setTimeout(r, 500));
+      expect(statuses).to.deep.equal(["refused"]);
       expect(errors).to.deep.equal(["room_not_granted"]);
+      expect(backend.issued("alice")).to.equal(1);
       expect(room.provider.isAttached).to.equal(false);
-      // The client still works for a room it may enter, on the same (reconnected) socket.
+      room.leave();
+      expect(room.getStatus()).to.equal("disconnected");
+      // The client still works for a room it may enter, on a new socket.
       const granted = c.enterRoom("some-other-room");
       await granted.waitUntilSynced();
       expect(granted.getStatus()).to.equal("connected");
+    });
+
+    it("a room refused on a shared socket leaves it to the others", async () => {
+      const c = createClient({ url: server.collabUrl, authEndpoint: backend.url("alice"), reconnect: FAST_RECONNECT });
+      clients.push(c);
+      const granted = c.enterRoom("some-other-room");
+      await granted.waitUntilSynced();
+      const statuses: Status[] = [];
+      granted.events.status.subscribe((s) => statuses.push(s));
+      const refused = c.enterRoom(`not-granted-${randomUUID()}`);
+      await waitFor(() => refused.getStatus() === "refused", 5000, "refused");
+      expect(refused.provider.configuration.websocketProvider).to.equal(granted.provider.configuration.websocketProvider);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(statuses).to.deep.equal([]);
+      expect(granted.provider.configuration.websocketProvider.shouldConnect).to.equal(true);
+      granted.doc.getText("content").insert(0, "still on the socket");
+      await waitFor(() => !granted.hasUnsyncedChanges(), 5000, "edit acknowledged");
     });
 
     it("reconnects with exponential backoff and jitter by default", () => {
