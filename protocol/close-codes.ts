@@ -5,7 +5,8 @@
  *
  * 1xxx are RFC 6455 codes a stock client retries on. 44xx are final for y-websocket (its default
  * `shouldReconnect`), so /yjs uses them only where reconnecting cannot help. The Hocuspocus provider
- * retries on every code; the SDK stops on refusals except the token ones (TOKEN_REASONS).
+ * retries on every code; the SDK (client/core/connection.ts) stops on final refusals, fetches a new token
+ * for the token ones (TOKEN_REASONS, at most 5 in a row) and retries internal_error.
  */
 
 export interface CloseCode {
