@@ -18,24 +18,24 @@ const claims: AccessTokenClaims = {
   issuer: { kind: "api_key", id: "key-1" },
 };
 
+/** What a promise rejects with (fails the test when it resolves). */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail("expected a rejection"),
+    (error: unknown) => error,
+  );
+}
+
 async function refusalOf(promise: Promise<unknown>): Promise<Refusal> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isRefusal(error), "a Refusal").to.equal(true);
-    return error as Refusal;
-  }
-  throw new Error("expected a refusal");
+  const error = await rejectionOf(promise);
+  expect(isRefusal(error), "a Refusal").to.equal(true);
+  return error as Refusal;
 }
 
 async function appErrorOf(promise: Promise<unknown>): Promise<UnauthorizedError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(UnauthorizedError);
-    return error as UnauthorizedError;
-  }
-  throw new Error("expected an UnauthorizedError");
+  const error = await rejectionOf(promise);
+  expect(error).to.be.instanceOf(UnauthorizedError);
+  return error as UnauthorizedError;
 }
 
 describe("actor resolution (server/auth)", () => {
