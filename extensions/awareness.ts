@@ -8,7 +8,7 @@ import type { Extension, connectedPayload, afterHandleMessagePayload } from "@ho
 import * as decoding from "lib0/decoding";
 import { AwarenessGate } from "../server/realtime/awareness-gate.ts";
 import { MessageType } from "../protocol/messages.ts";
-import type { ConnectionContext } from "./authenticate.ts";
+import type { ConnectionContext } from "../server/realtime/connection-context.ts";
 
 export class Awareness implements Extension {
   extensionName = "syncforge-awareness";

@@ -37,7 +37,7 @@ import { diffCommentMaps, type CommentEvent } from "../server/domain/comments/co
 import { readDocumentUpdate } from "../protocol/messages.ts";
 import { parseDocumentName } from "../protocol/document-name.ts";
 import { logger } from "../server/logger.ts";
-import type { ConnectionContext } from "./authenticate.ts";
+import type { ConnectionContext } from "../server/realtime/connection-context.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
 
 export const CommentWriteForbidden = 4403;

@@ -5,7 +5,7 @@
  */
 import type { Extension, connectedPayload, onDisconnectPayload } from "@hocuspocus/server";
 import type { PresenceService } from "../server/domain/presence/presence-service.ts";
-import type { ConnectionContext } from "./authenticate.ts";
+import type { ConnectionContext } from "../server/realtime/connection-context.ts";
 import { logger } from "../server/logger.ts";
 
 export class Presence implements Extension {

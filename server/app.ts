@@ -38,7 +38,9 @@ import { DatabaseSessionStore } from "./auth/session-store.ts";
 import { createApiRouter } from "./http/api-router.ts";
 import type { AuthMiddleware } from "./http/middleware/authenticate.ts";
 import { createAuthRateLimit } from "./http/middleware/rate-limit.ts";
-import { createConnectionAuthorizer } from "./realtime/authorize-connection.ts";
+import { createConnectionAuthorizer } from "./auth/authorize-connection.ts";
+import { createActorResolver } from "./auth/resolve-actor.ts";
+import { createPassport } from "./auth/passport.ts";
 import { createDocumentDestroyer } from "./realtime/destroy-document.ts";
 import { createControlChannel, type ControlChannel, type ControlEvent } from "./realtime/control-events.ts";
 import { createRevocationHandler } from "./realtime/revocation.ts";
@@ -153,6 +155,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     instanceId,
     ttlMs: config.realtime.presenceTtlMs,
   });
+  // Credentials → Actor for both edges: REST (api-router.ts) and WebSocket (extensions/authenticate.ts).
+  const actors = createActorResolver({ apiKeys, tokens });
   const authorize = createConnectionAuthorizer({
     apiKeys,
     orgs,
@@ -180,7 +184,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   orgs.onMemberRemoved = (orgId, userId) => publish({ type: "member_changed", orgId, userId, role: null });
   orgs.onMemberRoleChanged = (orgId, userId, role) => publish({ type: "member_changed", orgId, userId, role });
 
-  const extensions: Extension[] = [new Authenticate({ tokens, authorize }), new Awareness(), new Logging(), persistence];
+  const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(), new Logging(), persistence];
   const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence, store });
   extensions.push(comments.extension);
   orgs.onMemberAdded = async (orgId, userId, role) => {
@@ -245,6 +249,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     apiKeys,
     rooms,
     tokens,
+    actors,
+    passport: createPassport(accounts),
     clock,
   });
   for (const router of comments.routes(api.auth)) api.router.use(router);

@@ -1,4 +1,6 @@
-import { DataTypes, Model, type Sequelize } from "sequelize";
+import { DataTypes, Model, type NonAttribute, type Sequelize } from "sequelize";
+import type { Organization } from "./Organization.ts";
+import type { User } from "./User.ts";
 
 /** A user's role in one organisation: owner, admin, member or viewer. */
 export class Membership extends Model {
@@ -8,6 +10,10 @@ export class Membership extends Model {
   declare role: "owner" | "admin" | "member" | "viewer";
   declare createdAt: Date;
   declare updatedAt: Date;
+  /** Present when a query includes the association (`as: "organization"`, index.ts). */
+  declare organization?: NonAttribute<Organization>;
+  /** Present when a query includes the association (`as: "user"`, index.ts). */
+  declare user?: NonAttribute<User>;
 
   static initModel(sequelize: Sequelize): typeof Membership {
     this.init(

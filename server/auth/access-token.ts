@@ -42,13 +42,19 @@ export const permissionsSchema = z
   .refine((v) => Object.keys(v).length >= 1 && Object.keys(v).length <= MAX_ROOM_PATTERNS, `between 1 and ${MAX_ROOM_PATTERNS} room patterns`);
 export type RoomPermissions = z.infer<typeof permissionsSchema>;
 
+/** The API key or member that minted a token, so revoking it revokes the token. */
+export interface TokenIssuer {
+  kind: "api_key" | "user";
+  id: string;
+}
+
 export interface AccessTokenClaims {
   userId: string;
   orgId: string;
   permissions: RoomPermissions;
   userInfo: UserInfo;
   /** The API key or session that minted it, so revoking the key revokes its tokens. */
-  issuer?: { kind: "api_key" | "user"; id: string };
+  issuer?: TokenIssuer;
 }
 
 export interface VerifiedAccessToken extends AccessTokenClaims {

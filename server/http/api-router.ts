@@ -1,7 +1,8 @@
 /**
- * The JSON REST API under /api: sessions (database store, HTTP-only cookie), passport-local login,
- * the caller's Actor, and the routes of accounts, organisations, invitations, API keys, access
- * tokens and rooms.
+ * The JSON REST API under /api: sessions (database store, HTTP-only cookie), passport
+ * (server/auth/passport.ts, mounted here), the caller's Actor (server/auth/resolve-actor.ts, through
+ * middleware/authenticate.ts), and the routes of accounts, organisations, invitations, API keys,
+ * access tokens and rooms.
  *
  * CSRF: the session cookie is SameSite=Lax, and every POST/PUT/PATCH must be
  * `Content-Type: application/json`, which a cross-site form or a no-cors fetch cannot send
@@ -10,8 +11,6 @@
  */
 import { Router, type RequestHandler } from "express";
 import session from "express-session";
-import passport from "passport";
-import { Strategy as LocalStrategy } from "passport-local";
 import { AppError } from "../errors.ts";
 import type { AccountService } from "../domain/accounts/account-service.ts";
 import type { OrgService } from "../domain/orgs/org-service.ts";
@@ -19,6 +18,8 @@ import type { InvitationService } from "../domain/orgs/invitation-service.ts";
 import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
 import type { RoomService } from "../domain/rooms/room-service.ts";
 import type { AccessTokens } from "../auth/access-token.ts";
+import type { ActorResolver } from "../auth/resolve-actor.ts";
+import type { Passport } from "../auth/passport.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { DatabaseSessionStore } from "../auth/session-store.ts";
 import { createAuthMiddleware, type AuthMiddleware } from "./middleware/authenticate.ts";
@@ -47,6 +48,10 @@ export interface ApiRouterOptions {
   apiKeys: ApiKeyService;
   rooms: RoomService;
   tokens: AccessTokens;
+  /** Credentials → Actor (server/auth), shared with the WebSocket edge. */
+  actors: ActorResolver;
+  /** Sessions and password login (server/auth/passport.ts). */
+  passport: Passport;
   clock: Clock;
 }
 
@@ -59,19 +64,8 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
 };
 
 export function createApiRouter(options: ApiRouterOptions): { router: Router; auth: AuthMiddleware } {
-  const { accounts, orgs, apiKeys, rooms } = options;
-  const pp = new passport.Passport();
-  pp.use(
-    new LocalStrategy({ usernameField: "email", passwordField: "password", session: false }, (email, password, done) => {
-      accounts.checkPassword(email, password).then((user) => done(null, user ?? false), done);
-    }),
-  );
-  pp.serializeUser((user, done) => done(null, (user as { id: string }).id));
-  pp.deserializeUser((id: string, done) => {
-    accounts.findUser(id).then((user) => done(null, user ? { id: user.id, email: user.email } : false), done);
-  });
-
-  const auth = createAuthMiddleware({ apiKeys, orgs });
+  const { accounts, orgs, apiKeys, rooms, passport } = options;
+  const auth = createAuthMiddleware({ actors: options.actors, orgs });
   const router = Router();
   const corsHandler = createCors(options.allowedOrigins);
   if (corsHandler) router.use(corsHandler);
@@ -94,10 +88,10 @@ export function createApiRouter(options: ApiRouterOptions): { router: Router; au
       },
     }),
   );
-  router.use(pp.initialize());
-  router.use(pp.session());
+  router.use(passport.initialize());
+  router.use(passport.session());
   router.use(auth.authenticate);
-  router.use(authRoutes({ accounts, passport: pp, auth, rateLimit: options.authRateLimit }));
+  router.use(authRoutes({ accounts, passport, auth, rateLimit: options.authRateLimit }));
   router.use(orgRoutes({ orgs, invitations: options.invitations, auth }));
   router.use(invitationRoutes({ invitations: options.invitations, auth, rateLimit: options.authRateLimit }));
   router.use(apiKeyRoutes({ apiKeys, auth }));

@@ -11,10 +11,9 @@
  * the meantime (then the stored state belongs to the new room). Clients refused with 4404 cannot
  * re-create the room with the token they had (room-service.ts).
  */
-import type { Hocuspocus } from "@hocuspocus/server";
+import type { Document, Hocuspocus } from "@hocuspocus/server";
 import type { DocumentStore } from "../domain/documents/document-store.ts";
 import type { UpdateLog } from "../domain/documents/update-log.ts";
-import type { Persistence } from "../../extensions/persistence.ts";
 import { CloseCodes } from "../../protocol/close-codes.ts";
 import type { SocketContext } from "./collab-socket.ts";
 import { toDocumentName } from "../../protocol/document-name.ts";
@@ -33,7 +32,8 @@ export function createDocumentDestroyer(deps: {
   hocuspocus: () => Hocuspocus;
   store: DocumentStore;
   updateLog: UpdateLog;
-  persistence: Persistence;
+  /** The persistence extension: a discarded document stores nothing when it unloads. */
+  persistence: { discard(document: Document): void };
   /** Whether the room exists (again): another process then leaves the stored state alone. */
   roomExists: (orgId: string, roomId: string) => Promise<boolean>;
   timeoutMs?: number;

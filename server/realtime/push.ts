@@ -11,7 +11,7 @@
  */
 import { OutgoingMessage, type Hocuspocus } from "@hocuspocus/server";
 import { Redis as IORedis } from "ioredis";
-import type { ConnectionContext } from "../../extensions/authenticate.ts";
+import type { ConnectionContext } from "./connection-context.ts";
 import { toDocumentName } from "../../protocol/document-name.ts";
 import { logger } from "../logger.ts";
 

@@ -11,12 +11,14 @@
  *     (destroy-document.ts).
  */
 import type { Hocuspocus } from "@hocuspocus/server";
-import type { ConnectionContext } from "../../extensions/authenticate.ts";
-import type { ConnectionAuthorizer } from "./authorize-connection.ts";
-import { closeIssuerConnections } from "./authorize-connection.ts";
+import type { ConnectionAuthorizer } from "../auth/authorize-connection.ts";
+import type { TokenIssuer } from "../auth/access-token.ts";
+import { CloseCodes } from "../../protocol/close-codes.ts";
+import type { ConnectionContext } from "./connection-context.ts";
 import type { DocumentDestroyer } from "./destroy-document.ts";
 import type { ControlHandler } from "./control-events.ts";
 import { canMemberGrant } from "../domain/orgs/policy.ts";
+import { logger } from "../logger.ts";
 
 /** The handler of control events, shared by the process that made the change and every other. */
 export function createRevocationHandler(deps: {
@@ -45,4 +47,33 @@ export function createRevocationHandler(deps: {
         throw new Error(`unknown control event ${(event as { type: string }).type}`);
     }
   };
+}
+
+/**
+ * Close this process's live connections whose token was minted by an issuer that no longer
+ * vouches for it: a key just revoked, a member just removed from `orgId`, or (with `keep`) a
+ * member whose new role may not grant what the token gives. 4401 token_revoked, as a new
+ * connection with the token would get; on /yjs too (yws-socket.ts maps the reason to the code).
+ */
+export function closeIssuerConnections(
+  hocuspocus: Hocuspocus,
+  kind: TokenIssuer["kind"],
+  id: string,
+  orgId?: string,
+  keep?: (context: ConnectionContext) => boolean,
+): number {
+  let closed = 0;
+  for (const document of hocuspocus.documents.values()) {
+    for (const connection of document.getConnections()) {
+      const context = connection.context as Partial<ConnectionContext>;
+      if (context.issuer?.kind !== kind || context.issuer.id !== id) continue;
+      if (orgId !== undefined && context.orgId !== orgId) continue;
+      if (keep?.(context as ConnectionContext)) continue;
+      connection.close({ code: CloseCodes.TokenRevoked.code, reason: CloseCodes.TokenRevoked.reason });
+      context.socket?.refuse(document.name, CloseCodes.TokenRevoked.code, CloseCodes.TokenRevoked.reason);
+      closed++;
+    }
+  }
+  if (closed > 0) logger.info("Closed connections of a revoked issuer", { kind, closed, orgId });
+  return closed;
 }

@@ -38,7 +38,7 @@ export interface AccountServiceOptions {
   background: BackgroundWork;
 }
 
-export function toUserView(user: User): UserView {
+function toUserView(user: User): UserView {
   return {
     id: user.id,
     email: user.email,
@@ -88,12 +88,13 @@ export class AccountService {
   }
 
   /** Create an account whose address is already proven (an invitation link); 409 when taken. */
-  async createVerifiedUser(input: { email: string; name: string; passwordHash: string }, transaction?: Transaction): Promise<User> {
+  async createVerifiedUser(input: { email: string; name: string; passwordHash: string }, transaction?: Transaction): Promise<UserView> {
     try {
-      return await this.db.models.User.create(
+      const user = await this.db.models.User.create(
         { id: randomUUID(), email: input.email.toLowerCase(), name: input.name, passwordHash: input.passwordHash, emailVerifiedAt: this.clock() },
         { transaction },
       );
+      return toUserView(user);
     } catch (error) {
       if ((error as Error).name === "SequelizeUniqueConstraintError") throw new ConflictError("An account already uses this email; sign in instead", "email_taken");
       throw error;
@@ -101,23 +102,28 @@ export class AccountService {
   }
 
   /** Check a password; null for an unknown email or a wrong password (same cost either way). */
-  async checkPassword(email: string, password: string): Promise<User | null> {
+  async checkPassword(email: string, password: string): Promise<UserView | null> {
     const user = await this.db.models.User.findOne({ where: { email: email.toLowerCase() } });
     if (!user) {
       this.dummyHash ??= await bcrypt.hash("not-a-real-password", this.rounds);
       await bcrypt.compare(password, this.dummyHash);
       return null;
     }
-    return (await bcrypt.compare(password, user.passwordHash)) ? user : null;
+    return (await bcrypt.compare(password, user.passwordHash)) ? toUserView(user) : null;
   }
 
-  async findUser(id: string): Promise<User | null> {
+  async findUser(id: string): Promise<UserView | null> {
+    const user = await this.findUserRow(id);
+    return user ? toUserView(user) : null;
+  }
+
+  private async findUserRow(id: string): Promise<User | null> {
     return this.db.models.User.findByPk(id);
   }
 
   async verifyEmail(token: string): Promise<UserView> {
     const userId = await this.tokens.consume(token, "verify_email");
-    const user = userId ? await this.findUser(userId) : null;
+    const user = userId ? await this.findUserRow(userId) : null;
     if (!user) throw new BadRequestError("The verification link is invalid, used or expired", "invalid_token");
     if (!user.emailVerifiedAt) await user.update({ emailVerifiedAt: this.clock() });
     return toUserView(user);
@@ -152,7 +158,7 @@ export class AccountService {
   /** Set a new password from a reset token; ends the user's sessions (returns the user id). */
   async resetPassword(token: string, password: string): Promise<UserView> {
     const userId = await this.tokens.consume(token, "reset_password");
-    const user = userId ? await this.findUser(userId) : null;
+    const user = userId ? await this.findUserRow(userId) : null;
     if (!user) throw new BadRequestError("The reset link is invalid, used or expired", "invalid_token");
     const passwordHash = await bcrypt.hash(password, this.rounds);
     // Receiving the mail proves the address, too.

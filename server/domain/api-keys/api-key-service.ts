@@ -27,6 +27,12 @@ export interface ApiKeyView {
   revokedAt: string | null;
 }
 
+/** What a valid secret identifies: the key, and the one organisation it acts for. */
+export interface AuthenticatedApiKey {
+  id: string;
+  orgId: string;
+}
+
 export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
@@ -114,7 +120,7 @@ export class ApiKeyService {
   }
 
   /** The live key a secret belongs to: current secret, or previous one within its grace period. */
-  async authenticate(secret: string): Promise<ApiKey | null> {
+  async authenticate(secret: string): Promise<AuthenticatedApiKey | null> {
     if (!isApiKeySecret(secret)) return null;
     const hash = hashSecret(secret);
     const now = this.clock();
@@ -129,7 +135,7 @@ export class ApiKeyService {
       // Best effort bookkeeping; a failure here must not fail the request.
       void key.update({ lastUsedAt: now }).catch(() => undefined);
     }
-    return key;
+    return { id: key.id, orgId: key.orgId };
   }
 
   /** Whether a key still exists and is not revoked (tokens it minted stay valid while it is). */

@@ -9,15 +9,15 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { Op, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
-import type { Invitation, User } from "../../../db/models/index.ts";
+import type { Invitation } from "../../../db/models/index.ts";
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, TooManyRequestsError } from "../../errors.ts";
 import type { Mailer } from "../../mail/mailer.ts";
 import type { MailThrottle } from "../../mail/mail-throttle.ts";
 import { logger } from "../../logger.ts";
 import type { Clock } from "../clock.ts";
 import type { BackgroundWork } from "../background-work.ts";
-import type { AccountService } from "../accounts/account-service.ts";
-import { isId, toOrgView, type MemberView, type OrgService, type OrgView } from "./org-service.ts";
+import type { AccountService, UserView } from "../accounts/account-service.ts";
+import { isId, type MemberView, type OrgService, type OrgView } from "./org-service.ts";
 import { canAssignRole, type OrgRole } from "./policy.ts";
 
 export const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -185,7 +185,7 @@ export class InvitationService {
    * Create the invited address's account (verified: the link proves the address) and join. 409
    * email_taken when the address has an account by now: sign in and accept instead.
    */
-  async acceptWithSignUp(token: string, input: { name: string; password: string }): Promise<Joined & { user: User }> {
+  async acceptWithSignUp(token: string, input: { name: string; password: string }): Promise<Joined & { user: UserView }> {
     if (!(await this.findPending(token))) throw invalidToken();
     const passwordHash = await this.options.accounts.hashPassword(input.password);
     const invitation = await this.findPending(token);
@@ -214,7 +214,7 @@ export class InvitationService {
     await orgs.onMemberAdded(invitation.orgId, userId, invitation.role);
     const org = await orgs.find(invitation.orgId);
     if (!org) throw new NotFoundError("Organization not found", "org_not_found");
-    return { organization: { ...toOrgView(org), role: invitation.role }, member: await orgs.getMember(invitation.orgId, userId) };
+    return { organization: { ...org, role: invitation.role }, member: await orgs.getMember(invitation.orgId, userId) };
   }
 
   private async findPending(token: string): Promise<Invitation | null> {

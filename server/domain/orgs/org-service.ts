@@ -8,7 +8,7 @@ import { Transaction, type Sequelize } from "sequelize";
 
 type RowLock = (typeof Transaction.LOCK)[keyof typeof Transaction.LOCK];
 import type { Database } from "../../../db/index.ts";
-import type { Organization } from "../../../db/models/index.ts";
+import type { Membership, Organization } from "../../../db/models/index.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
 import { canAssignRole, type OrgRole } from "./policy.ts";
 
@@ -37,7 +37,7 @@ export interface OrgSettingsPatch {
   max_monthly_connections?: number;
 }
 
-export function toOrgView(org: Organization): OrgView {
+function toOrgView(org: Organization): OrgView {
   return {
     id: org.id,
     name: org.name,
@@ -91,10 +91,15 @@ export class OrgService {
       include: [{ model: Organization, as: "organization", required: true }],
       order: [["createdAt", "ASC"], ["orgId", "ASC"]],
     });
-    return rows.map((m) => ({ ...toOrgView((m as unknown as { organization: Organization }).organization), role: m.role }));
+    return rows.map((m) => ({ ...toOrgView(included(m.organization, "organization")), role: m.role }));
   }
 
-  async find(orgId: string): Promise<Organization | null> {
+  async find(orgId: string): Promise<OrgView | null> {
+    const org = await this.findRow(orgId);
+    return org ? toOrgView(org) : null;
+  }
+
+  private async findRow(orgId: string): Promise<Organization | null> {
     if (!isId(orgId)) return null;
     return this.db.models.Organization.findByPk(orgId);
   }
@@ -106,7 +111,7 @@ export class OrgService {
   }
 
   async update(orgId: string, patch: OrgSettingsPatch): Promise<OrgView> {
-    const org = await this.find(orgId);
+    const org = await this.findRow(orgId);
     if (!org) throw new NotFoundError("Organization not found", "org_not_found");
     await org.update({
       ...(patch.name !== undefined ? { name: patch.name } : {}),
@@ -189,9 +194,15 @@ export class OrgService {
   }
 }
 
-function toMemberView(m: { role: OrgRole; createdAt: Date; userId: string }): MemberView {
-  const user = (m as unknown as { user: { id: string; email: string; name: string } }).user;
+function toMemberView(m: Membership): MemberView {
+  const user = included(m.user, "user");
   return { user_id: user.id, email: user.email, name: user.name, role: m.role, joined_at: m.createdAt.toISOString() };
+}
+
+/** An association the query included with `required: true`: absent only if the query is wrong. */
+function included<T>(value: T | undefined, association: string): T {
+  if (value === undefined) throw new Error(`The query did not include the ${association} association`);
+  return value;
 }
 
 /** Ids are UUID strings; anything else cannot exist. */

@@ -1,23 +1,24 @@
 /**
  * Who is calling, and what they may do in the organisation a route addresses.
  *
- * `authenticate` turns credentials into `res.locals.actor`: `Authorization: Bearer sk_...` (an
- * API key; a bad one is a 401, never a silent fallback to the session) or the session cookie
- * (passport). `requireOrgAccess(action)` then resolves `:org_id` and the caller's standing:
+ * `authenticate` asks server/auth for the caller's Actor (resolve-actor.ts: an
+ * `Authorization: Bearer sk_...` API key, where a bad one is a 401 and never a silent fallback to
+ * the session, else the session cookie's member) and leaves it in `res.locals.actor`.
+ * `requireOrgAccess(action)` then resolves `:org_id` and the caller's standing:
  *   - another org's id, an unknown id, or an org the user is not a member of → 404 org_not_found
  *     (existence is never revealed);
  *   - allowed by the policy tables in server/domain/orgs/policy.ts → next(), with
- *     `res.locals.org` (the Organization row) and `res.locals.orgAccess` ({ actor, role });
+ *     `res.locals.org` (the organisation's OrgView) and `res.locals.orgAccess` ({ actor, role });
  *   - otherwise 403 forbidden.
  * Other areas reuse it: `router.get("/organizations/:org_id/x", auth.requireOrgAccess("rooms:read"), handler)`.
  * Routes that act as an end user (comments, inboxes) then call `actingUserOf(res, userId)`.
  */
 import type { RequestHandler, Response } from "express";
-import type { Actor, OrgAccess } from "../../auth/actor.ts";
-import type { Organization } from "../../../db/models/index.ts";
+import type { ApiActor, OrgAccess } from "../../auth/actor.ts";
+import type { ActorResolver } from "../../auth/resolve-actor.ts";
+import { sessionUserOf } from "../../auth/passport.ts";
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from "../../errors.ts";
-import type { ApiKeyService } from "../../domain/api-keys/api-key-service.ts";
-import type { OrgService } from "../../domain/orgs/org-service.ts";
+import type { OrgService, OrgView } from "../../domain/orgs/org-service.ts";
 import { canActAs, canApiKey, canMember, type OrgAction } from "../../domain/orgs/policy.ts";
 
 export interface AuthMiddleware {
@@ -31,23 +32,10 @@ export interface AuthMiddleware {
   requireOrgAccess(action: OrgAction): RequestHandler;
 }
 
-interface SessionUser {
-  id: string;
-  email: string;
-}
-
-export function createAuthMiddleware(deps: { apiKeys: ApiKeyService; orgs: OrgService }): AuthMiddleware {
+export function createAuthMiddleware(deps: { actors: Pick<ActorResolver, "fromHttp">; orgs: OrgService }): AuthMiddleware {
   const authenticate: RequestHandler = async (req, res, next) => {
-    const header = req.get("authorization");
-    if (header !== undefined) {
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
-      const key = match ? await deps.apiKeys.authenticate(match[1]!) : null;
-      if (!key) throw new UnauthorizedError("The API key is invalid, revoked or expired", "invalid_api_key");
-      res.locals.actor = { kind: "api_key", apiKeyId: key.id, orgId: key.orgId } satisfies Actor;
-      return next();
-    }
-    const user = req.user as SessionUser | undefined;
-    if (user) res.locals.actor = { kind: "user", userId: user.id, email: user.email } satisfies Actor;
+    const actor = await deps.actors.fromHttp({ authorization: req.get("authorization"), sessionUser: sessionUserOf(req) });
+    if (actor) res.locals.actor = actor;
     next();
   };
 
@@ -57,7 +45,7 @@ export function createAuthMiddleware(deps: { apiKeys: ApiKeyService; orgs: OrgSe
   };
 
   const requireUser: RequestHandler = (_req, res, next) => {
-    const actor = res.locals.actor as Actor | undefined;
+    const actor = res.locals.actor as ApiActor | undefined;
     if (!actor) throw new UnauthorizedError();
     if (actor.kind !== "user") throw new ForbiddenError("This endpoint needs a signed-in user, not an API key", "user_required");
     next();
@@ -65,7 +53,7 @@ export function createAuthMiddleware(deps: { apiKeys: ApiKeyService; orgs: OrgSe
 
   function requireOrgAccess(action: OrgAction): RequestHandler {
     return async (req, res, next) => {
-      const actor = res.locals.actor as Actor | undefined;
+      const actor = res.locals.actor as ApiActor | undefined;
       if (!actor) throw new UnauthorizedError();
       const orgId = String(req.params.org_id ?? "");
       const notFound = new NotFoundError("Organization not found", "org_not_found");
@@ -89,20 +77,20 @@ export function createAuthMiddleware(deps: { apiKeys: ApiKeyService; orgs: OrgSe
   return { authenticate, requireActor, requireUser, requireOrgAccess };
 }
 
-function setAccess(res: Response, org: Organization, access: OrgAccess): void {
+function setAccess(res: Response, org: OrgView, access: OrgAccess): void {
   res.locals.org = org;
   res.locals.orgAccess = access;
 }
 
 /** Typed readers for what the middleware left in res.locals. */
-export function actorOf(res: Response): Actor {
-  const actor = res.locals.actor as Actor | undefined;
+export function actorOf(res: Response): ApiActor {
+  const actor = res.locals.actor as ApiActor | undefined;
   if (!actor) throw new UnauthorizedError();
   return actor;
 }
 
-export function orgOf(res: Response): Organization {
-  return res.locals.org as Organization;
+export function orgOf(res: Response): OrgView {
+  return res.locals.org as OrgView;
 }
 
 export function orgAccessOf(res: Response): OrgAccess {

@@ -4,14 +4,12 @@
  * limited per IP; none answers differently for an email that has an account.
  */
 import { Router, type RequestHandler } from "express";
-import type { PassportStatic } from "passport";
 import { z } from "zod";
 import type { AccountService } from "../../domain/accounts/account-service.ts";
-import { toUserView } from "../../domain/accounts/account-service.ts";
-import type { User } from "../../../db/models/index.ts";
+import { checkLogin, endSession, startSession, type Passport } from "../../auth/passport.ts";
 import { ForbiddenError, UnauthorizedError } from "../../errors.ts";
 import { parseInput } from "../validate.ts";
-import type { AuthMiddleware } from "../middleware/authenticate.ts";
+import { actorOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 
 export const emailSchema = z.email().max(254);
 // bcrypt reads at most 72 bytes; a longer password would be silently truncated.
@@ -28,7 +26,7 @@ const resetSchema = z.object({ token: z.string().min(1).max(256), password: pass
 
 export interface AuthRoutesOptions {
   accounts: AccountService;
-  passport: Pick<PassportStatic, "authenticate">;
+  passport: Pick<Passport, "authenticate">;
   auth: AuthMiddleware;
   rateLimit: RequestHandler;
 }
@@ -46,25 +44,23 @@ export function authRoutes({ accounts, passport, auth, rateLimit }: AuthRoutesOp
 
   router.post("/auth/login", rateLimit, async (req, res, next) => {
     parseInput(loginSchema, req.body);
-    const user = await new Promise<User | false>((resolve, reject) => {
-      passport.authenticate("local", { session: false }, (error: unknown, found: User | false) => (error ? reject(error) : resolve(found)))(req, res, next);
-    });
+    const user = await checkLogin(passport, req, res, next);
     if (!user) throw new UnauthorizedError("The email or password is wrong", "invalid_credentials");
-    if (!user.emailVerifiedAt) throw new ForbiddenError("Verify your email before signing in", "email_not_verified");
-    await new Promise<void>((resolve, reject) => req.login({ id: user.id, email: user.email }, (error) => (error ? reject(error) : resolve())));
-    res.json({ user: toUserView(user) });
+    if (!user.emailVerified) throw new ForbiddenError("Verify your email before signing in", "email_not_verified");
+    await startSession(req, user);
+    res.json({ user });
   });
 
   router.post("/auth/logout", async (req, res) => {
-    if (req.user) await new Promise<void>((resolve, reject) => req.logout((error) => (error ? reject(error) : resolve())));
+    await endSession(req);
     res.status(204).end();
   });
 
   router.get("/me", auth.requireUser, async (_req, res) => {
-    const actor = res.locals.actor as { userId: string };
-    const user = await accounts.findUser(actor.userId);
+    const actor = actorOf(res);
+    const user = actor.kind === "user" ? await accounts.findUser(actor.userId) : null;
     if (!user) throw new UnauthorizedError();
-    res.json({ user: toUserView(user) });
+    res.json({ user });
   });
 
   router.post("/auth/verify-email", rateLimit, async (req, res) => {

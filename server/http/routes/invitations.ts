@@ -7,7 +7,7 @@
 import { Router, type RequestHandler } from "express";
 import { z } from "zod";
 import type { InvitationService } from "../../domain/orgs/invitation-service.ts";
-import { toUserView } from "../../domain/accounts/account-service.ts";
+import { startSession } from "../../auth/passport.ts";
 import { parseInput } from "../validate.ts";
 import { actorOf, orgAccessOf, orgOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 import { passwordSchema } from "./auth.ts";
@@ -49,8 +49,8 @@ export function invitationRoutes({ invitations, auth, rateLimit }: InvitationRou
   router.post("/invitations/register", rateLimit, async (req, res) => {
     const { token, name, password } = parseInput(signUpSchema, req.body);
     const { user, organization, member } = await invitations.acceptWithSignUp(token, { name, password });
-    await new Promise<void>((resolve, reject) => req.login({ id: user.id, email: user.email }, (error) => (error ? reject(error) : resolve())));
-    res.status(201).json({ user: toUserView(user), organization, member });
+    await startSession(req, user);
+    res.status(201).json({ user, organization, member });
   });
 
   return router;

@@ -7,7 +7,6 @@ import { Router } from "express";
 import { z } from "zod";
 import type { OrgService } from "../../domain/orgs/org-service.ts";
 import type { InvitationService } from "../../domain/orgs/invitation-service.ts";
-import { toOrgView } from "../../domain/orgs/org-service.ts";
 import { ORG_ROLES, type OrgRole } from "../../domain/orgs/policy.ts";
 import { parseInput } from "../validate.ts";
 import { actorOf, orgAccessOf, orgOf, type AuthMiddleware } from "../middleware/authenticate.ts";
@@ -41,14 +40,14 @@ export function orgRoutes({ orgs, invitations, auth }: { orgs: OrgService; invit
     if (actor.kind === "api_key") {
       // An API key sees its own organisation only.
       const org = await orgs.find(actor.orgId);
-      res.json({ data: org ? [{ ...toOrgView(org), role: null }] : [] });
+      res.json({ data: org ? [{ ...org, role: null }] : [] });
       return;
     }
     res.json({ data: await orgs.listForUser(actor.userId) });
   });
 
   router.get("/organizations/:org_id", auth.requireOrgAccess("org:read"), (_req, res) => {
-    res.json({ organization: { ...toOrgView(orgOf(res)), role: orgAccessOf(res).role } });
+    res.json({ organization: { ...orgOf(res), role: orgAccessOf(res).role } });
   });
 
   router.patch("/organizations/:org_id", auth.requireOrgAccess("org:update"), async (req, res) => {

@@ -15,7 +15,7 @@ import { openDatabase, readStored } from "../../helpers/documents.ts";
 import { FAST_RECONNECT } from "../../helpers/sdk.ts";
 import { toDocumentName } from "../../../protocol/document-name.ts";
 import { createClient, type Client } from "../../../client/core/index.ts";
-import type { ConnectionContext } from "../../../extensions/authenticate.ts";
+import type { ConnectionContext } from "../../../server/realtime/connection-context.ts";
 import type { Database } from "../../../db/index.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

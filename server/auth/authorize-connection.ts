@@ -6,7 +6,7 @@
  *      canMemberGrant: an Admin demoted to Member no longer vouches for tokens it gave others).
  *      Else 4401 token_revoked. Answers are cached briefly (5 s) so a reconnect storm does not hit
  *      the database; revocations, removals and role changes drop the cached answer at once in
- *      every process (revocation.ts, through Redis);
+ *      every process (server/realtime/revocation.ts, through Redis);
  *   2. the room exists, or is created on first connection by a token that may write, while the
  *      organisation is under its max_rooms (as Liveblocks creates rooms on first join). Else 4404
  *      room_not_found (a read-only token), 4403 plan_limit_reached, or 4404 room_deleted when the
@@ -18,23 +18,21 @@
  * Tokens without an issuer were minted with the server secret by trusted code (tests, scripts);
  * their organisation may not exist in this database, in which case only the token is checked.
  */
-import type { Hocuspocus } from "@hocuspocus/server";
-import type { ConnectionContext } from "../../extensions/authenticate.ts";
-import type { SocketContext } from "./collab-socket.ts";
 import { CloseCodes } from "../../protocol/close-codes.ts";
+import { toDocumentName } from "../../protocol/document-name.ts";
 import { logger } from "../logger.ts";
-import { refusal, type Refusal } from "../../extensions/authenticate.ts";
 import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
 import type { OrgService } from "../domain/orgs/org-service.ts";
 import type { RoomRefusal, RoomService } from "../domain/rooms/room-service.ts";
 import { canMemberGrant } from "../domain/orgs/policy.ts";
-import { toDocumentName } from "../../protocol/document-name.ts";
-
+import type { TokenIssuer } from "./access-token.ts";
+import type { EndUserActor } from "./actor.ts";
+import { refusal, type Refusal } from "./refusal.ts";
 
 const ROOM_REFUSALS: Record<RoomRefusal, Refusal> = {
   room_deleted: refusal(CloseCodes.RoomDeleted.code, CloseCodes.RoomDeleted.reason, "The room was deleted after this token was minted"),
   room_not_found: refusal(CloseCodes.RoomNotFound.code, CloseCodes.RoomNotFound.reason, "The room does not exist, and only a token with room:write creates it"),
-  plan_limit_reached: refusal(4403, "plan_limit_reached", "The organization has reached its max_rooms limit"),
+  plan_limit_reached: refusal(CloseCodes.Forbidden.code, "plan_limit_reached", "The organization has reached its max_rooms limit"),
 };
 
 export interface ConnectionAuthorizerOptions {
@@ -49,9 +47,9 @@ export interface ConnectionAuthorizerOptions {
 }
 
 export interface ConnectionAuthorizer {
-  (context: ConnectionContext, phase?: AuthorizePhase): Promise<void>;
+  (actor: EndUserActor, phase?: AuthorizePhase): Promise<void>;
   /** Drop cached answers about an issuer (a key revoked, a member removed or given another role). */
-  forgetIssuer(kind: "api_key" | "user", id: string): void;
+  forgetIssuer(kind: TokenIssuer["kind"], id: string): void;
 }
 
 /** "connect" for a new connection; "refresh" for a new token on a live one (onTokenSync). */
@@ -79,8 +77,8 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     return value;
   }
 
-  async function checkIssuer(context: ConnectionContext): Promise<void> {
-    const { orgId, issuer } = context;
+  async function checkIssuer(actor: EndUserActor): Promise<void> {
+    const { orgId, issuer } = actor;
     if (!issuer) return;
     if (issuer.kind === "api_key") {
       const active = await cached(`api_key:${issuer.id}:${orgId}`, () => options.apiKeys.isActive(issuer.id, orgId));
@@ -89,7 +87,7 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     }
     const role = await cached(`user:${issuer.id}:${orgId}`, () => options.orgs.roleOf(orgId, issuer.id));
     if (!role) throw tokenRevoked("The member who issued this token is no longer a member");
-    if (!canMemberGrant(role, issuer.id, context.userId, context.access)) {
+    if (!canMemberGrant(role, issuer.id, actor.userId, actor.access)) {
       throw tokenRevoked("The member who issued this token may no longer grant it");
     }
   }
@@ -105,9 +103,9 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     }
   }
 
-  const authorize = async (context: ConnectionContext, phase: AuthorizePhase = "connect"): Promise<void> => {
-    const { orgId, roomId, issuer } = context;
-    await checkIssuer(context);
+  const authorize = async (actor: EndUserActor, phase: AuthorizePhase = "connect"): Promise<void> => {
+    const { orgId, roomId, issuer } = actor;
+    await checkIssuer(actor);
     const orgExists = await cached(`org:${orgId}`, async () => (await options.orgs.find(orgId)) !== null);
     if (!orgExists) {
       if (issuer) throw tokenRevoked("The organization of this token no longer exists");
@@ -117,8 +115,8 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     // already joined (and counted), so neither auto-creation nor the capacity check applies.
     if (phase === "refresh") return;
     const opened = await options.rooms.openForConnection(orgId, roomId, {
-      tokenIssuedAt: new Date(context.tokenIssuedAt),
-      mayCreate: context.access.canWrite,
+      tokenIssuedAt: new Date(actor.tokenIssuedAt),
+      mayCreate: actor.access.canWrite,
     });
     if ("refused" in opened) throw ROOM_REFUSALS[opened.refused];
     const max = opened.room.maxParticipants;
@@ -129,39 +127,10 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     }
   };
   return Object.assign(authorize, {
-    forgetIssuer(kind: "api_key" | "user", id: string) {
+    forgetIssuer(kind: TokenIssuer["kind"], id: string) {
       generation++;
       const prefix = `${kind}:${id}:`;
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
     },
   });
-}
-
-/**
- * Close this process's live connections whose token was minted by an issuer that no longer
- * vouches for it: a key just revoked, a member just removed from `orgId`, or (with `keep`) a
- * member whose new role may not grant what the token gives. 4401 token_revoked, as a new
- * connection with the token would get; on /yjs too (yws-socket.ts maps the reason to the code).
- */
-export function closeIssuerConnections(
-  hocuspocus: Hocuspocus,
-  kind: "api_key" | "user",
-  id: string,
-  orgId?: string,
-  keep?: (context: ConnectionContext) => boolean,
-): number {
-  let closed = 0;
-  for (const document of hocuspocus.documents.values()) {
-    for (const connection of document.getConnections()) {
-      const context = connection.context as Partial<ConnectionContext> & Partial<SocketContext>;
-      if (context.issuer?.kind !== kind || context.issuer.id !== id) continue;
-      if (orgId !== undefined && context.orgId !== orgId) continue;
-      if (keep?.(context as ConnectionContext)) continue;
-      connection.close({ code: CloseCodes.TokenRevoked.code, reason: CloseCodes.TokenRevoked.reason });
-      context.socket?.refuse(document.name, CloseCodes.TokenRevoked.code, CloseCodes.TokenRevoked.reason);
-      closed++;
-    }
-  }
-  if (closed > 0) logger.info("Closed connections of a revoked issuer", { kind, closed, orgId });
-  return closed;
 }
