@@ -17,7 +17,8 @@ import {
 import { parseDocumentName } from "../protocol/document-name.ts";
 import { isAppError } from "../server/errors.ts";
 import { logger } from "../server/logger.ts";
-import { CollabSocket, type SocketContext } from "../server/realtime/collab-socket.ts";
+import { CollabSocket } from "../server/realtime/collab-socket.ts";
+import type { SocketContext } from "../server/realtime/socket-edge.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
 
 /** What every later hook finds in `context` for an authenticated connection. */

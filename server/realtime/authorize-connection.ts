@@ -20,7 +20,7 @@
  */
 import type { Hocuspocus } from "@hocuspocus/server";
 import type { ConnectionContext } from "../../extensions/authenticate.ts";
-import type { SocketContext } from "./collab-socket.ts";
+import type { SocketContext } from "./socket-edge.ts";
 import { CloseCodes } from "../../protocol/close-codes.ts";
 import { logger } from "../logger.ts";
 import { refusal, type Refusal } from "../../extensions/authenticate.ts";
