@@ -320,7 +320,8 @@ export function documentNameOf(internal: string): string {
 function isAuthenticatedReply(message: Uint8Array): boolean {
   try {
     const decoder = decoding.createDecoder(message);
-    decoder.pos += decoding.readVarUint(decoder);
+    const addressLength = decoding.readVarUint(decoder);
+    decoder.pos += addressLength;
     return decoding.readVarUint(decoder) === MessageType.Auth && decoding.readVarUint(decoder) === AuthMessageType.Authenticated;
   } catch {
     return false;
