@@ -125,7 +125,12 @@ export abstract class SocketEdge implements RealtimeSocket {
   protected readonly rate: MessageRate;
   protected readonly metrics: RealtimeMetrics;
   protected readonly outbound: SharedOutbound;
-  /** Presence at the edge (awareness-gate.ts); also reached through SocketContext by extensions/awareness.ts. */
+  /**
+   * Presence at the edge (awareness-gate.ts), reached through SocketContext by extensions/awareness.ts.
+   * Its calls: built in the constructor and forgotten on close here; `receive`, `countDocumentMessage`,
+   * `forget(internal)` and `ownAwarenessEchoAddress` in each edge's inbound / send / refuse, and
+   * YwsSocket.broadcastTarget.
+   */
   readonly awareness: AwarenessGate;
   /** Client address (room, or room\0session) → internal address, for every address whose Auth message arrived. */
   protected readonly addresses = new Map<string, string>();
