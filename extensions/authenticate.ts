@@ -14,7 +14,8 @@ import { refusal, toRefusal, type Refusal } from "../server/auth/refusal.ts";
 import { parseDocumentName } from "../protocol/document-name.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
 import { logger } from "../server/logger.ts";
-import { CollabSocket, type SocketContext } from "../server/realtime/collab-socket.ts";
+import { CollabSocket } from "../server/realtime/collab-socket.ts";
+import type { SocketContext } from "../server/realtime/socket-edge.ts";
 import type { ConnectionContext } from "../server/realtime/connection-context.ts";
 
 export interface AuthenticateOptions {

@@ -31,7 +31,7 @@ import type { DocumentStore } from "../server/domain/documents/document-store.ts
 import type { UpdateLog } from "../server/domain/documents/update-log.ts";
 import { readDocumentUpdate } from "../protocol/messages.ts";
 import { logger } from "../server/logger.ts";
-import type { SocketContext } from "../server/realtime/collab-socket.ts";
+import type { SocketContext } from "../server/realtime/socket-edge.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
 
 /** Close code when an update could not be logged: 1013 "try again later", the client reconnects. */

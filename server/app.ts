@@ -1,6 +1,6 @@
 /**
  * The composition root: one http.Server carrying Express (HTTP) and Hocuspocus (WebSocket upgrades
- * on /collab). Everything is created here and handed what it needs; nothing else wires modules.
+ * on /collab and /yjs). Everything is created here and handed what it needs; nothing else wires modules.
  */
 import http from "node:http";
 import { randomUUID } from "node:crypto";
@@ -48,7 +48,7 @@ import { metricsRoutes } from "./http/routes/metrics.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { Awareness } from "../extensions/awareness.ts";
 import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
-import type { EdgeOptions } from "./realtime/collab-socket.ts";
+import { createSharedOutbound, type EdgeOptions } from "./realtime/socket-edge.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
 import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
@@ -216,6 +216,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     awareness: config.realtime.awareness,
     documentMessages: config.realtime.documentMessages,
     metrics: metrics.realtime,
+    timeoutMs: config.realtime.connectionTimeoutMs,
+    // One per server: a broadcast's message is rewritten and filtered once for all of its sockets.
+    outbound: createSharedOutbound(),
   };
 
   const app = express();

@@ -69,6 +69,7 @@ const envSchema = z.object({
   AWARENESS_UPDATES_PER_SECOND: z.coerce.number().min(1).max(10_000).default(60),
   DOCUMENT_MESSAGES_PER_SECOND: z.coerce.number().min(1).max(100_000).default(200),
   DOCUMENT_MESSAGES_BURST: z.coerce.number().int().min(1).max(100_000).default(400),
+  CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(30_000),
   PRESENCE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
   METRICS_EVENT_LOOP_RESOLUTION_MS: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_EVENT_LOOP_RESOLUTION_MS),
@@ -112,6 +113,8 @@ export interface Config {
     documentMessages: { perSecond: number; burst: number };
     /** How long a silent process's presence entries count in Redis (heartbeat every third). */
     presenceTtlMs: number;
+    /** A socket that authenticates no document, or then sends nothing, for this long is closed (4408). */
+    connectionTimeoutMs: number;
   };
   tokens: { accessTokenTtlSeconds: number };
   /** How often the event-loop delay histogram of /metrics samples (see server/metrics.ts). */
@@ -164,6 +167,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       awareness: { maxStateBytes: env.AWARENESS_MAX_STATE_BYTES, updatesPerSecond: env.AWARENESS_UPDATES_PER_SECOND },
       documentMessages: { perSecond: env.DOCUMENT_MESSAGES_PER_SECOND, burst: env.DOCUMENT_MESSAGES_BURST },
       presenceTtlMs: env.PRESENCE_TTL_MS,
+      connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,
     },
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     metrics: { eventLoopResolutionMs: env.METRICS_EVENT_LOOP_RESOLUTION_MS },

@@ -5,6 +5,6 @@
  * place on a token refresh). Server-side direct connections carry neither.
  */
 import type { EndUserActor } from "../auth/actor.ts";
-import type { SocketContext } from "./collab-socket.ts";
+import type { SocketContext } from "./socket-edge.ts";
 
 export interface ConnectionContext extends SocketContext, EndUserActor {}

@@ -15,7 +15,7 @@ import type { Document, Hocuspocus } from "@hocuspocus/server";
 import type { DocumentStore } from "../domain/documents/document-store.ts";
 import type { UpdateLog } from "../domain/documents/update-log.ts";
 import { CloseCodes } from "../../protocol/close-codes.ts";
-import type { SocketContext } from "./collab-socket.ts";
+import type { SocketContext } from "./socket-edge.ts";
 import { toDocumentName } from "../../protocol/document-name.ts";
 import { logger } from "../logger.ts";
 

@@ -196,30 +196,37 @@ function encodeUpdate(runs: Map<number, Out[]>, ds: { clients: Map<number, Array
   return encoder.toUint8Array();
 }
 
-let lastOutbound: { message: Uint8Array; level: RestrictedLevel; doc: Y.Doc | undefined; result: Uint8Array } | null = null;
-
 /**
- * An outbound Hocuspocus message as a restricted connection may receive it: sync step 2 and updates
- * filtered (filterUpdate), the presence level's sync step 1 emptied; every other message unchanged.
- * Without the document, nothing of it is sent. A broadcast passes the same message to every
- * connection, so the last result is kept: each restricted connection of a room shares one filtering.
+ * Outbound read filtering for every socket of one server. A broadcast passes the same message to
+ * every connection, so the last result is kept: each restricted connection of a room shares one
+ * filtering. Created once per server (server/app.ts) and handed to the socket edges.
  */
-export function filterOutboundMessage(message: Uint8Array, level: RestrictedLevel, doc: Y.Doc | undefined): Uint8Array {
-  const sync = readSyncMessage(message);
-  if (sync === null) return message;
-  if (lastOutbound !== null && lastOutbound.message === message && lastOutbound.level === level && lastOutbound.doc === doc) return lastOutbound.result;
-  let payload: Uint8Array;
-  if (sync.step === SyncStep.Step1) {
-    if (level !== "presence") return message;
-    payload = EMPTY_STATE_VECTOR;
-  } else if (sync.step === SyncStep.Step2 || sync.step === SyncStep.Update) {
-    payload = doc === undefined ? EMPTY_UPDATE : filterUpdate(doc, sync.payload, level);
-  } else {
-    return message;
+export class OutboundReadFilter {
+  private last: { message: Uint8Array; level: RestrictedLevel; doc: Y.Doc | undefined; result: Uint8Array } | null = null;
+
+  /**
+   * An outbound Hocuspocus message as a restricted connection may receive it: sync step 2 and
+   * updates filtered (filterUpdate), the presence level's sync step 1 emptied; every other message
+   * unchanged. Without the document, nothing of it is sent.
+   */
+  filter(message: Uint8Array, level: RestrictedLevel, doc: Y.Doc | undefined): Uint8Array {
+    const last = this.last;
+    if (last !== null && last.message === message && last.level === level && last.doc === doc) return last.result;
+    const sync = readSyncMessage(message);
+    if (sync === null) return message;
+    let payload: Uint8Array;
+    if (sync.step === SyncStep.Step1) {
+      if (level !== "presence") return message;
+      payload = EMPTY_STATE_VECTOR;
+    } else if (sync.step === SyncStep.Step2 || sync.step === SyncStep.Update) {
+      payload = doc === undefined ? EMPTY_UPDATE : filterUpdate(doc, sync.payload, level);
+    } else {
+      return message;
+    }
+    const result = withPayload(message, sync.payloadStart, payload);
+    this.last = { message, level, doc, result };
+    return result;
   }
-  const result = withPayload(message, sync.payloadStart, payload);
-  lastOutbound = { message, level, doc, result };
-  return result;
 }
 
 /** An inbound sync message of a restricted connection without its hidden deletions (withoutHiddenDeletions). */

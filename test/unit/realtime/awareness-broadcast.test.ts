@@ -10,8 +10,7 @@ import { Awareness, encodeAwarenessUpdate } from "y-protocols/awareness";
 import { Connection, Document } from "@hocuspocus/server";
 import * as decoding from "lib0/decoding";
 import { AwarenessGate } from "../../../server/realtime/awareness-gate.ts";
-import { DEFAULT_EDGE_OPTIONS } from "../../../server/realtime/collab-socket.ts";
-import { patchConnectionAddress } from "../../../server/realtime/hocuspocus.ts";
+import { createEdgeOptions } from "../../../server/realtime/socket-edge.ts";
 import { toDocumentName } from "../../../protocol/document-name.ts";
 
 /** A socket edge over a stand-in for a `ws` WebSocket (the internals writeBroadcast reads). */
@@ -54,7 +53,7 @@ function edge(options: { bodyOnly?: boolean; failWrite?: boolean } = {}): Edge {
 }
 
 describe("awareness broadcast from the gate", () => {
-  before(() => patchConnectionAddress());
+  const options = createEdgeOptions();
 
   function room() {
     const document = new Document(toDocumentName("org-1", "demo"));
@@ -80,7 +79,7 @@ describe("awareness broadcast from the gate", () => {
     connect(yjs);
     connect(last);
 
-    const gate = new AwarenessGate(DEFAULT_EDGE_OPTIONS.awareness, DEFAULT_EDGE_OPTIONS.metrics);
+    const gate = new AwarenessGate(options.awareness, options.metrics);
     gate.attach(document.name, sender, { userId: "u1", userInfo: { name: "Una" } });
     const client = new Awareness(new Y.Doc());
     client.setLocalState({ pointer: { x: 1, y: 2 } });
@@ -92,7 +91,9 @@ describe("awareness broadcast from the gate", () => {
     for (const e of [receiver, yjs, last]) expect(e.sent, "nothing through Connection.send").to.have.length(0);
 
     const whole = decoding.createDecoder(receiver.written[0]!);
-    expect(decoding.readVarString(whole), "addressed to the plain room id").to.equal("demo");
+    // Addressed as Hocuspocus addresses the connection (its internal name): only /yjs takes this path,
+    // which strips the address; /collab has no broadcastTarget and rewrites in its send.
+    expect(decoding.readVarString(whole), "addressed as Hocuspocus addresses it").to.equal(document.name);
     const body = receiver.written[0]!.subarray(whole.pos);
     expect(decoding.readVarUint(decoding.createDecoder(body))).to.equal(1); // awareness
     expect(yjs.written[0]!.equals(body), "/yjs gets the body, without the address").to.equal(true);
@@ -116,7 +117,7 @@ describe("awareness broadcast from the gate", () => {
     const leaves = edge();
     connect(stays);
     const leaving = connect(leaves);
-    const gate = new AwarenessGate(DEFAULT_EDGE_OPTIONS.awareness, DEFAULT_EDGE_OPTIONS.metrics);
+    const gate = new AwarenessGate(options.awareness, options.metrics);
     gate.attach(document.name, sender, { userId: "u1", userInfo: {} });
     const client = new Awareness(new Y.Doc());
     const move = (x: number) => {

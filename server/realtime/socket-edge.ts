@@ -1,0 +1,334 @@
+/**
+ * What the two realtime endpoints share between a `ws` WebSocket and Hocuspocus' ClientConnection
+ * (`/collab`, collab-socket.ts, and `/yjs`, yws-socket.ts): accepting a socket (its ws listeners),
+ * closing and refusing, turning a message it may not send into a close code (a text frame 1003, a
+ * malformed message 4400, what carries its own code: 4413), the document message rate limit
+ * (message-rate.ts), what each address may read (read-filter.ts), the metrics, and the timeouts.
+ * Everything goes to the client through `ws.send`.
+ *
+ * Timeouts are the edge's, not Hocuspocus': Hocuspocus counts only messages that reach it, and
+ * awareness does not (awareness-gate.ts). A socket is closed with 4408 `connection_timeout` when no
+ * document on it has authenticated within `timeoutMs` of opening (traffic does not move that
+ * deadline: a stream of frames that never authenticate must not keep a socket open), and, once one
+ * has, when nothing at all has arrived for `timeoutMs` (providers renew their awareness every 15 s).
+ */
+import type { WebSocket, RawData } from "ws";
+import * as decoding from "lib0/decoding";
+import type { Hocuspocus } from "@hocuspocus/server";
+import type * as Y from "yjs";
+import { MessageType } from "../../protocol/messages.ts";
+import { CloseCodes, type CloseCode } from "../../protocol/close-codes.ts";
+import { isValidRoomId, toDocumentName } from "../../protocol/document-name.ts";
+import { peekTokenOrg, type ReadLevel } from "../auth/access-token.ts";
+import { toUint8Array } from "./raw-data.ts";
+import { filterInboundMessage, OutboundReadFilter, type RestrictedLevel } from "./read-filter.ts";
+import { ClientAddressRewriter } from "./address-rewrite.ts";
+import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
+import { AwarenessGate, type AwarenessLimits } from "./awareness-gate.ts";
+import { AwarenessRejected } from "./awareness.ts";
+import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
+import { logger } from "../logger.ts";
+
+type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
+
+/** @hocuspocus/common AuthMessageType: the sub-type of an Auth message. */
+export const AuthMessageType = { Token: 0, PermissionDenied: 1, Authenticated: 2 } as const;
+
+/** What hooks may do with the socket a connection came in on (/collab or /yjs). */
+export interface RealtimeSocket {
+  readonly awareness: AwarenessGate;
+  refuse(internalName: string, code: number, reason: string): void;
+  close(code?: number, reason?: string): void;
+  /**
+   * What a connection may read of its document, from its verified token (extensions/authenticate.ts):
+   * named by the token its Auth message carried when it authenticates, by its message address (the
+   * internal name, Connection.messageAddress) on a refresh.
+   */
+  setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void;
+}
+
+export type ReadLevelTarget = { documentName: string; token: string } | { address: string };
+
+/** Present in the Hocuspocus context of every connection, so hooks can act on the socket. */
+export interface SocketContext {
+  socket: RealtimeSocket;
+  remoteAddress: string;
+}
+
+/**
+ * What every socket of one server shares: the outbound caches, keyed by the identity of the message
+ * Hocuspocus broadcasts to all of a room's connections, so a broadcast is rewritten and filtered
+ * once, not once per socket. Created by the composition root (server/app.ts).
+ */
+export interface SharedOutbound {
+  addresses: ClientAddressRewriter;
+  readFilter: OutboundReadFilter;
+}
+
+export function createSharedOutbound(): SharedOutbound {
+  return { addresses: new ClientAddressRewriter(), readFilter: new OutboundReadFilter() };
+}
+
+/** Limits every realtime edge applies per socket (config.realtime), where it counts them, and what its sockets share. */
+export interface EdgeOptions {
+  awareness: AwarenessLimits;
+  documentMessages: MessageRateLimits;
+  metrics: RealtimeMetrics;
+  /** Authentication deadline and idle timeout, ms (CONNECTION_TIMEOUT_MS). */
+  timeoutMs: number;
+  outbound: SharedOutbound;
+}
+
+/** Options with the production defaults, each call with its own metrics and caches (tests, benchmarks). */
+export function createEdgeOptions(overrides: Partial<EdgeOptions> = {}): EdgeOptions {
+  return {
+    awareness: { maxStateBytes: 8192, updatesPerSecond: 60 },
+    documentMessages: { perSecond: 200, burst: 400 },
+    metrics: createDetachedRealtimeMetrics(),
+    timeoutMs: 30_000,
+    outbound: createSharedOutbound(),
+    ...overrides,
+  };
+}
+
+/**
+ * The internal document name a room id and token route to. The organisation is read from the token
+ * without verifying it (onAuthenticate verifies it and checks it matches); an invalid room id still
+ * gets a name, one no token can grant, so the refusal is uniform. Used by both socket edges.
+ */
+export function routeDocumentName(roomId: string, token: string): string {
+  return isValidRoomId(roomId) ? toDocumentName(peekTokenOrg(token) ?? "_", roomId) : toDocumentName("_", "_invalid");
+}
+
+/** A message a socket may not send, closing it with its own code rather than 4400. */
+export class EdgeRejection extends Error {
+  readonly code: number;
+  readonly reason: string;
+  constructor(close: CloseCode, message: string) {
+    super(message);
+    this.code = close.code;
+    this.reason = close.reason;
+  }
+}
+
+/**
+ * An address whose Auth message has arrived but whose level authenticate has not set yet: sent
+ * nothing of the document (nothing is sent before authentication anyway: fail closed), and its
+ * inbound messages are left to the comment guard as they are.
+ */
+const PENDING = "pending";
+
+export abstract class SocketEdge implements RealtimeSocket {
+  protected readonly ws: WebSocket;
+  protected connection: ClientConnection | null = null;
+  protected closed = false;
+  protected readonly rate: MessageRate;
+  protected readonly metrics: RealtimeMetrics;
+  protected readonly outbound: SharedOutbound;
+  /**
+   * Presence at the edge (awareness-gate.ts), reached through SocketContext by extensions/awareness.ts.
+   * Its calls: built in the constructor and forgotten on close here; `receive`, `countDocumentMessage`,
+   * `forget(internal)` and `ownAwarenessEchoAddress` in each edge's inbound / send / refuse, and
+   * YwsSocket.broadcastTarget.
+   */
+  readonly awareness: AwarenessGate;
+  /** Client address (room, or room\0session) → internal address, for every address whose Auth message arrived. */
+  protected readonly addresses = new Map<string, string>();
+  /**
+   * Per client address without full read access (read-filter.ts): its level, or PENDING between
+   * its Auth message and authentication. Full readers have no entry, so a socket of full readers
+   * pays one size check per outbound message.
+   */
+  protected readonly restricted = new Map<string, RestrictedLevel | typeof PENDING>();
+  /** Per client address: the token of its latest Auth message, until authenticate names its level. */
+  private readonly authTokens = new Map<string, string>();
+  private documents: Hocuspocus["documents"] | null = null;
+  private readonly endpoint: string;
+  private readonly timeoutMs: number;
+  private readonly openedAt = performance.now();
+  private lastReceivedAt = this.openedAt;
+  /** Whether a document on this socket has authenticated; sticky, as in Hocuspocus. */
+  protected authenticated = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  protected constructor(ws: WebSocket, options: EdgeOptions, edge: { endpoint: string; overflow: CloseCode }) {
+    this.ws = ws;
+    this.endpoint = edge.endpoint;
+    this.metrics = options.metrics;
+    this.outbound = options.outbound;
+    this.timeoutMs = options.timeoutMs;
+    this.awareness = new AwarenessGate(options.awareness, options.metrics);
+    this.rate = new MessageRate({
+      limits: options.documentMessages,
+      metrics: options.metrics,
+      socket: ws,
+      deliver: (message) => {
+        // Delivered from the queue while reading is paused still counts as traffic.
+        this.lastReceivedAt = performance.now();
+        this.connection?.handleMessage(message);
+      },
+      overflow: () => this.close(edge.overflow.code, edge.overflow.reason),
+    });
+  }
+
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  /** Called by Hocuspocus with every message for this socket. */
+  abstract send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void;
+
+  abstract refuse(internalName: string, code: number, reason: string): void;
+
+  /** Read one binary message: returns what to hand Hocuspocus through the rate limit, or null; throws to close the socket. */
+  protected abstract inbound(data: Uint8Array): Uint8Array | null;
+
+  /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
+  protected start(hocuspocus: Hocuspocus, request: Request, remoteAddress: string): ClientConnection {
+    this.documents = hocuspocus.documents;
+    const context: SocketContext = { socket: this, remoteAddress };
+    const connection = hocuspocus.handleConnection(this, request, context);
+    this.connection = connection;
+    this.ws.on("message", (data, isBinary) => this.receive(data, isBinary));
+    this.ws.on("close", (code, reason) => {
+      this.closed = true;
+      this.stopTimer();
+      this.rate.stop();
+      this.released();
+      this.awareness.forget();
+      connection.handleClose({ code, reason: reason.toString() });
+    });
+    this.ws.on("error", (error) => logger.warn("WebSocket error", { error: error.message, remoteAddress, endpoint: this.endpoint }));
+    this.timer = setTimeout(this.checkTimeout, this.timeoutMs);
+    return connection;
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTimer();
+    this.ws.close(code, reason);
+  }
+
+  setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void {
+    const set = (address: string) => {
+      this.authTokens.delete(address);
+      if (level === "full") this.restricted.delete(address);
+      else this.restricted.set(address, level);
+    };
+    if ("address" in connection) {
+      for (const [address, internal] of this.addresses) if (internal === connection.address) set(address);
+      return;
+    }
+    for (const [address, token] of this.authTokens) {
+      if (token === connection.token && documentNameOf(this.addresses.get(address) ?? "") === connection.documentName) set(address);
+    }
+  }
+
+  /** What the socket still holds when it closes; released here. */
+  protected released(): void {}
+
+  /** An address's Auth message arrived: it reads nothing of its document until authenticate names its level. */
+  protected openAddress(address: string, internal: string, token: string): void {
+    this.addresses.set(address, internal);
+    this.restricted.set(address, PENDING);
+    this.authTokens.set(address, token);
+  }
+
+  /** A new Auth message on an open address: a token refresh, or a new authentication after its connection closed. */
+  protected renewToken(address: string, token: string): void {
+    this.authTokens.set(address, token);
+  }
+
+  protected dropAddress(address: string): void {
+    this.addresses.delete(address);
+    this.restricted.delete(address);
+    this.authTokens.delete(address);
+  }
+
+  /** An outbound sync message of `address` as its read level allows (read-filter.ts); everything else as it is. */
+  protected restrictOutbound(message: Uint8Array, address: string): Uint8Array {
+    const level = this.restricted.get(address);
+    if (level === undefined) return message;
+    const internal = this.addresses.get(address);
+    const doc = internal === undefined ? undefined : this.documentOf(internal);
+    return this.outbound.readFilter.filter(message, level === PENDING ? "presence" : level, doc);
+  }
+
+  /** An inbound sync message of a restricted `address` without the deletions it may not see (read-filter.ts). */
+  protected restrictInbound(message: Uint8Array, address: string, internal: string): Uint8Array {
+    const level = this.restricted.get(address);
+    if (level === undefined || level === PENDING) return message;
+    return filterInboundMessage(message, this.documentOf(internal));
+  }
+
+  /** Note an outbound message: the first Authenticated reply starts the idle timeout. */
+  protected noteOutbound(message: Uint8Array): void {
+    if (!this.authenticated && isAuthenticatedReply(message)) this.authenticated = true;
+  }
+
+  private receive(raw: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    this.lastReceivedAt = performance.now();
+    if (!isBinary) {
+      this.close(CloseCodes.UnsupportedData.code, CloseCodes.UnsupportedData.reason);
+      return;
+    }
+    let message: Uint8Array | null;
+    try {
+      message = this.inbound(toUint8Array(raw));
+    } catch (error) {
+      // Errors that carry their own code (4413: an oversized awareness state, too much held before
+      // authenticating) close with it; anything else is a malformed message, 4400.
+      const close = error instanceof AwarenessRejected || error instanceof EdgeRejection ? error : CloseCodes.MalformedMessage;
+      logger.info("Closing a connection for a message it may not send", { error: (error as Error).message, code: close.code, endpoint: this.endpoint });
+      this.metrics.connectionsClosed.inc({ code: String(close.code) });
+      this.close(close.code, close.reason);
+      return;
+    }
+    if (message) this.rate.submit(message);
+  }
+
+  /** The loaded document an internal address (name, or name\0session) belongs to. */
+  private documentOf(internal: string): Y.Doc | undefined {
+    return this.documents?.get(documentNameOf(internal));
+  }
+
+  /** One timer per socket, moved only when it fires: messages just note their time. */
+  private readonly checkTimeout = (): void => {
+    this.timer = null;
+    if (this.closed) return;
+    const since = this.authenticated ? this.lastReceivedAt : this.openedAt;
+    const left = since + this.timeoutMs - performance.now();
+    if (left > 0) {
+      this.timer = setTimeout(this.checkTimeout, Math.ceil(left));
+      return;
+    }
+    logger.info(this.authenticated ? "Closing an idle connection" : "Closing a connection that did not authenticate in time", { endpoint: this.endpoint, timeoutMs: this.timeoutMs });
+    this.metrics.connectionsClosed.inc({ code: String(CloseCodes.ConnectionTimeout.code) });
+    this.close(CloseCodes.ConnectionTimeout.code, CloseCodes.ConnectionTimeout.reason);
+  };
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+/** The document an internal address (name, or name\0session) is of. */
+export function documentNameOf(internal: string): string {
+  const sep = internal.indexOf("\u0000");
+  return sep === -1 ? internal : internal.slice(0, sep);
+}
+
+/** Whether `message` is Hocuspocus' Authenticated reply (address · Auth · Authenticated · …). */
+function isAuthenticatedReply(message: Uint8Array): boolean {
+  try {
+    const decoder = decoding.createDecoder(message);
+    const addressLength = decoding.readVarUint(decoder);
+    decoder.pos += addressLength;
+    return decoding.readVarUint(decoder) === MessageType.Auth && decoding.readVarUint(decoder) === AuthMessageType.Authenticated;
+  } catch {
+    return false;
+  }
+}
