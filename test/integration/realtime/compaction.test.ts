@@ -74,25 +74,26 @@ describe("update log compaction", function () {
   it("keeps a document whose store fails in memory and retries the store", async () => {
     const c = await editedRoom("retry", "kept through a failed store");
     const name = toDocumentName(ORG, "retry");
-    const storeId = `onStoreDocument-${name}`;
-    const { hocuspocus } = server.app;
+    const { hocuspocus, persistence } = server.app;
     const document = hocuspocus.documents.get(name)!;
-    const settled = () => !hocuspocus.debouncer.isCurrentlyExecuting(storeId) && !document.saveMutex.isLocked();
     await db.sequelize.query("ALTER TABLE room_documents RENAME TO room_documents_unavailable");
     try {
       hocuspocus.flushPendingStores();
-      await waitFor(() => settled() && hocuspocus.debouncer.isDebounced(storeId), 5000, "the failed store to register its retry");
-      // The last client leaves while the database still fails: the document must stay loaded.
+      await waitFor(() => persistence.isRetryingStore(document), 5000, "the failed store to schedule its retry");
+      // The last client leaves while the database still fails (leaving runs the retry at once; it
+      // fails too): the document must stay loaded.
       clients.pop()!.destroy();
-      await waitFor(() => document.getConnectionsCount() === 0 && settled(), 5000, "the client to leave");
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => document.getConnectionsCount() === 0, 5000, "the client to leave");
+      await new Promise((r) => setTimeout(r, 300));
       expect(hocuspocus.documents.has(name), "document kept in memory").to.equal(true);
+      expect(persistence.isRetryingStore(document), "retry still pending").to.equal(true);
       const logged = await db.models.DocumentUpdate.count({ where: { documentName: name } });
       expect(logged, "updates still in the log").to.be.greaterThan(0);
       expect(c.doc.isDestroyed).to.equal(true);
     } finally {
       await db.sequelize.query("ALTER TABLE room_documents_unavailable RENAME TO room_documents");
     }
+    // The backoff timer retries on its own, and the stored document unloads.
     const stored = await storedWhen("retry", (s) => s.snapshot !== null && s.log.length === 0, 15_000);
     expect(snapshotText(stored)).to.equal("kept through a failed store");
     expect(stored.log).to.have.length(0);
