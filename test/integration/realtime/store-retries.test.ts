@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
 import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, waitForAcked, type TestProvider } from "../../helpers/clients.ts";
-import { openDatabase, readStored, snapshotText, type StoredDocument } from "../../helpers/documents.ts";
+import { openDatabase, readStored, readStoredWhen, snapshotText } from "../../helpers/documents.ts";
 import { toDocumentName } from "../../../protocol/document-name.ts";
 import type { Database } from "../../../db/index.ts";
 
@@ -37,15 +37,6 @@ describe("store retries run sooner than their backoff", function () {
   });
   after(() => db?.close());
 
-  async function storedWhen(room: string, done: (s: StoredDocument) => boolean, timeoutMs = 5000): Promise<StoredDocument> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const stored = await readStored(db, ORG, room);
-      if (done(stored) || Date.now() > deadline) return stored;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   /** A room with `text` in it whose store has failed once; the snapshot table is back afterwards. */
   async function failedStore(room: string, text: string, whileFailing: () => Promise<void> = async () => {}): Promise<TestProvider> {
     const c = connectProvider(server.collabUrl, room, await mintToken({ orgId: ORG }));
@@ -69,7 +60,7 @@ describe("store retries run sooner than their backoff", function () {
     const c = await failedStore("leaving", "stored when the last client left");
     const name = toDocumentName(ORG, "leaving");
     c.destroy();
-    const stored = await storedWhen("leaving", (s) => s.snapshot !== null);
+    const stored = await readStoredWhen(db, ORG, "leaving", (s) => s.snapshot !== null);
     expect(snapshotText(stored)).to.equal("stored when the last client left");
     expect(stored.log).to.have.length(0);
     await waitFor(() => !server.app.hocuspocus.documents.has(name), 5000, "the stored document to unload");
@@ -80,7 +71,7 @@ describe("store retries run sooner than their backoff", function () {
     const document = server.app.hocuspocus.documents.get(toDocumentName(ORG, "edited"))!;
     c.text.insert(c.text.length, " second");
     await waitForAcked(c);
-    const stored = await storedWhen("edited", (s) => s.snapshot !== null && s.log.length === 0);
+    const stored = await readStoredWhen(db, ORG, "edited", (s) => s.snapshot !== null && s.log.length === 0);
     expect(snapshotText(stored)).to.equal("first second");
     expect(server.app.persistence.isRetryingStore(document)).to.equal(false);
     c.destroy();
