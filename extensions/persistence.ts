@@ -12,6 +12,11 @@
  * A log row is "known to be in" the in-memory document once Hocuspocus has finished handling the
  * message that carried it (afterHandleMessage), or, for rows read at load, at once. Rows written
  * by another process (Redis) are never deleted here until this process loads them itself.
+ *
+ * A failed store is retried with backoff (store-retries.ts); while a retry is pending the document
+ * refuses to unload (beforeUnloadDocument), so it stays in memory even after its last client left.
+ * Every copy of a document, from the start of its load to its destruction, is reported to
+ * DocumentCopies, which room deletion reads.
  */
 import * as Y from "yjs";
 import type {
@@ -26,8 +31,12 @@ import type {
   Hocuspocus,
   onConfigurePayload,
   afterLoadDocumentPayload,
+  beforeUnloadDocumentPayload,
+  onDisconnectPayload,
 } from "@hocuspocus/server";
 import type { DocumentStore } from "../server/domain/documents/document-store.ts";
+import type { DocumentCopies } from "../server/realtime/document-copies.ts";
+import { StoreRetries } from "../server/realtime/store-retries.ts";
 import type { UpdateLog } from "../server/domain/documents/update-log.ts";
 import { readDocumentUpdate } from "../protocol/messages.ts";
 import { logger } from "../server/logger.ts";
@@ -43,12 +52,23 @@ interface DocumentState {
   containedIds: number[];
   /** Local (server-side) appends still in flight. */
   inflight: Set<Promise<unknown>>;
-  storeFailures: number;
 }
 
 export interface PersistenceOptions {
   store: DocumentStore;
   log: UpdateLog;
+  /** Told of every copy of a document from the start of its load until it is destroyed. */
+  copies: DocumentCopies;
+  /** Backoff of store retries after `failures` failed stores (default 1 s, 2 s, 4 s, … 30 s). */
+  retryDelayMs?: (failures: number) => number;
+}
+
+/**
+ * Thrown by beforeUnloadDocument to keep a document whose store must be retried: Hocuspocus then
+ * leaves it loaded. No message, so that Hocuspocus prints nothing for this expected refusal.
+ */
+class StoreRetryPending extends Error {
+  readonly reason = "store_retry_pending";
 }
 
 export class Persistence implements Extension {
@@ -58,6 +78,8 @@ export class Persistence implements Extension {
 
   private readonly store: DocumentStore;
   private readonly log: UpdateLog;
+  private readonly copies: DocumentCopies;
+  private readonly retries: StoreRetries;
   /**
    * Keyed by the Document object, not its name: a document can be unloaded and loaded again under
    * the same name while the old one's unload hooks are still running, and name-keyed state let the
@@ -68,11 +90,12 @@ export class Persistence implements Extension {
   /** Documents of deleted rooms: never stored again (destroy-document.ts deletes their state). */
   private readonly discarded = new WeakSet<Document>();
   private instance: Hocuspocus | null = null;
-  private destroyed = false;
 
   constructor(options: PersistenceOptions) {
     this.store = options.store;
     this.log = options.log;
+    this.copies = options.copies;
+    this.retries = new StoreRetries({ store: (document, payload) => this.retryStore(document, payload), delayMs: options.retryDelayMs });
   }
 
   async onConfigure({ instance }: onConfigurePayload): Promise<void> {
@@ -80,24 +103,15 @@ export class Persistence implements Extension {
   }
 
   async onLoadDocument({ documentName, document }: onLoadDocumentPayload): Promise<void> {
-    const loaded = await this.store.load(documentName);
-    if (loaded.state) Y.applyUpdate(document, loaded.state);
-    let skipped = 0;
-    for (const update of loaded.updates) {
-      try {
-        Y.applyUpdate(document, update.data);
-      } catch {
-        // A row Yjs cannot read was rejected when it arrived too; it is dropped by the next compaction.
-        skipped += 1;
-      }
+    // Before the read: a room deleted from now on sees this copy and waits for it.
+    this.copies.loading(document);
+    try {
+      const replayed = await this.store.replay(documentName, document);
+      this.documents.set(document, { version: replayed.version, containedIds: replayed.rowIds, inflight: new Set() });
+    } catch (error) {
+      this.copies.forget(document);
+      throw error;
     }
-    if (skipped > 0) logger.warn("Skipped unreadable logged updates while loading a document", { documentName, skipped });
-    this.documents.set(document, {
-      version: loaded.version,
-      containedIds: loaded.updates.map((u) => u.id),
-      inflight: new Set(),
-      storeFailures: 0,
-    });
   }
 
   /**
@@ -107,6 +121,8 @@ export class Persistence implements Extension {
    * pending stores, would leave it uncompacted.
    */
   async afterLoadDocument({ documentName, document, instance, context }: afterLoadDocumentPayload): Promise<void> {
+    // Lowest priority: every other extension has accepted the load.
+    this.copies.loaded(document);
     if ((this.documents.get(document)?.containedIds.length ?? 0) === 0) return;
     instance.storeDocumentHooks(document, {
       instance,
@@ -177,25 +193,39 @@ export class Persistence implements Extension {
    */
   discard(document: Document): void {
     this.discarded.add(document);
+    // A copy kept loaded only by a store retry: the retry now stores nothing and lets it unload.
+    this.retries.runNow(document);
+  }
+
+  /** Whether a store of the document failed and is waiting for its retry (the document stays loaded). */
+  isRetryingStore(document: Document): boolean {
+    return this.retries.has(document);
+  }
+
+  /** Run every pending store retry now (graceful shutdown, with Hocuspocus' flushPendingStores). */
+  retryStoresNow(): void {
+    this.retries.runAll();
   }
 
   async onStoreDocument(payload: onStoreDocumentPayload): Promise<void> {
     const { documentName, document } = payload;
     const state = this.documents.get(document);
-    if (!state || this.discarded.has(document)) return;
+    if (!state || this.discarded.has(document)) {
+      this.retries.settled(document);
+      return;
+    }
     await Promise.allSettled([...state.inflight]);
     const ids = state.containedIds.splice(0);
     const snapshot = Y.encodeStateAsUpdate(document);
     try {
       state.version = await this.store.compact(documentName, snapshot, state.version, ids);
-      state.storeFailures = 0;
+      this.retries.settled(document);
     } catch (error) {
       state.containedIds.unshift(...ids);
-      state.storeFailures += 1;
-      this.scheduleRetry(payload, state.storeFailures);
+      const attempt = this.retries.failed(payload);
       logger.error("Could not store a document; it stays in memory and will be retried", {
         documentName,
-        attempt: state.storeFailures,
+        attempt,
         error: (error as Error).message,
       });
       // Hocuspocus prints what it catches; a database error object would print its whole query.
@@ -203,39 +233,31 @@ export class Persistence implements Extension {
     }
   }
 
+  /** A document whose store must be retried stays loaded (Hocuspocus unloads nothing a hook refuses). */
+  async beforeUnloadDocument({ document }: beforeUnloadDocumentPayload): Promise<void> {
+    if (this.retries.has(document)) throw new StoreRetryPending();
+  }
+
+  /** The last client left a document whose store must be retried: retry now, then it can unload. */
+  async onDisconnect({ document }: onDisconnectPayload): Promise<void> {
+    if (document.getConnectionsCount() === 0) this.retries.runNow(document);
+  }
+
   async onDestroy(): Promise<void> {
-    this.destroyed = true;
+    this.retries.close();
   }
 
   /**
-   * A failed store is retried with backoff. The retry is registered in Hocuspocus' own store
-   * debouncer, under the id its debounced store uses, because that is what Hocuspocus looks at
-   * before unloading: with a plain timer, a document whose last client left after a failed store was
-   * unloaded at once (its updates safe in the log, but never compacted by this process and the
-   * retry found a destroyed document). Registered this way the document stays in memory until a
-   * store succeeds; a new edit replaces the retry with an ordinary debounced store, the last client
-   * leaving runs it at once, and graceful shutdown's flushPendingStores runs it too.
+   * One retry: an ordinary immediate store through Hocuspocus, which orders it with any other store
+   * of the document, runs every extension's store hooks (the Redis lock) and unloads the document
+   * after success when nobody is connected. A copy that is no longer the loaded one is not stored.
    */
-  private scheduleRetry(payload: onStoreDocumentPayload, attempt: number): void {
+  private async retryStore(document: Document, payload: onStoreDocumentPayload): Promise<void> {
     const instance = this.instance;
-    if (!instance || this.destroyed) return;
-    const { document } = payload;
-    const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-    const retry = async (): Promise<void> => {
-      if (this.destroyed || document.isDestroyed) return;
-      try {
-        await document.saveMutex.runExclusive(async () => {
-          await instance.hooks("onStoreDocument", payload);
-          await instance.hooks("afterStoreDocument", payload);
-        });
-      } catch {
-        // Logged by onStoreDocument, which has scheduled the next attempt (or another process
-        // holds the Redis lock and stores it).
-      }
-      setTimeout(() => {
-        if (instance.shouldUnloadDocument(document)) void instance.unloadDocument(document);
-      }, 0);
-    };
-    void instance.debouncer.debounce(`onStoreDocument-${document.name}`, retry, delay, delay);
+    if (!instance || instance.documents.get(document.name) !== document) {
+      this.retries.settled(document);
+      return;
+    }
+    await instance.storeDocumentHooks(document, payload, true);
   }
 }

@@ -42,6 +42,7 @@ import { createConnectionAuthorizer } from "./auth/authorize-connection.ts";
 import { createActorResolver } from "./auth/resolve-actor.ts";
 import { createPassport } from "./auth/passport.ts";
 import { createDocumentDestroyer } from "./realtime/destroy-document.ts";
+import { DocumentCopies } from "./realtime/document-copies.ts";
 import { createControlChannel, type ControlChannel, type ControlEvent } from "./realtime/control-events.ts";
 import { createRevocationHandler } from "./realtime/revocation.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
@@ -64,6 +65,8 @@ export interface App {
   store: DocumentStore;
   updateLog: UpdateLog;
   persistence: Persistence;
+  /** The copies of each document this process holds, loading to unloaded (room deletion reads it). */
+  documentCopies: DocumentCopies;
   hocuspocus: Hocuspocus;
   /** Accounts, tenancy and rooms (issue #3). */
   clock: Clock;
@@ -94,6 +97,8 @@ export interface App {
 export interface AppOptions {
   /** Time for key rotation grace and token issuing; tests inject a manual clock. */
   clock?: Clock;
+  /** Backoff of failed document stores (default 1 s, 2 s, 4 s, … 30 s); tests space retries out. */
+  storeRetryDelayMs?: (failures: number) => number;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -109,7 +114,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const tokens = new AccessTokens(config.secret, config.tokens.accessTokenTtlSeconds);
   const store = new DocumentStore(db, instanceId);
   const updateLog = new UpdateLog(store);
-  const persistence = new Persistence({ store, log: updateLog });
+  const documentCopies = new DocumentCopies();
+  const persistence = new Persistence({ store, log: updateLog, copies: documentCopies, retryDelayMs: options.storeRetryDelayMs });
 
   const clock = options.clock ?? systemClock;
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, env: config.env });
@@ -176,6 +182,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         store,
         updateLog,
         persistence,
+        copies: documentCopies,
         roomExists: async (orgId, roomId) => (await rooms.find(orgId, roomId)) !== null,
       }),
     }),
@@ -287,10 +294,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     accepting = false;
     httpServer.close();
     for (const ws of wss.clients) ws.close(CloseCodes.ShuttingDown.code, CloseCodes.ShuttingDown.reason);
+    // Debounced stores are Hocuspocus', retries of failed ones are persistence's: run both now.
     hocuspocus.flushPendingStores();
+    persistence.retryStoresNow();
     const deadline = Date.now() + config.shutdownTimeoutMs;
     while (hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) {
       hocuspocus.flushPendingStores();
+      persistence.retryStoresNow();
       await new Promise((r) => setTimeout(r, 25));
     }
     if (hocuspocus.getDocumentsCount() > 0) {
@@ -324,6 +334,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     updateLog,
     persistence,
+    documentCopies,
     hocuspocus,
     clock,
     mailer,

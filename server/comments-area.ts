@@ -48,7 +48,7 @@ export interface CommentsAreaOptions {
   hocuspocus: () => Hocuspocus;
   persistence: Persistence;
   /** Read for catching a live document up with what other processes made durable. */
-  store: Pick<DocumentStore, "load">;
+  store: Pick<DocumentStore, "replay">;
   activityWindowMs?: number;
 }
 
@@ -83,18 +83,9 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
     catchUp: async (documentName, document) => {
-      const loaded = await options.store.load(documentName);
       // Origin "redis": like updates relayed from other processes, these are neither logged again
       // nor reported as comment events here (the process that took them in did that).
-      const origin = { source: "redis", catchUp: true };
-      if (loaded.state) Y.applyUpdate(document, loaded.state, origin);
-      for (const row of loaded.updates) {
-        try {
-          Y.applyUpdate(document, row.data, origin);
-        } catch {
-          // unreadable rows are skipped, as at load
-        }
-      }
+      await options.store.replay(documentName, document, { origin: { source: "redis", catchUp: true } });
     },
     onUserConnected: (orgId, roomId, userId) => {
       if (!unsubscribeJoins) track(activity.recordJoin(orgId, roomId, userId));
@@ -127,17 +118,9 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
       const name = toDocumentName(orgId, roomId);
       const live = options.hocuspocus().documents.get(name);
       if (live) return fn(live);
-      const loaded = await options.store.load(name);
       const doc = new Y.Doc();
       try {
-        if (loaded.state) Y.applyUpdate(doc, loaded.state);
-        for (const row of loaded.updates) {
-          try {
-            Y.applyUpdate(doc, row.data);
-          } catch {
-            // unreadable rows are skipped, as at load
-          }
-        }
+        await options.store.replay(name, doc);
         return fn(doc);
       } finally {
         doc.destroy();

@@ -30,6 +30,22 @@ export async function readStored(db: Database, orgId: string, roomId: string): P
   };
 }
 
+/** Poll the database until the room's stored state satisfies `done` (or the time is up; then as it is). */
+export async function readStoredWhen(
+  db: Database,
+  orgId: string,
+  roomId: string,
+  done: (stored: StoredDocument) => boolean,
+  timeoutMs = 5000,
+): Promise<StoredDocument> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stored = await readStored(db, orgId, roomId);
+    if (done(stored) || Date.now() > deadline) return stored;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** The text the stored snapshot alone holds ("" when there is none). */
 export function snapshotText(stored: StoredDocument, field = "content"): string {
   const doc = new Y.Doc();

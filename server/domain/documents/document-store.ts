@@ -11,11 +11,19 @@ import * as Y from "yjs";
 import { QueryTypes, Transaction, type Sequelize } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import { parseDocumentName } from "../../../protocol/document-name.ts";
+import { logger } from "../../logger.ts";
 
 export interface LoadedDocument {
   state: Uint8Array | null;
   version: number;
   updates: Array<{ id: number; data: Uint8Array }>;
+}
+
+/** What a replay applied: the log rows read (ids), the snapshot's version, rows Yjs could not read. */
+export interface Replayed {
+  version: number;
+  rowIds: number[];
+  skipped: number;
 }
 
 export interface AppendEntry {
@@ -52,6 +60,29 @@ export class DocumentStore {
       version: row?.version ?? 0,
       updates: updates.map((u) => ({ id: Number(u.id), data: new Uint8Array(u.data) })),
     };
+  }
+
+  /**
+   * Apply everything durable for the document (snapshot, then the log tail in id order) to `doc`,
+   * in one place for loading, the comment guard's catch-up and reads of unloaded rooms. Yjs updates
+   * are idempotent, so rows also in the snapshot, or already in `doc`, do no harm. A row Yjs cannot
+   * read is skipped (it was refused when it arrived too) and counted; its id is still returned, so
+   * the next compaction drops it.
+   */
+  async replay(documentName: string, doc: Y.Doc, options: { origin?: unknown } = {}): Promise<Replayed> {
+    const loaded = await this.load(documentName);
+    const { origin } = options;
+    if (loaded.state) Y.applyUpdate(doc, loaded.state, origin);
+    let skipped = 0;
+    for (const row of loaded.updates) {
+      try {
+        Y.applyUpdate(doc, row.data, origin);
+      } catch {
+        skipped += 1;
+      }
+    }
+    if (skipped > 0) logger.warn("Skipped unreadable logged updates while replaying a document", { documentName, skipped });
+    return { version: loaded.version, rowIds: loaded.updates.map((u) => u.id), skipped };
   }
 
   /** Append updates in one INSERT; returns their ids in order. */

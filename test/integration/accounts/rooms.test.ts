@@ -1,7 +1,9 @@
 /**
  * Rooms: create (given or generated id), list with a stable cursor, get, update, delete (which
- * closes the room's connections and removes its stored document), the org's max_rooms on REST and
- * on first connection, and maxParticipants refusing a full room with 4005.
+ * closes the room's connections and removes its stored document, also while the document is still
+ * loading or is kept loaded only by a store retry), the org's max_rooms on REST and on first
+ * connection, and maxParticipants refusing a full room with 4005. Store retries are spaced 60 s
+ * apart here, so a deletion never waits for one.
  */
 import { expect } from "chai";
 import { startServer, type TestServer } from "../../helpers/server.ts";
@@ -24,7 +26,10 @@ describe("rooms", function () {
 
   before(async () => {
     mailbox = await startMailbox();
-    server = await startServer({ SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", STORE_DEBOUNCE_MS: "50", STORE_MAX_DEBOUNCE_MS: "200" });
+    server = await startServer(
+      { SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", STORE_DEBOUNCE_MS: "50", STORE_MAX_DEBOUNCE_MS: "200" },
+      { storeRetryDelayMs: () => 60_000 },
+    );
     db = openDatabase(testDatabaseUrl());
   });
   beforeEach(async () => {
@@ -182,5 +187,67 @@ describe("rooms", function () {
     providers.push(fresh);
     await waitForSynced(fresh);
     expect(fresh.text.toString()).to.equal("");
+  });
+
+  it("deleting a room while its document is still loading closes the connection that waits for it and keeps the room deleted", async () => {
+    await team.apiKey.client.post(path(), { id: "loading" });
+    const writer = connectProvider(server.collabUrl, "loading", await mint({ loading: ["room:write"] }));
+    providers.push(writer);
+    await waitForSynced(writer);
+    writer.text.insert(0, "soon gone");
+    await waitForAcked(writer);
+    providers.pop()!.destroy();
+    const name = toDocumentName(team.orgId, "loading");
+    await waitFor(() => !server.app.documentCopies.has(name), 5000, "the document to be stored and unloaded");
+
+    // The next load waits for the update log, which the test holds locked.
+    const lock = await db.sequelize.transaction();
+    let deleting: Promise<{ status: number }> | null = null;
+    const raw = await openRawSocket(server.collabUrl);
+    sockets.push(raw);
+    try {
+      await db.sequelize.query("LOCK TABLE document_updates IN ACCESS EXCLUSIVE MODE", { transaction: lock });
+      raw.send(authFrame("loading", await mint({ loading: ["room:read"] })));
+      await waitFor(() => server.app.documentCopies.has(name), 5000, "the load to start");
+      deleting = team.apiKey.client.delete(path("/loading"));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(server.app.hocuspocus.documents.has(name), "still loading").to.equal(false);
+    } finally {
+      await lock.rollback();
+    }
+    expect((await deleting!).status).to.equal(204);
+    expect(await closedWith(raw.closed)).to.deep.equal({ code: 4404, reason: "room_deleted" });
+    expect(server.app.hocuspocus.documents.has(name)).to.equal(false);
+    const stored = await readStored(db, team.orgId, "loading");
+    expect(stored.snapshot).to.equal(null);
+    expect(stored.log).to.deep.equal([]);
+  });
+
+  it("deleting a room whose document only a store retry keeps loaded unloads it at once", async () => {
+    await team.apiKey.client.post(path(), { id: "retrying" });
+    const writer = connectProvider(server.collabUrl, "retrying", await mint({ retrying: ["room:write"] }));
+    providers.push(writer);
+    await waitForSynced(writer);
+    const name = toDocumentName(team.orgId, "retrying");
+    await db.sequelize.query("ALTER TABLE room_documents RENAME TO room_documents_unavailable");
+    try {
+      writer.text.insert(0, "not stored yet");
+      await waitForAcked(writer);
+      const document = server.app.hocuspocus.documents.get(name)!;
+      await waitFor(() => server.app.persistence.isRetryingStore(document), 5000, "the store to fail");
+      providers.pop()!.destroy();
+      await waitFor(() => document.getConnectionsCount() === 0, 5000, "the writer to leave");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(server.app.hocuspocus.documents.has(name), "kept for its retry").to.equal(true);
+    } finally {
+      await db.sequelize.query("ALTER TABLE room_documents_unavailable RENAME TO room_documents");
+    }
+    const started = Date.now();
+    expect((await team.apiKey.client.delete(path("/retrying"))).status).to.equal(204);
+    expect(Date.now() - started, "no wait for the retry or the unload deadline").to.be.below(5000);
+    expect(server.app.hocuspocus.documents.has(name)).to.equal(false);
+    const stored = await readStored(db, team.orgId, "retrying");
+    expect(stored.snapshot).to.equal(null);
+    expect(stored.log).to.deep.equal([]);
   });
 });

@@ -8,7 +8,7 @@ import { expect } from "chai";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
 import { truncateAll, testDatabaseUrl } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, waitForAcked, type TestProvider } from "../../helpers/clients.ts";
-import { openDatabase, readStored, snapshotText, storedText, type StoredDocument } from "../../helpers/documents.ts";
+import { openDatabase, readStored, readStoredWhen, snapshotText, storedText } from "../../helpers/documents.ts";
 import { toDocumentName } from "../../../protocol/document-name.ts";
 import type { Database } from "../../../db/index.ts";
 
@@ -36,16 +36,6 @@ describe("update log compaction", function () {
     while (clients.length) clients.pop()!.destroy();
   });
 
-  /** Poll the database until the room's stored state satisfies `done`. */
-  async function storedWhen(room: string, done: (s: StoredDocument) => boolean, timeoutMs = 5000): Promise<StoredDocument> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const stored = await readStored(db, ORG, room);
-      if (done(stored) || Date.now() > deadline) return stored;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
   async function editedRoom(room: string, text: string): Promise<TestProvider> {
     const c = connectProvider(server.collabUrl, room, await mintToken({ orgId: ORG }));
     clients.push(c);
@@ -65,7 +55,7 @@ describe("update log compaction", function () {
     expect(before.log.length, "one row per acknowledged edit at least").to.be.at.least(4);
 
     server.app.hocuspocus.flushPendingStores();
-    const after = await storedWhen("compact-me", (s) => s.snapshot !== null);
+    const after = await readStoredWhen(db, ORG, "compact-me", (s) => s.snapshot !== null && s.log.length === 0);
     expect(after.log, "log rows deleted").to.have.length(0);
     expect(snapshotText(after)).to.equal("one two three four");
     expect(after.version).to.equal(1);
@@ -74,26 +64,27 @@ describe("update log compaction", function () {
   it("keeps a document whose store fails in memory and retries the store", async () => {
     const c = await editedRoom("retry", "kept through a failed store");
     const name = toDocumentName(ORG, "retry");
-    const storeId = `onStoreDocument-${name}`;
-    const { hocuspocus } = server.app;
+    const { hocuspocus, persistence } = server.app;
     const document = hocuspocus.documents.get(name)!;
-    const settled = () => !hocuspocus.debouncer.isCurrentlyExecuting(storeId) && !document.saveMutex.isLocked();
     await db.sequelize.query("ALTER TABLE room_documents RENAME TO room_documents_unavailable");
     try {
       hocuspocus.flushPendingStores();
-      await waitFor(() => settled() && hocuspocus.debouncer.isDebounced(storeId), 5000, "the failed store to register its retry");
-      // The last client leaves while the database still fails: the document must stay loaded.
+      await waitFor(() => persistence.isRetryingStore(document), 5000, "the failed store to schedule its retry");
+      // The last client leaves while the database still fails (leaving runs the retry at once; it
+      // fails too): the document must stay loaded.
       clients.pop()!.destroy();
-      await waitFor(() => document.getConnectionsCount() === 0 && settled(), 5000, "the client to leave");
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => document.getConnectionsCount() === 0, 5000, "the client to leave");
+      await new Promise((r) => setTimeout(r, 300));
       expect(hocuspocus.documents.has(name), "document kept in memory").to.equal(true);
+      expect(persistence.isRetryingStore(document), "retry still pending").to.equal(true);
       const logged = await db.models.DocumentUpdate.count({ where: { documentName: name } });
       expect(logged, "updates still in the log").to.be.greaterThan(0);
       expect(c.doc.isDestroyed).to.equal(true);
     } finally {
       await db.sequelize.query("ALTER TABLE room_documents_unavailable RENAME TO room_documents");
     }
-    const stored = await storedWhen("retry", (s) => s.snapshot !== null && s.log.length === 0, 15_000);
+    // The backoff timer retries on its own, and the stored document unloads.
+    const stored = await readStoredWhen(db, ORG, "retry", (s) => s.snapshot !== null && s.log.length === 0, 15_000);
     expect(snapshotText(stored)).to.equal("kept through a failed store");
     expect(stored.log).to.have.length(0);
     expect(storedText(stored)).to.equal("kept through a failed store");

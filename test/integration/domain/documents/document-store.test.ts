@@ -118,6 +118,25 @@ for (const dialect of ["PostgreSQL", "SQLite"]) {
       doc.destroy();
     });
 
+    it("replays the snapshot and the log tail into a document, skipping rows Yjs cannot read", async () => {
+      const store = new DocumentStore(db, "writer-1");
+      const base = new Y.Doc();
+      Y.applyUpdate(base, textUpdate("snapshot "));
+      await store.compact(NAME, Y.encodeStateAsUpdate(base), 0, []);
+      const [tail] = await store.append([{ documentName: NAME, data: textUpdate("tail ", base) }]);
+      const [garbage] = await store.append([{ documentName: NAME, data: new Uint8Array([255, 255, 255]) }]);
+      const doc = new Y.Doc();
+      const origins = new Set<unknown>();
+      doc.on("update", (_update: Uint8Array, origin: unknown) => origins.add(origin));
+      const origin = { source: "test" };
+      const replayed = await store.replay(NAME, doc, { origin });
+      expect(doc.getText("content").toString()).to.equal("tail snapshot ");
+      expect(replayed).to.deep.equal({ version: 1, rowIds: [tail, garbage], skipped: 1 });
+      expect([...origins]).to.deep.equal([origin]);
+      base.destroy();
+      doc.destroy();
+    });
+
     it("merges a snapshot written from a stale version instead of overwriting", async () => {
       const one = new DocumentStore(db, "process-1");
       const two = new DocumentStore(db, "process-2");
