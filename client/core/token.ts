@@ -4,6 +4,7 @@
  * hand the server a new token (Hocuspocus token sync) without ever disconnecting. The JWT payload
  * is read (not verified: only the server can) for its expiry and the user it names.
  */
+import { permissionsForRoom } from "../../protocol/permissions.ts";
 
 export interface TokenClaims {
   userId: string;
@@ -166,10 +167,5 @@ export class TokenSource {
 
 /** The permissions a token grants for one room (patterns are an id or a prefix ending in "*"). */
 export function permissionsFor(claims: Pick<TokenClaims, "permissions">, roomId: string): Set<string> {
-  const granted = new Set<string>();
-  for (const [pattern, perms] of Object.entries(claims.permissions)) {
-    const matches = pattern.endsWith("*") ? roomId.startsWith(pattern.slice(0, -1)) : pattern === roomId;
-    if (matches && Array.isArray(perms)) for (const p of perms) granted.add(p);
-  }
-  return granted;
+  return permissionsForRoom(claims.permissions, roomId);
 }

@@ -3,7 +3,8 @@
  * member (session cookie) or an organisation's API key (`Authorization: Bearer sk_...`) on the
  * REST API, an end user holding an access token (access-token.ts) on WebSockets.
  */
-import type { RoomAccess, RoomPermission, TokenIssuer, UserInfo } from "./access-token.ts";
+import type { TokenIssuer, UserInfo } from "./access-token.ts";
+import type { RoomAccess, RoomPermission } from "../../protocol/permissions.ts";
 import type { OrgRole } from "../domain/orgs/policy.ts";
 
 /** A team member signed in to the dashboard or the REST API with a session cookie. */

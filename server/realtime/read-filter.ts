@@ -24,7 +24,7 @@ import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
 import { MessageType, SyncStep, readPayload, skipAddress } from "../../protocol/messages.ts";
 import { COMMENT_ROOTS } from "../../protocol/comment-schema.ts";
-import type { ReadLevel } from "../auth/access-token.ts";
+import type { ReadLevel } from "../../protocol/permissions.ts";
 
 export type RestrictedLevel = Exclude<ReadLevel, "full">;
 

@@ -1,7 +1,8 @@
 /**
  * The layering of STYLE.md, checked on our source tree: edges (server/http, extensions/) call
  * server/auth and server/domain, which never import an edge; nothing but the composition root
- * imports a Hocuspocus extension; routes never touch the database models.
+ * imports a Hocuspocus extension; routes never touch the database models; protocol/ is shared by
+ * server and SDK and imports neither.
  */
 import { expect } from "chai";
 import { readdirSync, readFileSync } from "node:fs";
@@ -72,5 +73,19 @@ describe("layering of the source tree", () => {
     const edge = under("server/http", "server/realtime", "extensions");
     const framework = (target: string) => target === "express" || target.startsWith("@hocuspocus/");
     expect(violations("server/domain", (target) => edge(target) || framework(target))).to.deep.equal([]);
+  });
+
+  it("server/domain does not import server/auth: auth turns credentials into actors and calls the domain", () => {
+    expect(violations("server/domain", under("server/auth"))).to.deep.equal([]);
+  });
+
+  it("protocol/ imports nothing of ours: it is the wire format the server and the SDK share", () => {
+    expect(violations("protocol", (target) => !target.startsWith("protocol/") && /^(server|client|extensions|db)\//.test(target))).to.deep.equal([]);
+  });
+
+  it("the server never imports the SDK, and the SDK never imports the server", () => {
+    expect(violations("server", under("client"))).to.deep.equal([]);
+    expect(violations("extensions", under("client"))).to.deep.equal([]);
+    expect(violations("client", under("server", "extensions", "db"))).to.deep.equal([]);
   });
 });

@@ -4,8 +4,7 @@
  * with Admin-equivalent rights over rooms and access tokens; it may NOT manage members or API keys,
  * so a leaked key can be revoked and cannot mint itself a successor or invite an attacker.
  */
-import { roomAccess, type RoomAccess, type RoomPermission } from "../../auth/access-token.ts";
-import type { OrgAccess } from "../../auth/actor.ts";
+import { roomAccess, type RoomAccess, type RoomPermission } from "../../../protocol/permissions.ts";
 
 export const ORG_ROLES = ["owner", "admin", "member", "viewer"] as const;
 export type OrgRole = (typeof ORG_ROLES)[number];
@@ -86,7 +85,13 @@ export function canApiKey(action: OrgAction): boolean {
  * inbox and settings): an API key or an Owner/Admin for anyone of the organisation (they may mint
  * that user a token anyway), any other member only as themselves (their account id).
  */
-export function canActAs(access: OrgAccess, userId: string): boolean {
+/** The caller's standing as canActAs needs it (server/auth's OrgAccess has this shape). */
+export interface ActingAccess {
+  actor: { kind: "user"; userId: string } | { kind: "api_key"; apiKeyId: string };
+  role: OrgRole | null;
+}
+
+export function canActAs(access: ActingAccess, userId: string): boolean {
   if (access.actor.kind === "api_key") return canApiKey("users:act_as");
   if (access.actor.userId === userId) return true;
   return access.role !== null && canMember(access.role, "users:act_as");

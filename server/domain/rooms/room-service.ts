@@ -14,7 +14,7 @@ import { Op, Transaction, UniqueConstraintError } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { Room } from "../../../db/models/index.ts";
 import { BadRequestError, ConflictError, NotFoundError, PaymentRequiredError } from "../../errors.ts";
-import type { RoomPermission } from "../../auth/access-token.ts";
+import type { RoomPermission } from "../../../protocol/permissions.ts";
 import { systemClock, type Clock } from "../clock.ts";
 
 export interface RoomView {

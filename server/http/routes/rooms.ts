@@ -5,7 +5,7 @@
  */
 import { Router } from "express";
 import { z } from "zod";
-import { ROOM_PERMISSIONS } from "../../auth/access-token.ts";
+import { ROOM_PERMISSIONS } from "../../../protocol/permissions.ts";
 import { isValidRoomId } from "../../../protocol/document-name.ts";
 import type { RoomService } from "../../domain/rooms/room-service.ts";
 import { parseInput } from "../validate.ts";

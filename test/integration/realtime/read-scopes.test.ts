@@ -20,7 +20,7 @@ import { startAuthBackend, FAST_RECONNECT, type AuthBackend } from "../../helper
 import { COMMENTS, THREADS } from "../../../protocol/comment-schema.ts";
 import { toDocumentName } from "../../../protocol/document-name.ts";
 import { toUint8Array } from "../../../server/realtime/raw-data.ts";
-import type { RoomPermission } from "../../../server/auth/access-token.ts";
+import type { RoomPermission } from "../../../protocol/permissions.ts";
 import { createClient, type Client } from "../../../client/core/index.ts";
 
 const ORG = "org-scopes";

@@ -1,13 +1,7 @@
 import { expect } from "chai";
 import { SignJWT } from "jose";
-import {
-  AccessTokens,
-  peekTokenOrg,
-  permissionsForRoom,
-  roomAccess,
-  type AccessTokenClaims,
-  type RoomPermission,
-} from "../../../server/auth/access-token.ts";
+import { AccessTokens, peekTokenOrg, type AccessTokenClaims } from "../../../server/auth/access-token.ts";
+import { permissionsForRoom, roomAccess, type RoomPermission } from "../../../protocol/permissions.ts";
 import { UnauthorizedError } from "../../../server/errors.ts";
 
 const SECRET = "unit-test-secret-unit-test-secret-0123";

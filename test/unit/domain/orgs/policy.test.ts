@@ -9,7 +9,7 @@ import {
   canMemberGrant,
   roomPermissionsForRole,
 } from "../../../../server/domain/orgs/policy.ts";
-import { roomAccess, type RoomPermission } from "../../../../server/auth/access-token.ts";
+import { roomAccess, type RoomPermission } from "../../../../protocol/permissions.ts";
 
 describe("org policy", () => {
   it("covers every action in both tables", () => {
@@ -33,7 +33,7 @@ describe("org policy", () => {
 
   it("lets API keys, Owners and Admins act as any end user, everyone else only as themselves", () => {
     const user = (role: "owner" | "admin" | "member" | "viewer") => ({ actor: { kind: "user" as const, userId: "u1", email: "u1@example.test" }, role });
-    expect(canActAs({ actor: { kind: "api_key", apiKeyId: "k", orgId: "o" }, role: null }, "anyone")).to.equal(true);
+    expect(canActAs({ actor: { kind: "api_key", apiKeyId: "k" }, role: null }, "anyone")).to.equal(true);
     for (const role of ["owner", "admin"] as const) expect(canActAs(user(role), "anyone"), role).to.equal(true);
     for (const role of ["member", "viewer"] as const) {
       expect(canActAs(user(role), "anyone"), role).to.equal(false);
