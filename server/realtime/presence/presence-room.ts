@@ -289,9 +289,11 @@ export class PresenceRoom {
     try {
       member.transport.send(bytes);
     } catch (error) {
-      // As Hocuspocus' Connection.send does: a socket that cannot take a message is closed; the others still get it.
+      // As Hocuspocus' Connection.send does: a socket that cannot take a message is closed; the others
+      // still get it. After the fan-out: closing leaves the room, which changes the list being sent to.
       logger.warn("Closing a connection that could not take an awareness message", { error: (error as Error).message });
-      member.connection?.close();
+      const connection = member.connection;
+      if (connection !== null) queueMicrotask(() => connection.close());
     }
   }
 }
