@@ -162,16 +162,9 @@ function writeVarUint(target: Uint8Array, pos: number, value: number): number {
 }
 
 /**
- * Entries with `user` replaced by the connection's identity, ready for writeAwarenessUpdate. A
- * connection without presence permission is still seen: its state is reduced to `{ user }`.
+ * The JSON of one state with the trusted identity in `user`. A connection without presence
+ * permission is still seen: its state is reduced to `{ user }`.
  */
-export function stampEntries(entries: Iterable<AwarenessEntry>, user: StampedUser, canWritePresence: boolean): StampedEntry[] {
-  const stamped: StampedEntry[] = [];
-  for (const entry of entries) stamped.push({ clientId: entry.clientId, clock: entry.clock, json: stampState(entry.state, user, canWritePresence) });
-  return stamped;
-}
-
-/** The JSON of one state with the trusted identity in `user`. */
 export function stampState(state: Record<string, unknown> | null, user: StampedUser, canWritePresence: boolean): string {
   if (state === null) return "null";
   if (!canWritePresence) return JSON.stringify({ user });
