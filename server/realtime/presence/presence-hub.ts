@@ -11,7 +11,7 @@ import type { RealtimeMetrics } from "../../metrics.ts";
 import { stampedUser } from "../awareness.ts";
 import type { MemberSettings, PresenceMember, PresenceTransport } from "./presence-member.ts";
 import { PresenceRoom } from "./presence-room.ts";
-import type { PresenceRelay, RelayHandlers } from "./presence-relay.ts";
+import type { PresenceRelay, RelayEntry, RelayHandlers } from "./presence-relay.ts";
 import { SocketPresence, type AttachContext } from "./socket-presence.ts";
 
 export interface PresenceLimits {
@@ -135,7 +135,7 @@ export class PresenceHub {
     await this.relay?.close();
   }
 
-  private receiveRemote(documentName: string, fromProcess: string, entries: Parameters<RelayHandlers["update"]>[2]): void {
+  private receiveRemote(documentName: string, fromProcess: string, entries: RelayEntry[]): void {
     const room = this.rooms.get(documentName);
     if (room === undefined) return; // dropped since it subscribed
     room.receiveRemote(fromProcess, entries, Date.now());
