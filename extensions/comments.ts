@@ -52,6 +52,11 @@ const DependenciesMissing = CloseCodes.DependenciesMissing;
 export interface CommentsExtensionOptions {
   /** false only for benchmarking the guard's cost: every comment rule is then unenforced. */
   guard: boolean;
+  /**
+   * The user whose connection announces a Yjs client id in the document's awareness (one owner per
+   * id, server/realtime/presence/presence-room.ts), if any.
+   */
+  ownerOf?: (documentName: string, clientId: number) => string | undefined;
   /** Called with the comment changes of one transaction (this process' clients and server writes). */
   onCommentEvents?: (orgId: string, roomId: string, events: CommentEvent[]) => void;
   /** Called after a connection's update that changed document content was applied. */
@@ -99,18 +104,15 @@ export class Comments implements Extension {
     }
     const known = owners;
     // A Yjs client id belongs to the user whose connection announces it in awareness (one owner per
-    // id, see awareness-gate.ts); remembered while the document is loaded, also after they leave.
-    // An id that a connection only relays is never taken for its own.
+    // id, see server/realtime/presence/); remembered while the document is loaded, also after they
+    // leave. An id that a connection only relays is never taken for its own.
+    const presenceOwner = this.options.ownerOf;
     const ownerOf = (clientId: number): string | undefined => {
       const owner = known.get(clientId);
       if (owner !== undefined) return owner;
-      for (const other of document.getConnections()) {
-        if (!document.getClients(other).has(clientId)) continue;
-        const user = (other.context as Partial<ConnectionContext>).userId;
-        if (user) known.set(clientId, user);
-        return user;
-      }
-      return undefined;
+      const user = presenceOwner?.(documentName, clientId);
+      if (user !== undefined) known.set(clientId, user);
+      return user;
     };
     const writer = { userId: ctx.userId, canWrite: ctx.access.canWrite, canWriteComments: ctx.access.canWriteComments, ownerOf };
     const started = process.hrtime.bigint();

@@ -1,6 +1,7 @@
 /**
- * Several processes, one room: @hocuspocus/extension-redis fans document and awareness updates out
- * through Redis and takes a Redis lock around each store. Durability does not depend on Redis:
+ * Several processes, one room: @hocuspocus/extension-redis fans document updates out through Redis
+ * and takes a Redis lock around each store. Presence (awareness) is not Hocuspocus': it crosses
+ * processes through server/realtime/presence/presence-relay.ts. Durability does not depend on Redis:
  * each process logs the updates its own clients send (persistence.ts), and snapshot writes merge
  * rather than overwrite (document-store.ts).
  */

@@ -93,7 +93,7 @@ export function readPayload(decoder: decoding.Decoder): Uint8Array {
 
 /**
  * y-protocols awareness: varUint(count) · count × (varUint(clientID) varUint(clock) varString(JSON)).
- * Only the structure here: the awareness gate (awareness-gate.ts) parses and checks the states a
+ * Only the structure here: presence (server/realtime/presence/) parses and checks the states a
  * connection owns (4400 / 4413) and drops the others — y-websocket echoes — without parsing them.
  */
 function readAwarenessUpdate(update: Uint8Array): void {

@@ -48,6 +48,8 @@ import { createRevocationHandler } from "./realtime/revocation.ts";
 import { metricsRoutes } from "./http/routes/metrics.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { Awareness } from "../extensions/awareness.ts";
+import { PresenceHub } from "./realtime/presence/presence-hub.ts";
+import { createPresenceRelay } from "./realtime/presence/presence-relay.ts";
 import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import { createSharedOutbound, type EdgeOptions } from "./realtime/socket-edge.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
@@ -84,6 +86,8 @@ export interface App {
   metrics: Metrics;
   /** Who is in each room; `presence.events` fires userEntered / userLeft (issue #8). */
   presence: PresenceService;
+  /** Each room's awareness states (cursors, selections), across processes (issue 17). */
+  presenceHub: PresenceHub;
   /** Comments, notifications and activity (issue #5). */
   comments: CommentsArea;
   express: Express;
@@ -191,8 +195,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   orgs.onMemberRemoved = (orgId, userId) => publish({ type: "member_changed", orgId, userId, role: null });
   orgs.onMemberRoleChanged = (orgId, userId, role) => publish({ type: "member_changed", orgId, userId, role });
 
-  const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(), new Logging(), persistence];
-  const comments = await createCommentsArea({ config, db, redis, mailer, hocuspocus: () => hocuspocus, persistence, store });
+  const metrics = createMetrics(
+    {
+      connections: () => hocuspocus.getConnectionsCount(),
+      documents: () => hocuspocus.getDocumentsCount(),
+      updateLog: () => updateLog.stats,
+    },
+    { defaults: !config.isTest, eventLoopResolutionMs: config.metrics.eventLoopResolutionMs },
+  );
+  const presenceHub = new PresenceHub({
+    limits: config.realtime.awareness,
+    metrics: metrics.realtime,
+    remoteTimeoutMs: config.realtime.awareness.remoteTimeoutMs,
+    relay: redis ? (handlers) => createPresenceRelay({ redis, prefix: config.redis?.prefix ?? "syncforge", instanceId, handlers }) : undefined,
+  });
+  const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(presenceHub), new Logging(), persistence];
+  const comments = await createCommentsArea({
+    config,
+    db,
+    redis,
+    mailer,
+    hocuspocus: () => hocuspocus,
+    persistence,
+    store,
+    ownerOf: (documentName, clientId) => presenceHub.ownerOf(documentName, clientId),
+  });
   extensions.push(comments.extension);
   orgs.onMemberAdded = async (orgId, userId, role) => {
     // The membership is made; a failed notification is logged, never turned into a failed request.
@@ -211,16 +238,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     maxDebounceMs: config.realtime.storeMaxDebounceMs,
   });
 
-  const metrics = createMetrics(
-    {
-      connections: () => hocuspocus.getConnectionsCount(),
-      documents: () => hocuspocus.getDocumentsCount(),
-      updateLog: () => updateLog.stats,
-    },
-    { defaults: !config.isTest, eventLoopResolutionMs: config.metrics.eventLoopResolutionMs },
-  );
   const edgeOptions: EdgeOptions = {
-    awareness: config.realtime.awareness,
+    presence: presenceHub,
     documentMessages: config.realtime.documentMessages,
     metrics: metrics.realtime,
     timeoutMs: config.realtime.connectionTimeoutMs,
@@ -313,6 +332,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     wss.close();
     httpServer.closeAllConnections();
     await hocuspocus.hooks("onDestroy", { instance: hocuspocus });
+    // After the sockets: their members' removals are published before the relay disconnects.
+    await presenceHub.close();
     await presence.close();
     // Account writes and mail started after an answer (register, forgot-password, invitations);
     // their mail budget may be in Redis.
@@ -347,6 +368,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     api: api.router,
     metrics,
     presence,
+    presenceHub,
     comments,
     express: app,
     httpServer,

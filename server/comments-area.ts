@@ -49,6 +49,8 @@ export interface CommentsAreaOptions {
   persistence: Persistence;
   /** Read for catching a live document up with what other processes made durable. */
   store: Pick<DocumentStore, "replay">;
+  /** Who owns a Yjs client id in a document, from presence (the guard's client_id_taken). */
+  ownerOf?: (documentName: string, clientId: number) => string | undefined;
   activityWindowMs?: number;
 }
 
@@ -80,6 +82,7 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
   let unsubscribeJoins: Unsubscribe | null = null;
   const extension = new Comments({
     guard: config.comments.guard,
+    ownerOf: options.ownerOf,
     onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
     catchUp: async (documentName, document) => {

@@ -67,6 +67,7 @@ const envSchema = z.object({
   STORE_DEBOUNCE_MS: z.coerce.number().int().min(0).default(2000),
   AWARENESS_MAX_STATE_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(8192),
   AWARENESS_UPDATES_PER_SECOND: z.coerce.number().min(1).max(10_000).default(60),
+  AWARENESS_REMOTE_TIMEOUT_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   DOCUMENT_MESSAGES_PER_SECOND: z.coerce.number().min(1).max(100_000).default(200),
   DOCUMENT_MESSAGES_BURST: z.coerce.number().int().min(1).max(100_000).default(400),
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(30_000),
@@ -108,8 +109,11 @@ export interface Config {
     maxMessageBytes: number;
     storeDebounceMs: number;
     storeMaxDebounceMs: number;
-    /** Per connection: awareness state size and rate (coalesced), document message rate. */
-    awareness: { maxStateBytes: number; updatesPerSecond: number };
+    /**
+     * Per connection: awareness state size and rate (coalesced); how long another process's states
+     * are kept without news (its clients renew every 15 s).
+     */
+    awareness: { maxStateBytes: number; updatesPerSecond: number; remoteTimeoutMs: number };
     documentMessages: { perSecond: number; burst: number };
     /** How long a silent process's presence entries count in Redis (heartbeat every third). */
     presenceTtlMs: number;
@@ -164,7 +168,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxMessageBytes: env.MAX_MESSAGE_BYTES,
       storeDebounceMs: env.STORE_DEBOUNCE_MS,
       storeMaxDebounceMs: env.STORE_MAX_DEBOUNCE_MS,
-      awareness: { maxStateBytes: env.AWARENESS_MAX_STATE_BYTES, updatesPerSecond: env.AWARENESS_UPDATES_PER_SECOND },
+      awareness: {
+        maxStateBytes: env.AWARENESS_MAX_STATE_BYTES,
+        updatesPerSecond: env.AWARENESS_UPDATES_PER_SECOND,
+        remoteTimeoutMs: env.AWARENESS_REMOTE_TIMEOUT_MS,
+      },
       documentMessages: { perSecond: env.DOCUMENT_MESSAGES_PER_SECOND, burst: env.DOCUMENT_MESSAGES_BURST },
       presenceTtlMs: env.PRESENCE_TTL_MS,
       connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,

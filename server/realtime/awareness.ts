@@ -16,6 +16,7 @@ import * as encoding from "lib0/encoding";
 import type { UserInfo } from "../auth/access-token.ts";
 import { colorForUser } from "../../protocol/colors.ts";
 import { CloseCodes } from "../../protocol/close-codes.ts";
+import { MessageType } from "../../protocol/messages.ts";
 
 /** One client's entry in an update; `raw` is the UTF-8 JSON, not yet parsed. */
 export interface RawAwarenessEntry {
@@ -124,16 +125,46 @@ export function writeAwarenessUpdate(entries: Iterable<StampedEntry>, count: num
 }
 
 /**
- * Entries with `user` replaced by the connection's identity, ready for writeAwarenessUpdate. A
- * connection without presence permission is still seen: its state is reduced to `{ user }`.
+ * An awareness message carrying `update`: `varString(address) · 1 · varUint8Array(update)`, or without
+ * the address (null) for y-websocket. A Buffer, written in one pass, so that ws sends it as it is.
  */
-export function stampEntries(entries: Iterable<AwarenessEntry>, user: StampedUser, canWritePresence: boolean): StampedEntry[] {
-  const stamped: StampedEntry[] = [];
-  for (const entry of entries) stamped.push({ clientId: entry.clientId, clock: entry.clock, json: stampState(entry.state, user, canWritePresence) });
-  return stamped;
+export function encodeAwarenessMessage(address: string | null, update: Uint8Array): Buffer {
+  const addressBytes = address === null ? 0 : Buffer.byteLength(address, "utf8");
+  const header = (address === null ? 0 : varUintLength(addressBytes) + addressBytes) + 1 + varUintLength(update.length);
+  const message = Buffer.allocUnsafe(header + update.length);
+  let pos = 0;
+  if (address !== null) {
+    pos = writeVarUint(message, pos, addressBytes);
+    pos += message.write(address, pos, "utf8");
+  }
+  message[pos++] = MessageType.Awareness;
+  pos = writeVarUint(message, pos, update.length);
+  message.set(update, pos);
+  return message;
 }
 
-/** The JSON of one state with the trusted identity in `user`. */
+function varUintLength(value: number): number {
+  let length = 1;
+  while (value > 0x7f) {
+    value = Math.floor(value / 128);
+    length += 1;
+  }
+  return length;
+}
+
+function writeVarUint(target: Uint8Array, pos: number, value: number): number {
+  while (value > 0x7f) {
+    target[pos++] = 0x80 | (value & 0x7f);
+    value = Math.floor(value / 128);
+  }
+  target[pos++] = value;
+  return pos;
+}
+
+/**
+ * The JSON of one state with the trusted identity in `user`. A connection without presence
+ * permission is still seen: its state is reduced to `{ user }`.
+ */
 export function stampState(state: Record<string, unknown> | null, user: StampedUser, canWritePresence: boolean): string {
   if (state === null) return "null";
   if (!canWritePresence) return JSON.stringify({ user });

@@ -18,7 +18,6 @@ import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, validateClientMessage } from "../../protocol/messages.ts";
 import { CloseCodes } from "../../protocol/close-codes.ts";
 import { withAddress } from "./address-rewrite.ts";
-import { ownAwarenessEchoAddress } from "./awareness-gate.ts";
 import { createEdgeOptions, documentNameOf, EdgeRejection, routeDocumentName, SocketEdge, type EdgeOptions } from "./socket-edge.ts";
 
 /**
@@ -32,18 +31,13 @@ export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 const MAX_ADDRESSES = 100;
 
-/*
- * No broadcastTarget() here, unlike YwsSocket: the awareness fan-out (awareness-gate.ts) would then
- * write its messages beneath this socket's ws, addressed by the internal name. Without it, the
- * fan-out goes through Connection.send → send() below, which rewrites the address.
- */
 export class CollabSocket extends SocketEdge {
   private readonly waiting = new Map<string, Uint8Array[]>();
   private heldMessages = 0;
   private heldBytes = 0;
 
   constructor(ws: WebSocket, options: EdgeOptions = createEdgeOptions()) {
-    super(ws, options, { endpoint: "collab", overflow: CloseCodes.TooManyRequests });
+    super(ws, options, { endpoint: "collab", overflow: CloseCodes.TooManyRequests, bodyOnly: false });
   }
 
   /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
@@ -59,8 +53,6 @@ export class CollabSocket extends SocketEdge {
       this.ws.send(data as Buffer);
       return;
     }
-    const echo = ownAwarenessEchoAddress(this.awareness);
-    if (echo !== null && isAwarenessFor(data, echo)) return;
     if (!this.authenticated) this.noteOutbound(data);
     const message = this.outbound.addresses.toClient(data);
     this.ws.send(this.restricted.size === 0 ? message : this.restrictOutbound(message, readAddress(message)));
@@ -115,8 +107,12 @@ export class CollabSocket extends SocketEdge {
       return this.open(address, decoding.readVarString(decoder), data, bodyStart);
     }
     if (type === MessageType.Awareness) {
-      // Awareness never enters Hocuspocus' message path: see awareness-gate.ts.
+      // Awareness never enters Hocuspocus' message path: presence is ours (presence/presence-hub.ts).
       this.awareness.receive(internal, readPayload(decoder));
+      return null;
+    }
+    if (type === MessageType.QueryAwareness) {
+      this.awareness.query(internal);
       return null;
     }
     if (type === MessageType.Auth) {
@@ -173,14 +169,4 @@ export class CollabSocket extends SocketEdge {
 /** The address a message starts with. */
 function readAddress(message: Uint8Array): string {
   return decoding.readVarString(decoding.createDecoder(message));
-}
-
-/** Whether `data` is an awareness message addressed to `address`. */
-function isAwarenessFor(data: Uint8Array, address: string): boolean {
-  try {
-    const decoder = decoding.createDecoder(data);
-    return decoding.readVarString(decoder) === address && decoding.readVarUint(decoder) === MessageType.Awareness;
-  } catch {
-    return false;
-  }
 }

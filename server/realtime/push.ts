@@ -82,7 +82,7 @@ export class RealtimePush {
     const payload = JSON.stringify(envelope.message);
     if (envelope.to === "room") {
       // Encoded once per message address (what Connection.sendStateless would build for each
-      // connection), so a room's sockets share one message and one frame (broadcast-frame.ts).
+      // connection), so a room's sockets share one message.
       const document = hocuspocus.documents.get(toDocumentName(envelope.orgId, envelope.id));
       let address: string | null = null;
       let message: Uint8Array | null = null;

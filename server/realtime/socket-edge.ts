@@ -7,7 +7,7 @@
  * Everything goes to the client through `ws.send`.
  *
  * Timeouts are the edge's, not Hocuspocus': Hocuspocus counts only messages that reach it, and
- * awareness does not (awareness-gate.ts). A socket is closed with 4408 `connection_timeout` when no
+ * awareness does not (presence is ours: presence/presence-hub.ts). A socket is closed with 4408 `connection_timeout` when no
  * document on it has authenticated within `timeoutMs` of opening (traffic does not move that
  * deadline: a stream of frames that never authenticate must not keep a socket open), and, once one
  * has, when nothing at all has arrived for `timeoutMs` (providers renew their awareness every 15 s).
@@ -25,8 +25,9 @@ import { toUint8Array } from "./raw-data.ts";
 import { filterInboundMessage, OutboundReadFilter, type RestrictedLevel } from "./read-filter.ts";
 import { ClientAddressRewriter } from "./address-rewrite.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
-import { AwarenessGate, type AwarenessLimits } from "./awareness-gate.ts";
 import { AwarenessRejected } from "./awareness.ts";
+import { PresenceHub } from "./presence/presence-hub.ts";
+import type { SocketPresence } from "./presence/socket-presence.ts";
 import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
 import { logger } from "../logger.ts";
 
@@ -37,7 +38,7 @@ export const AuthMessageType = { Token: 0, PermissionDenied: 1, Authenticated: 2
 
 /** What hooks may do with the socket a connection came in on (/collab or /yjs). */
 export interface RealtimeSocket {
-  readonly awareness: AwarenessGate;
+  readonly awareness: SocketPresence;
   refuse(internalName: string, code: number, reason: string): void;
   close(code?: number, reason?: string): void;
   /**
@@ -72,7 +73,8 @@ export function createSharedOutbound(): SharedOutbound {
 
 /** Limits every realtime edge applies per socket (config.realtime), where it counts them, and what its sockets share. */
 export interface EdgeOptions {
-  awareness: AwarenessLimits;
+  /** Presence (awareness) is the realtime edge's own: server/realtime/presence/. */
+  presence: PresenceHub;
   documentMessages: MessageRateLimits;
   metrics: RealtimeMetrics;
   /** Authentication deadline and idle timeout, ms (CONNECTION_TIMEOUT_MS). */
@@ -82,10 +84,11 @@ export interface EdgeOptions {
 
 /** Options with the production defaults, each call with its own metrics and caches (tests, benchmarks). */
 export function createEdgeOptions(overrides: Partial<EdgeOptions> = {}): EdgeOptions {
+  const metrics = overrides.metrics ?? createDetachedRealtimeMetrics();
   return {
-    awareness: { maxStateBytes: 8192, updatesPerSecond: 60 },
+    presence: new PresenceHub({ limits: { maxStateBytes: 8192, updatesPerSecond: 60 }, metrics }),
     documentMessages: { perSecond: 200, burst: 400 },
-    metrics: createDetachedRealtimeMetrics(),
+    metrics,
     timeoutMs: 30_000,
     outbound: createSharedOutbound(),
     ...overrides,
@@ -127,12 +130,11 @@ export abstract class SocketEdge implements RealtimeSocket {
   protected readonly metrics: RealtimeMetrics;
   protected readonly outbound: SharedOutbound;
   /**
-   * Presence at the edge (awareness-gate.ts), reached through SocketContext by extensions/awareness.ts.
-   * Its calls: built in the constructor and forgotten on close here; `receive`, `countDocumentMessage`,
-   * `forget(internal)` and `ownAwarenessEchoAddress` in each edge's inbound / send / refuse, and
-   * YwsSocket.broadcastTarget.
+   * This socket's presence (presence/socket-presence.ts), reached through SocketContext by
+   * extensions/awareness.ts. Its calls: built in the constructor and forgotten on close here;
+   * `receive`, `query`, `countDocumentMessage` and `forget(internal)` in each edge's inbound / refuse.
    */
-  readonly awareness: AwarenessGate;
+  readonly awareness: SocketPresence;
   /** Client address (room, or room\0session) → internal address, for every address whose Auth message arrived. */
   protected readonly addresses = new Map<string, string>();
   /**
@@ -152,13 +154,20 @@ export abstract class SocketEdge implements RealtimeSocket {
   protected authenticated = false;
   private timer: NodeJS.Timeout | null = null;
 
-  protected constructor(ws: WebSocket, options: EdgeOptions, edge: { endpoint: string; overflow: CloseCode }) {
+  protected constructor(ws: WebSocket, options: EdgeOptions, edge: { endpoint: string; overflow: CloseCode; bodyOnly: boolean }) {
     this.ws = ws;
     this.endpoint = edge.endpoint;
     this.metrics = options.metrics;
     this.outbound = options.outbound;
     this.timeoutMs = options.timeoutMs;
-    this.awareness = new AwarenessGate(options.awareness, options.metrics);
+    // Presence messages go out as they are: /collab's already addressed to the client's room id,
+    // /yjs' without the address (bodyOnly).
+    this.awareness = options.presence.socket({
+      bodyOnly: edge.bodyOnly,
+      send: (bytes) => {
+        if (ws.readyState === 1) ws.send(bytes);
+      },
+    });
     this.rate = new MessageRate({
       limits: options.documentMessages,
       metrics: options.metrics,

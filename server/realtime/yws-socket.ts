@@ -2,7 +2,7 @@
  * The y-websocket endpoint: `ws://HOST/yjs/<room id>?token=<access token>`, for the stock
  * `y-websocket` WebsocketProvider (and anything else speaking that protocol), joined to the same
  * Hocuspocus documents as `/collab`, with the same hooks: authentication, permissions, read-only,
- * persistence, awareness gate, rate limits.
+ * persistence, presence, rate limits.
  *
  * y-websocket messages carry no address, one document per socket:
  *   0 sync (y-protocols/sync: step 1, step 2, update) · 1 awareness · 2 auth (y-protocols/auth:
@@ -26,7 +26,6 @@ import * as encoding from "lib0/encoding";
 import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, validateClientMessage } from "../../protocol/messages.ts";
 import { CloseCodes, closeCodeForReason } from "../../protocol/close-codes.ts";
-import { ownAwarenessEchoAddress } from "./awareness-gate.ts";
 import { AuthMessageType, createEdgeOptions, routeDocumentName, SocketEdge, type EdgeOptions } from "./socket-edge.ts";
 
 /** y-protocols/auth */
@@ -43,7 +42,7 @@ export class YwsSocket extends SocketEdge {
   constructor(ws: WebSocket, internal: string, token: string, options: EdgeOptions = createEdgeOptions()) {
     // Not 4429 on overflow: y-websocket treats every 44xx close as final and would never come back
     // to resend. 1013 (try again later) makes it reconnect with backoff and resync what the server lacks.
-    super(ws, options, { endpoint: "yjs", overflow: CloseCodes.TryAgainLater });
+    super(ws, options, { endpoint: "yjs", overflow: CloseCodes.TryAgainLater, bodyOnly: true });
     this.internal = internal;
     const e = encoding.createEncoder();
     encoding.writeVarString(e, internal);
@@ -88,11 +87,8 @@ export class YwsSocket extends SocketEdge {
       data = this.restrictOutbound(data, this.internal);
     }
     switch (type) {
-      case MessageType.Awareness:
-        if (ownAwarenessEchoAddress(this.awareness) !== null) return; // one connection per socket: its own echo
-        this.ws.send(data.subarray(bodyStart));
-        return;
       case MessageType.Sync:
+      case MessageType.Awareness:
       case MessageType.QueryAwareness:
         this.ws.send(data.subarray(bodyStart));
         return;
@@ -134,11 +130,6 @@ export class YwsSocket extends SocketEdge {
     }
   }
 
-  /** For the awareness fan-out (awareness-gate.ts): y-websocket takes a message's body, without the address. */
-  broadcastTarget(): { ws: WebSocket; bodyOnly: boolean } {
-    return { ws: this.ws, bodyOnly: true };
-  }
-
   /** The document was refused: close once Hocuspocus' permission-denied message has gone out. */
   refuse(internalName: string, code: number, reason: string): void {
     if (internalName !== this.internal) return;
@@ -155,7 +146,11 @@ export class YwsSocket extends SocketEdge {
       this.awareness.receive(this.internal, readPayload(decoder));
       return null;
     }
-    if (type !== MessageType.Sync && type !== MessageType.QueryAwareness) {
+    if (type === MessageType.QueryAwareness) {
+      this.awareness.query(this.internal);
+      return null;
+    }
+    if (type !== MessageType.Sync) {
       throw new RangeError(`y-websocket message type ${type} is not accepted from clients`);
     }
     const message: Uint8Array = new Uint8Array(this.prefix.length + body.length);

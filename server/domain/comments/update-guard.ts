@@ -33,7 +33,7 @@ export { UNPLACEABLE };
 export interface UpdateWriter extends RuleWriter {
   /**
    * The user a Yjs client id belongs to in this document, if known (the extension answers from the
-   * ids each connection announces in awareness, which the awareness gate gives one owner). New
+   * ids each connection announces in awareness, which presence gives one owner). New
    * structs under another user's client id are refused: they would squat that user's clock range, and the server
    * would then drop that user's own later edits as "already known".
    */

@@ -298,7 +298,7 @@ describe("comment write authorisation (raw clients)", () => {
     alice.provider.awareness!.setLocalStateField("user", { name: "alice" });
     alice.text.insert(0, "a");
     await waitForAcked(alice);
-    await waitFor(() => server.app.hocuspocus.documents.get(toDocumentName(ORG, room))!.awareness.getStates().has(alice.doc.clientID), 5000, "alice's awareness at the server");
+    await waitFor(() => server.app.presenceHub.ownerOf(toDocumentName(ORG, room), alice.doc.clientID) === "alice", 5000, "alice's awareness at the server");
 
     // mallory writes a comment of her own, but under alice's client id and her next clocks.
     const squat = new Y.Doc();

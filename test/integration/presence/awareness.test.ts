@@ -4,7 +4,7 @@ import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../.
 import { openRawSocket, authFrame, frameType, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
 import { awarenessFrame, readAwarenessFrame } from "../../helpers/awareness.ts";
 import { colorForUser, readAwarenessEntries } from "../../../server/realtime/awareness.ts";
-import { RENEWAL_BATCH_MS } from "../../../server/realtime/awareness-gate.ts";
+import { RENEWAL_BATCH_MS } from "../../../server/realtime/presence/presence-room.ts";
 import * as decoding from "lib0/decoding";
 import { MessageType } from "../../../protocol/messages.ts";
 

@@ -133,7 +133,7 @@ describe("room presence: users, connection counts, userEntered / userLeft", () =
         echoer.provider.awareness.setLocalStateField("pointer", { x: 9, y: 9 });
         await waitFor(() => (onA.provider.awareness!.getStates().get(echoer.doc.clientID) as any)?.pointer?.x === 9, 5000, "Eve on A");
         expect((onA.provider.awareness!.getStates().get(echoer.doc.clientID) as any).user.id).to.equal("eve");
-        const adaOnB = b.app.hocuspocus.documents.get(toDocumentName("org-test", room))!.awareness.getStates().get(onA.doc.clientID) as any;
+        const adaOnB = b.app.presenceHub.statesOf(toDocumentName("org-test", room)).get(onA.doc.clientID) as any;
         expect(adaOnB.user).to.deep.include({ id: "ada", name: "Ada" });
         expect(echoer.provider.awareness.getStates().get(onA.doc.clientID)).to.deep.include({ user: adaOnB.user });
       } finally {

@@ -1,6 +1,7 @@
 /**
  * Two server processes sharing one room through Redis and one PostgreSQL database: clients on
- * different processes converge, and stopping either process (SIGTERM or SIGKILL) loses nothing.
+ * different processes converge, stopping either process (SIGTERM or SIGKILL) loses nothing, and
+ * presence crosses processes (server/realtime/presence/presence-relay.ts).
  */
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
@@ -38,13 +39,13 @@ describe("two server processes with Redis", function () {
     for (const s of servers.splice(0)) if (s.process.exitCode === null && s.process.signalCode === null) await s.kill();
   });
 
-  async function spawn(): Promise<ChildServer> {
-    const server = await spawnServer({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix });
+  async function spawn(env: Record<string, string> = {}): Promise<ChildServer> {
+    const server = await spawnServer({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix, ...env });
     servers.push(server);
     return server;
   }
-  function connect(server: ChildServer): TestProvider {
-    const c = connectProvider(server.collabUrl, ROOM, token);
+  function connect(server: ChildServer, as = token): TestProvider {
+    const c = connectProvider(server.collabUrl, ROOM, as);
     clients.push(c);
     return c;
   }
@@ -130,5 +131,56 @@ describe("two server processes with Redis", function () {
     dropClients();
     expect(storedText(await readStored(db, ORG, ROOM))).to.equal(expected);
     await restartBothAndCheck(expected);
+  });
+
+  describe("presence", () => {
+    /** The state `observer` shows for `clientId`. */
+    const stateAt = (observer: TestProvider, clientId: number) =>
+      observer.provider.awareness!.getStates().get(clientId) as { user?: { id: string }; presence?: { n: number } } | undefined;
+
+    it("reaches a client on the other process stamped, also one that joins later, and leaves with its client", async () => {
+      const [s1, s2] = await Promise.all([spawn(), spawn()]);
+      const ada = connect(s1, await mintToken({ orgId: ORG, userId: "ada" }));
+      const bob = connect(s2, await mintToken({ orgId: ORG, userId: "bob" }));
+      await Promise.all([waitForSynced(ada), waitForSynced(bob)]);
+      ada.provider.setAwarenessField("presence", { n: 1 });
+      await waitFor(() => stateAt(bob, ada.doc.clientID)?.presence?.n === 1, 5000, "Ada's state on the other process");
+      expect(stateAt(bob, ada.doc.clientID)!.user!.id).to.equal("ada");
+      // A room's first member on a process asks the others for their states.
+      bob.destroy();
+      clients.splice(clients.indexOf(bob), 1);
+      const late = connect(s2, await mintToken({ orgId: ORG, userId: "cy" }));
+      await waitFor(() => stateAt(late, ada.doc.clientID)?.presence?.n === 1, 5000, "Ada's state at a later joiner");
+
+      ada.destroy();
+      clients.splice(clients.indexOf(ada), 1);
+      // Well within the 30 s after which the client would drop it by itself.
+      await waitFor(() => stateAt(late, ada.doc.clientID) === undefined, 5000, "Ada's state removed");
+    });
+
+    it("expires the states of a killed process, not those of a live one", async function () {
+      const timeoutMs = 2000;
+      const [s1, s2] = await Promise.all([spawn({ AWARENESS_REMOTE_TIMEOUT_MS: String(timeoutMs) }), spawn({ AWARENESS_REMOTE_TIMEOUT_MS: String(timeoutMs) })]);
+      const ada = connect(s1, await mintToken({ orgId: ORG, userId: "ada" }));
+      const bob = connect(s2, await mintToken({ orgId: ORG, userId: "bob" }));
+      await Promise.all([waitForSynced(ada), waitForSynced(bob)]);
+      // Ada keeps changing her state for longer than the timeout: heard of, so kept.
+      let n = 0;
+      const moving = setInterval(() => ada.provider.setAwarenessField("presence", { n: ++n }), 250);
+      try {
+        await waitFor(() => (stateAt(bob, ada.doc.clientID)?.presence?.n ?? 0) > 0, 5000, "Ada's state on the other process");
+        const until = Date.now() + timeoutMs * 1.5;
+        while (Date.now() < until) {
+          expect(stateAt(bob, ada.doc.clientID), "a live process's state is kept").to.not.equal(undefined);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        clearInterval(moving);
+      }
+      await s1.kill();
+      const killedAt = Date.now();
+      await waitFor(() => stateAt(bob, ada.doc.clientID) === undefined, timeoutMs * 3, "Ada's state to expire on the other process");
+      expect(Date.now() - killedAt).to.be.below(timeoutMs * 3);
+    });
   });
 });

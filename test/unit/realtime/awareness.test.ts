@@ -6,12 +6,21 @@ import {
   colorForUser,
   parseAwarenessEntry,
   readAwarenessEntries,
+  encodeAwarenessMessage,
   stampedUser,
-  stampEntries,
+  stampState,
   writeAwarenessUpdate,
+  type AwarenessEntry,
+  type StampedUser,
   USER_COLORS,
 } from "../../../server/realtime/awareness.ts";
 import { awarenessUpdate } from "../../helpers/awareness.ts";
+import * as encoding from "lib0/encoding";
+import { MessageType } from "../../../protocol/messages.ts";
+
+function stampEntries(entries: AwarenessEntry[], user: StampedUser, canWritePresence: boolean) {
+  return entries.map((e) => ({ clientId: e.clientId, clock: e.clock, json: stampState(e.state, user, canWritePresence) }));
+}
 
 describe("awareness wire format and stamping", () => {
   it("reads the entries y-protocols writes, and writes what y-protocols reads", () => {
@@ -71,5 +80,19 @@ describe("awareness wire format and stamping", () => {
     expect(spread.size).to.be.greaterThan(6);
     expect(stampedUser("alice", { color: "#abcdef" }).color).to.equal("#abcdef");
     expect(stampedUser("alice", { name: "", avatar: "a.png" })).to.deep.equal({ id: "alice", name: "alice", color: colorForUser("alice"), avatar: "a.png" });
+  });
+
+  it("writes an awareness message as lib0 does, with or without the address", () => {
+    for (const [address, size] of [["demo", 10], ["démo\u0000session-1", 200], ["x".repeat(300), 20_000]] as const) {
+      const update = Uint8Array.from({ length: size }, (_, i) => i % 251);
+      const e = encoding.createEncoder();
+      encoding.writeVarString(e, address);
+      encoding.writeVarUint(e, MessageType.Awareness);
+      encoding.writeVarUint8Array(e, update);
+      const expected = encoding.toUint8Array(e);
+      expect(Buffer.from(encodeAwarenessMessage(address, update)).equals(Buffer.from(expected))).to.equal(true);
+      const bodyStart = expected.length - update.length - (size < 128 ? 1 : size < 16384 ? 2 : 3) - 1;
+      expect(Buffer.from(encodeAwarenessMessage(null, update)).equals(Buffer.from(expected.subarray(bodyStart)))).to.equal(true);
+    }
   });
 });
