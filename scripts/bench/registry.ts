@@ -16,4 +16,5 @@ export const registry: Registration[] = [
   { name: "comment-auth", load: () => import("./comment-auth.ts") },
   { name: "awareness", load: () => import("./awareness.ts") },
   { name: "idle", load: () => import("./idle.ts") },
+  { name: "join", load: () => import("./join.ts") },
 ];
