@@ -6,6 +6,7 @@ import { awarenessFrame, readAwarenessFrame } from "../../helpers/awareness.ts";
 import { colorForUser, readAwarenessEntries } from "../../../server/realtime/awareness.ts";
 import { RENEWAL_BATCH_MS } from "../../../server/realtime/presence/presence-room.ts";
 import * as decoding from "lib0/decoding";
+import * as encoding from "lib0/encoding";
 import { MessageType } from "../../../protocol/messages.ts";
 
 type State = Record<string, any>;
@@ -103,6 +104,27 @@ describe("awareness over /collab: identity, ownership, limits", () => {
       color: "#123456",
       avatar: "https://example.com/b.png",
     });
+  });
+
+  it("answers a QueryAwareness with every other state of the room, stamped, and never the asker's own", async () => {
+    const alice = await connect("alice");
+    alice.provider.setAwarenessField("cursor", { x: 7 });
+    const s = await raw("bob");
+    s.send(awarenessFrame(room, [{ clientId: 424242, clock: 1, state: { cursor: { x: 1 } } }]));
+    await waitFor(() => awarenessMessages(s).length > 0, 5000, "the states sent on joining");
+    const before = s.received.length;
+    const query = encoding.createEncoder();
+    encoding.writeVarString(query, room);
+    encoding.writeVarUint(query, MessageType.QueryAwareness);
+    s.send(encoding.toUint8Array(query));
+    await waitFor(() => awarenessMessages({ ...s, received: s.received.slice(before) }).length > 0, 5000, "the answer to the query");
+    const answer = awarenessMessages({ ...s, received: s.received.slice(before) })[0]!;
+    const aliceId = alice.provider.awareness!.clientID;
+    expect(answer.map((e) => e.id)).to.include(aliceId).and.not.include(424242);
+    const state = answer.find((e) => e.id === aliceId)!.state!;
+    expect(state.cursor).to.deep.equal({ x: 7 });
+    expect(state.user).to.include({ id: "alice", name: "alice" });
+    expect(frameType(s.received[s.received.length - 1]!).address, "addressed by the plain room id").to.equal(room);
   });
 
   it("drops a raw client's attempts to set or remove another client's state", async () => {
