@@ -3,15 +3,19 @@
  *
  * Hocuspocus' own store is debounced (2 s, at most 10 s): a crash inside that window loses edits
  * that clients have already seen. Here every document update a client sends is appended to the
- * update log *before* Hocuspocus applies and broadcasts it (beforeHandleMessage is awaited per
- * connection, in order), and appends are group-committed once per event-loop turn. The debounced
- * store then compacts: it writes the in-memory state as the snapshot and deletes the log rows that
- * are known to be in it. Loading applies snapshot + remaining log; Yjs updates are idempotent, so a
- * row that is also in the snapshot does no harm.
+ * update log as Hocuspocus is about to apply it (beforeHandleMessage, per connection, in order,
+ * after the comment guard has accepted it), and appends are group-committed once per event-loop
+ * turn (update-log.ts). The update is applied without waiting for its commit, so a busy connection
+ * is not bound by commit latency; instead nothing that could reveal it — the broadcast, the
+ * sender's acknowledgement, a joiner's sync — leaves the server's sockets before it is durable
+ * (server/realtime/durable-outbound.ts). The debounced store then compacts: it writes the in-memory
+ * state as the snapshot and deletes the log rows that are known to be in it. Loading applies
+ * snapshot + remaining log; Yjs updates are idempotent, so a row that is also in the snapshot does
+ * no harm.
  *
- * A log row is "known to be in" the in-memory document once Hocuspocus has finished handling the
- * message that carried it (afterHandleMessage), or, for rows read at load, at once. Rows written
- * by another process (Redis) are never deleted here until this process loads them itself.
+ * A log row is "known to be in" the in-memory document once it has committed (it was applied when
+ * appended), or, for rows read at load, at once. Rows written by another process (Redis) are never
+ * deleted here until this process loads them itself.
  *
  * A failed store is retried with backoff (store-retries.ts); while a retry is pending the document
  * refuses to unload (beforeUnloadDocument), so it stays in memory even after its last client left.
@@ -23,10 +27,8 @@ import type {
   Extension,
   onLoadDocumentPayload,
   beforeHandleMessagePayload,
-  afterHandleMessagePayload,
   onChangePayload,
   onStoreDocumentPayload,
-  Connection,
   Document,
   Hocuspocus,
   onConfigurePayload,
@@ -40,11 +42,6 @@ import { StoreRetries } from "../server/realtime/store-retries.ts";
 import type { UpdateLog } from "../server/domain/documents/update-log.ts";
 import { readDocumentUpdate } from "../protocol/messages.ts";
 import { logger } from "../server/logger.ts";
-import type { SocketContext } from "../server/realtime/socket-edge.ts";
-import { CloseCodes } from "../protocol/close-codes.ts";
-
-/** Close code when an update could not be logged: 1013 "try again later", the client reconnects. */
-export const UPDATE_NOT_SAVED = CloseCodes.UpdateNotSaved;
 
 interface DocumentState {
   version: number;
@@ -67,6 +64,8 @@ export interface PersistenceOptions {
  * Thrown by beforeUnloadDocument to keep a document whose store must be retried: Hocuspocus then
  * leaves it loaded. No message, so that Hocuspocus prints nothing for this expected refusal.
  */
+const DONE: Promise<void> = Promise.resolve();
+
 class StoreRetryPending extends Error {
   readonly reason = "store_retry_pending";
 }
@@ -86,7 +85,6 @@ export class Persistence implements Extension {
    * old unload drop the new document's bookkeeping (its stores then silently did nothing).
    */
   private readonly documents = new WeakMap<Document, DocumentState>();
-  private readonly pendingByConnection = new WeakMap<Connection, { document: Document; id: number }>();
   /** Documents of deleted rooms: never stored again (destroy-document.ts deletes their state). */
   private readonly discarded = new WeakSet<Document>();
   private instance: Hocuspocus | null = null;
@@ -134,34 +132,18 @@ export class Persistence implements Extension {
     });
   }
 
-  async beforeHandleMessage({ connection, update, documentName, document, context }: beforeHandleMessagePayload): Promise<void> {
-    if (connection.readOnly) return;
+  /**
+   * Not async and not awaited for the commit: the append is queued (its number taken now, before
+   * Hocuspocus applies and broadcasts) and the realtime edge holds everything sent after this point
+   * until it has committed. Never fails: the log retries a failed commit until it succeeds.
+   */
+  beforeHandleMessage({ connection, update, documentName, document }: beforeHandleMessagePayload): Promise<void> {
+    if (connection.readOnly) return DONE;
     const data = readDocumentUpdate(update);
-    if (data === null || data.length <= 2) return; // not a document update, or an empty one
-    let id: number;
-    try {
-      id = await this.log.append(documentName, data);
-    } catch (error) {
-      // The update is not durable, so it is neither applied nor broadcast (the rejection stops
-      // Hocuspocus). Hocuspocus alone would close only this document and leave the socket open;
-      // the provider then marks itself unsynced but never re-authenticates, so the edit would sit
-      // on the client forever. Closing the socket makes the provider reconnect and resend
-      // everything the server lacks in its sync handshake.
-      logger.error("Could not log a document update; closing the connection so the client resends it", {
-        documentName,
-        error: (error as Error).message,
-      });
-      (context as Partial<SocketContext> | undefined)?.socket?.close(UPDATE_NOT_SAVED.code, UPDATE_NOT_SAVED.reason);
-      throw Object.assign(new Error("update_not_saved"), UPDATE_NOT_SAVED);
-    }
-    this.pendingByConnection.set(connection, { document, id });
-  }
-
-  async afterHandleMessage({ connection }: afterHandleMessagePayload): Promise<void> {
-    const pending = this.pendingByConnection.get(connection);
-    if (!pending) return;
-    this.pendingByConnection.delete(connection);
-    this.documents.get(pending.document)?.containedIds.push(pending.id);
+    if (data === null || data.length <= 2) return DONE; // not a document update, or an empty one
+    const state = this.documents.get(document);
+    void this.log.append(documentName, data).then((id) => state?.containedIds.push(id));
+    return DONE;
   }
 
   /** Changes made on the server (direct connections: REST, comments) are logged here. */

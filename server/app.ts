@@ -52,6 +52,7 @@ import { PresenceHub } from "./realtime/presence/presence-hub.ts";
 import { createPresenceRelay } from "./realtime/presence/presence-relay.ts";
 import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import { createSharedOutbound, type EdgeOptions } from "./realtime/socket-edge.ts";
+import { DurableOutbound } from "./realtime/durable-outbound.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
 import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
@@ -230,7 +231,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   extensions.push(new Presence(presence));
   comments.useJoinEvents(presence.events);
   if (config.redis) {
-    extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId }));
+    extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId, log: updateLog }));
   }
   const hocuspocus = createHocuspocus({
     extensions,
@@ -245,6 +246,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     timeoutMs: config.realtime.connectionTimeoutMs,
     // One per server: a broadcast's message is rewritten and filtered once for all of its sockets.
     outbound: createSharedOutbound(),
+    durability: new DurableOutbound(updateLog, { holdTimeoutMs: config.realtime.updateCommitTimeoutMs }),
   };
 
   const app = express();
@@ -327,7 +329,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         documents: hocuspocus.getDocumentsCount(),
       });
     }
-    await updateLog.drain();
+    // Bounded: with the database gone, the log would retry for ever; the final stores above wrote
+    // what the documents hold, and what never committed was never acknowledged.
+    await Promise.race([updateLog.drain(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+    updateLog.close();
     for (const ws of wss.clients) ws.terminate();
     wss.close();
     httpServer.closeAllConnections();

@@ -71,6 +71,7 @@ const envSchema = z.object({
   DOCUMENT_MESSAGES_PER_SECOND: z.coerce.number().min(1).max(100_000).default(200),
   DOCUMENT_MESSAGES_BURST: z.coerce.number().int().min(1).max(100_000).default(400),
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(30_000),
+  UPDATE_COMMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3600 * 1000).default(10_000),
   PRESENCE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
   METRICS_EVENT_LOOP_RESOLUTION_MS: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_EVENT_LOOP_RESOLUTION_MS),
@@ -119,6 +120,11 @@ export interface Config {
     presenceTtlMs: number;
     /** A socket that authenticates no document, or then sends nothing, for this long is closed (4408). */
     connectionTimeoutMs: number;
+    /**
+     * A socket whose outbound messages have waited this long for the update log to commit (the
+     * database is down) is closed with 1013 (durable-outbound.ts).
+     */
+    updateCommitTimeoutMs: number;
   };
   tokens: { accessTokenTtlSeconds: number };
   /** How often the event-loop delay histogram of /metrics samples (see server/metrics.ts). */
@@ -176,6 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       documentMessages: { perSecond: env.DOCUMENT_MESSAGES_PER_SECOND, burst: env.DOCUMENT_MESSAGES_BURST },
       presenceTtlMs: env.PRESENCE_TTL_MS,
       connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,
+      updateCommitTimeoutMs: env.UPDATE_COMMIT_TIMEOUT_MS,
     },
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     metrics: { eventLoopResolutionMs: env.METRICS_EVENT_LOOP_RESOLUTION_MS },

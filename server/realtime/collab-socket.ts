@@ -50,12 +50,12 @@ export class CollabSocket extends SocketEdge {
   send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void {
     if (this.ws.readyState !== 1) return;
     if (!(data instanceof Uint8Array)) {
-      this.ws.send(data as Buffer);
+      this.transmit(data as Uint8Array | string);
       return;
     }
     if (!this.authenticated) this.noteOutbound(data);
     const message = this.outbound.addresses.toClient(data);
-    this.ws.send(this.restricted.size === 0 ? message : this.restrictOutbound(message, readAddress(message)));
+    this.transmit(this.restricted.size === 0 ? message : this.restrictOutbound(message, readAddress(message)));
   }
 
   /**

@@ -4,7 +4,8 @@
  * closing and refusing, turning a message it may not send into a close code (a text frame 1003, a
  * malformed message 4400, what carries its own code: 4413), the document message rate limit
  * (message-rate.ts), what each address may read (read-filter.ts), the metrics, and the timeouts.
- * Everything goes to the client through `ws.send`.
+ * Everything goes to the client through `ws.send`, and only once the update log is durable for
+ * what it may carry (durable-outbound.ts).
  *
  * Timeouts are the edge's, not Hocuspocus': Hocuspocus counts only messages that reach it, and
  * awareness does not (presence is ours: presence/presence-hub.ts). A socket is closed with 4408 `connection_timeout` when no
@@ -29,6 +30,7 @@ import { AwarenessRejected } from "./awareness.ts";
 import { PresenceHub } from "./presence/presence-hub.ts";
 import type { SocketPresence } from "./presence/socket-presence.ts";
 import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
+import { ALWAYS_DURABLE, DurableOutbound, type HoldingSocket } from "./durable-outbound.ts";
 import { logger } from "../logger.ts";
 
 type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
@@ -80,6 +82,8 @@ export interface EdgeOptions {
   /** Authentication deadline and idle timeout, ms (CONNECTION_TIMEOUT_MS). */
   timeoutMs: number;
   outbound: SharedOutbound;
+  /** Holds outbound messages until the update log is durable for them (durable-outbound.ts). */
+  durability: DurableOutbound;
 }
 
 /** Options with the production defaults, each call with its own metrics and caches (tests, benchmarks). */
@@ -91,6 +95,7 @@ export function createEdgeOptions(overrides: Partial<EdgeOptions> = {}): EdgeOpt
     metrics,
     timeoutMs: 30_000,
     outbound: createSharedOutbound(),
+    durability: new DurableOutbound(ALWAYS_DURABLE),
     ...overrides,
   };
 }
@@ -122,7 +127,16 @@ export class EdgeRejection extends Error {
  */
 const PENDING = "pending";
 
-export abstract class SocketEdge implements RealtimeSocket {
+/** Messages a socket holds until the log is durable for them, in order, with the number each waits for. */
+interface Held {
+  messages: Array<Uint8Array | string>;
+  waitFor: number[];
+  bytes: number;
+  /** When the socket last made progress (performance.now()): started holding, or sent some. */
+  since: number;
+}
+
+export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   protected readonly ws: WebSocket;
   protected connection: ClientConnection | null = null;
   protected closed = false;
@@ -153,6 +167,10 @@ export abstract class SocketEdge implements RealtimeSocket {
   /** Whether a document on this socket has authenticated; sticky, as in Hocuspocus. */
   protected authenticated = false;
   private timer: NodeJS.Timeout | null = null;
+  private readonly durability: DurableOutbound;
+  private held: Held | null = null;
+  /** A close asked for while messages were held: done once they are sent. */
+  private closeAfterHeld: { code?: number; reason?: string } | null = null;
 
   protected constructor(ws: WebSocket, options: EdgeOptions, edge: { endpoint: string; overflow: CloseCode; bodyOnly: boolean }) {
     this.ws = ws;
@@ -160,12 +178,14 @@ export abstract class SocketEdge implements RealtimeSocket {
     this.metrics = options.metrics;
     this.outbound = options.outbound;
     this.timeoutMs = options.timeoutMs;
+    this.durability = options.durability;
     // Presence messages go out as they are: /collab's already addressed to the client's room id,
-    // /yjs' without the address (bodyOnly).
+    // /yjs' without the address (bodyOnly). They carry nothing of the document, so they wait only
+    // behind held document messages.
     this.awareness = options.presence.socket({
       bodyOnly: edge.bodyOnly,
       send: (bytes) => {
-        if (ws.readyState === 1) ws.send(bytes);
+        if (ws.readyState === 1) this.enqueue(bytes, 0);
       },
     });
     this.rate = new MessageRate({
@@ -202,6 +222,7 @@ export abstract class SocketEdge implements RealtimeSocket {
     this.ws.on("message", (data, isBinary) => this.receive(data, isBinary));
     this.ws.on("close", (code, reason) => {
       this.closed = true;
+      this.held = null;
       this.stopTimer();
       this.rate.stop();
       this.released();
@@ -217,7 +238,80 @@ export abstract class SocketEdge implements RealtimeSocket {
     if (this.closed) return;
     this.closed = true;
     this.stopTimer();
-    this.ws.close(code, reason);
+    // What was sent before the close (a refusal's permission-denied message) goes out first.
+    if (this.held !== null && this.ws.readyState === 1) this.closeAfterHeld = { code, reason };
+    else this.ws.close(code, reason);
+  }
+
+  /**
+   * Send a message Hocuspocus gave this socket once the update log is durable for every update
+   * appended so far (durable-outbound.ts): it may carry any of them.
+   */
+  protected transmit(message: Uint8Array | string): void {
+    this.enqueue(message, this.durability.appended);
+  }
+
+  /** Send the held messages the log is now durable for; true when nothing is held any more. */
+  release(durable: number): boolean {
+    const held = this.held;
+    if (held === null) return true;
+    if (this.ws.readyState !== 1) {
+      this.held = null;
+      return true;
+    }
+    let sent = 0;
+    while (sent < held.waitFor.length && held.waitFor[sent]! <= durable) {
+      this.ws.send(held.messages[sent]!);
+      sent += 1;
+    }
+    if (sent === held.waitFor.length) {
+      this.held = null;
+      if (this.closeAfterHeld) this.ws.close(this.closeAfterHeld.code, this.closeAfterHeld.reason);
+      return true;
+    }
+    if (sent > 0) {
+      for (const message of held.messages.splice(0, sent)) held.bytes -= byteLength(message);
+      held.waitFor.splice(0, sent);
+      held.since = performance.now();
+    }
+    return false;
+  }
+
+  heldSince(): number | null {
+    return this.held?.since ?? null;
+  }
+
+  /** The log has not committed for too long: drop what is held and let the client reconnect later. */
+  abandon(): void {
+    if (this.held === null) return;
+    this.held = null;
+    this.closeAfterHeld = null;
+    logger.warn("Closing a connection whose messages waited too long for the update log to commit", {
+      endpoint: this.endpoint,
+      holdTimeoutMs: this.durability.holdTimeoutMs,
+    });
+    this.metrics.connectionsClosed.inc({ code: String(CloseCodes.UpdateNotSaved.code) });
+    this.closed = true;
+    this.stopTimer();
+    this.ws.close(CloseCodes.UpdateNotSaved.code, CloseCodes.UpdateNotSaved.reason);
+  }
+
+  /** Send now when nothing is held and the log is durable up to `waitFor`; otherwise hold, in order. */
+  private enqueue(message: Uint8Array | string, waitFor: number): void {
+    const held = this.held;
+    if (held === null) {
+      if (waitFor <= this.durability.durable) {
+        this.ws.send(message);
+        return;
+      }
+      this.held = { messages: [message], waitFor: [waitFor], bytes: byteLength(message), since: performance.now() };
+      this.durability.hold(this);
+      return;
+    }
+    held.messages.push(message);
+    held.waitFor.push(waitFor);
+    held.bytes += byteLength(message);
+    if (held.bytes > this.durability.maxHeldBytes) this.abandon();
   }
 
   setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void {
@@ -323,6 +417,10 @@ export abstract class SocketEdge implements RealtimeSocket {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+function byteLength(message: Uint8Array | string): number {
+  return typeof message === "string" ? message.length : message.byteLength;
 }
 
 /** The document an internal address (name, or name\0session) is of. */

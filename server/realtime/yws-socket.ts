@@ -90,13 +90,13 @@ export class YwsSocket extends SocketEdge {
       case MessageType.Sync:
       case MessageType.Awareness:
       case MessageType.QueryAwareness:
-        this.ws.send(data.subarray(bodyStart));
+        this.transmit(data.subarray(bodyStart));
         return;
       case MessageType.SyncReply: {
         // Same payload, y-websocket knows it as Sync. The buffer is shared with other sockets: copy.
         const body = data.slice(bodyStart);
         body[0] = MessageType.Sync;
-        this.ws.send(body);
+        this.transmit(body);
         return;
       }
       case MessageType.Auth: {
@@ -108,7 +108,7 @@ export class YwsSocket extends SocketEdge {
         encoding.writeVarUint(e, MessageType.Auth);
         encoding.writeVarUint(e, YAuth.PermissionDenied);
         encoding.writeVarString(e, reason);
-        this.ws.send(encoding.toUint8Array(e));
+        this.transmit(encoding.toUint8Array(e));
         return;
       }
       case MessageType.Close: {

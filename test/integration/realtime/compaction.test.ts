@@ -1,8 +1,9 @@
 /**
  * The update log is compacted by the debounced store: once it has run, the document's log rows are
  * gone and room_documents holds its state. A store that fails (here: the snapshot table is really
- * unavailable) keeps the document in memory and is retried until it succeeds; an update that cannot
- * be logged closes its socket (1013) so the provider reconnects and resends it.
+ * unavailable) keeps the document in memory and is retried until it succeeds. An update that cannot
+ * be logged is held back: nothing that would reveal it (the broadcast, the sender's acknowledgement)
+ * is sent until the log commits again, and a socket that waits too long is closed with 1013.
  */
 import { expect } from "chai";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
@@ -13,6 +14,7 @@ import { toDocumentName } from "../../../protocol/document-name.ts";
 import type { Database } from "../../../db/index.ts";
 
 const ORG = "org-test";
+const HOLD_TIMEOUT_MS = 1500;
 
 describe("update log compaction", function () {
   this.timeout(30_000);
@@ -21,7 +23,7 @@ describe("update log compaction", function () {
   const clients: TestProvider[] = [];
 
   before(async () => {
-    server = await startServer({ STORE_DEBOUNCE_MS: "60000", STORE_MAX_DEBOUNCE_MS: "120000" });
+    server = await startServer({ STORE_DEBOUNCE_MS: "60000", STORE_MAX_DEBOUNCE_MS: "120000", UPDATE_COMMIT_TIMEOUT_MS: String(HOLD_TIMEOUT_MS) });
     db = openDatabase(testDatabaseUrl());
     // Once, before any store can run: every test uses its own rooms.
     await truncateAll();
@@ -29,6 +31,7 @@ describe("update log compaction", function () {
   after(async () => {
     // Whatever happens in a test, leave the schema as it was.
     await db?.sequelize.query("ALTER TABLE IF EXISTS room_documents_unavailable RENAME TO room_documents").catch(() => {});
+    await db?.sequelize.query("ALTER TABLE IF EXISTS document_updates_unavailable RENAME TO document_updates").catch(() => {});
     await server?.close();
     await db?.close();
   });
@@ -91,25 +94,48 @@ describe("update log compaction", function () {
     await waitFor(() => !hocuspocus.documents.has(name), 5000, "the stored document to unload");
   });
 
-  it("closes the socket when an update cannot be logged, and the provider resends it", async () => {
-    const token = await mintToken({ orgId: ORG });
-    const a = await editedRoom("append-fails", "before");
-    const b = connectProvider(server.collabUrl, "append-fails", token);
+  /** A writer with "before" in `room`, a synced reader, and the update log's table gone (rename it back in a finally). */
+  async function writerAndReaderWithoutLog(room: string) {
+    const a = await editedRoom(room, "before");
+    const b = connectProvider(server.collabUrl, room, await mintToken({ orgId: ORG }));
     clients.push(b);
     await waitForSynced(b);
     const closes: number[] = [];
     a.socket.on("close", ({ event }: { event: { code: number } }) => closes.push(event.code));
     await db.sequelize.query("ALTER TABLE document_updates RENAME TO document_updates_unavailable");
+    return { a, b, closes };
+  }
+
+  it("holds back an update that cannot be logged — no broadcast, no acknowledgement — until the log commits", async () => {
+    const { a, b, closes } = await writerAndReaderWithoutLog("append-held");
     try {
       a.text.insert(a.text.length, " after");
-      await waitFor(() => closes.length > 0, 5000, "the socket to close");
+      await waitFor(() => server.app.updateLog.failures > 0, 5000, "the log to fail to commit");
+      await new Promise((r) => setTimeout(r, HOLD_TIMEOUT_MS / 3));
+      expect(b.text.toString(), "an update that is not durable is not broadcast").to.equal("before");
+      expect(a.provider.hasUnsyncedChanges, "nor acknowledged").to.equal(true);
+    } finally {
+      await db.sequelize.query("ALTER TABLE document_updates_unavailable RENAME TO document_updates");
+    }
+    await waitForAcked(a, 10_000);
+    await waitFor(() => b.text.toString() === "before after", 5000, "the update to reach B once durable");
+    expect(closes, "the socket stayed open").to.deep.equal([]);
+    const stored = await readStored(db, ORG, "append-held");
+    expect(storedText(stored)).to.equal("before after");
+  });
+
+  it("closes a socket whose messages wait longer than UPDATE_COMMIT_TIMEOUT_MS (1013); the provider catches up once the log commits", async () => {
+    const { a, b, closes } = await writerAndReaderWithoutLog("append-fails");
+    try {
+      a.text.insert(a.text.length, " after");
+      await waitFor(() => closes.length > 0, HOLD_TIMEOUT_MS * 4, "the socket to close");
       expect(closes[0]).to.equal(1013);
       expect(b.text.toString(), "an update that is not durable is not broadcast").to.equal("before");
     } finally {
       await db.sequelize.query("ALTER TABLE document_updates_unavailable RENAME TO document_updates");
     }
-    await waitForAcked(a, 10_000);
-    await waitFor(() => b.text.toString() === "before after", 5000, "the resent update to reach B");
+    await waitForAcked(a, 15_000);
+    await waitFor(() => b.text.toString() === "before after", 10_000, "the update to reach B");
     const stored = await readStored(db, ORG, "append-fails");
     expect(storedText(stored)).to.equal("before after");
   });

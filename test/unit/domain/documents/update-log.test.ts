@@ -56,11 +56,51 @@ describe("UpdateLog", () => {
     expect(store.calls[1]).to.have.length(2);
   });
 
-  it("rejects every append of a failed batch, and carries on with the next", async () => {
+  it("retries a failed batch in place until it commits, and numbers what is durable in order", async () => {
+    log = new UpdateLog(store as unknown as DocumentStore, { retryDelayMs: () => 5 });
+    const committed: number[] = [];
+    log.onCommitted((durable) => committed.push(durable));
     store.failNext = true;
-    const failed = await Promise.allSettled([log.append("a", update(1)), log.append("a", update(2))]);
-    expect(failed.map((r) => r.status)).to.deep.equal(["rejected", "rejected"]);
-    expect(await log.append("a", update(3))).to.equal(1);
+    const first = [log.append("a", update(1)), log.append("a", update(2))];
+    expect(log.appended).to.equal(2);
+    expect(log.durable).to.equal(0);
+    expect(await Promise.all(first)).to.deep.equal([1, 2]);
+    expect(store.calls, "the failed INSERT, then the same batch again").to.have.length(2);
+    expect(store.calls[1]!.map((e) => e.data[0])).to.deep.equal([1, 2]);
+    expect(log.durable).to.equal(2);
+    expect(log.failures).to.equal(0);
+    expect(await log.append("a", update(3))).to.equal(3);
+    expect(committed).to.deep.equal([2, 3]);
+  });
+
+  it("whenDurable resolves once every append up to a number has committed", async () => {
+    store.hold = true;
+    void log.append("a", update(1));
+    const order: string[] = [];
+    const nothing = log.whenDurable(0).then(() => order.push("nothing to wait for"));
+    const first = log.whenDurable().then(() => order.push("first"));
+    await nothing;
+    await new Promise((r) => setImmediate(r));
+    void log.append("a", update(2));
+    const second = log.whenDurable().then(() => order.push("second"));
+    store.hold = false;
+    store.pending.shift()!();
+    await first;
+    expect(order).to.deep.equal(["nothing to wait for", "first"]);
+    await second;
+    expect(order).to.deep.equal(["nothing to wait for", "first", "second"]);
+  });
+
+  it("keeps appends made while a batch is failing behind it", async () => {
+    log = new UpdateLog(store as unknown as DocumentStore, { retryDelayMs: () => 20 });
+    store.failNext = true;
+    const first = log.append("a", update(1));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(log.failures).to.equal(1);
+    const second = log.append("a", update(2));
+    expect(await first).to.equal(1);
+    expect(await second).to.equal(2);
+    expect(log.durable).to.equal(2);
   });
 
   it("drains: resolves once everything appended so far is committed", async () => {
