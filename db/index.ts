@@ -7,6 +7,7 @@ import { QueryTypes, Sequelize, Transaction, type Options } from "sequelize";
 import sqliteModule from "./sqlite.ts";
 import { SqliteSequelize } from "./sqlite-sequelize.ts";
 import { initModels, type Models } from "./models/index.ts";
+import { createDriver, type Driver } from "./driver.ts";
 
 export interface DatabaseConfig {
   url: string;
@@ -17,6 +18,8 @@ export interface DatabaseConfig {
 export interface Database {
   sequelize: Sequelize;
   models: Models;
+  /** The drivers beside Sequelize, for hot statements (driver.ts). */
+  driver: Driver;
   dialect: "postgres" | "sqlite";
   close(): Promise<void>;
 }
@@ -48,11 +51,17 @@ export function createDatabase(config: DatabaseConfig): Database {
     });
   }
   const models = initModels(sequelize);
+  const driver = createDriver(config, sequelize);
   return {
     sequelize,
     models,
+    driver,
     dialect: sequelize.getDialect() === "postgres" ? "postgres" : "sqlite",
-    close: () => sequelize.close(),
+    close: async () => {
+      const closed = await Promise.allSettled([driver.close(), sequelize.close()]);
+      const failed = closed.find((c) => c.status === "rejected");
+      if (failed) throw failed.reason;
+    },
   };
 }
 

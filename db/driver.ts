@@ -1,0 +1,195 @@
+/**
+ * The database drivers themselves (node-postgres, sqlite3), beside Sequelize, for the few hot
+ * statements where Sequelize's cost shows: loading a room document on join (a 1 MB snapshot
+ * through model instances), and later the update log's appends. Same database, same config.
+ *
+ * - PostgreSQL: a second pg.Pool (at most `poolMax` connections, opened on demand). Statements
+ *   are named, so each connection parses and plans one once. bytea comes back as pg's hex text
+ *   parsed into a Buffer: node-postgres cannot receive binary columns (its protocol parser decodes
+ *   every field as UTF-8, so `binary: true` corrupts bytes), and one SELECT per join is cheap.
+ * - SQLite: one more sqlite3 connection to the file (WAL, busy timeout: sqlite.ts), prepared
+ *   statements cached by name. Reads run at once: a WAL reader never waits and never blocks the
+ *   writer. Writes take a turn at the process' one writer queue first, as Sequelize's do
+ *   (sqlite-sequelize.ts explains why this process must never make SQLite wait for itself).
+ *
+ * SQL is written once for both dialects with `$1`, `$2` … placeholders (SQLite reads them as
+ * numbered parameters `?1`, `?2`). A single statement reads one consistent snapshot on both
+ * databases (PostgreSQL's statement snapshot; SQLite's read transaction around the statement).
+ */
+import pg from "pg";
+import path from "node:path";
+import { QueryTypes, type Sequelize } from "sequelize";
+import sqliteModule from "./sqlite.ts";
+import { SqliteSequelize } from "./sqlite-sequelize.ts";
+
+/** A statement by name: PostgreSQL prepares it once per connection, SQLite once per process. */
+export interface Statement {
+  name: string;
+  text: string;
+}
+
+export interface RunResult<T> {
+  /** Rows of a RETURNING clause (empty without one). */
+  rows: T[];
+  /** Rows inserted, updated or deleted. */
+  changes: number;
+}
+
+export interface Driver {
+  dialect: "postgres" | "sqlite";
+  /** A read: the rows, as the driver parses them (PostgreSQL bigint as a string, blobs as Buffers). */
+  query<T>(statement: Statement, params?: unknown[]): Promise<T[]>;
+  /** A write outside any transaction (on SQLite in this process' writer turn). */
+  run<T = never>(statement: Statement, params?: unknown[]): Promise<RunResult<T>>;
+  close(): Promise<void>;
+}
+
+export interface DriverConfig {
+  url: string;
+  poolMax: number;
+  ssl: boolean;
+}
+
+/** Open the drivers for the database `sequelize` serves (the same URL); close it with the database. */
+export function createDriver(config: DriverConfig, sequelize: Sequelize): Driver {
+  if (config.url.startsWith("sqlite:")) {
+    if (!(sequelize instanceof SqliteSequelize)) throw new Error("a SQLite driver needs the SQLite Sequelize (its writer queue)");
+    return new SqliteDriver(config.url.slice("sqlite:".length) || ":memory:", sequelize);
+  }
+  return new PostgresDriver(config);
+}
+
+class PostgresDriver implements Driver {
+  readonly dialect = "postgres";
+  private readonly pool: pg.Pool;
+
+  constructor(config: DriverConfig) {
+    this.pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolMax,
+      idleTimeoutMillis: 10_000,
+      ssl: config.ssl ? { rejectUnauthorized: false } : undefined,
+    });
+    // An idle connection the server closed (restart, idle timeout) errors on the pool: the next
+    // query opens a new one. Without a listener the error would end the process.
+    this.pool.on("error", () => {});
+  }
+
+  async query<T>(statement: Statement, params: unknown[] = []): Promise<T[]> {
+    const result = await this.pool.query({ name: statement.name, text: statement.text, values: params });
+    return result.rows as T[];
+  }
+
+  async run<T>(statement: Statement, params: unknown[] = []): Promise<RunResult<T>> {
+    const result = await this.pool.query({ name: statement.name, text: statement.text, values: params });
+    return { rows: result.rows as T[], changes: result.rowCount ?? 0 };
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+type SqliteDatabase = InstanceType<typeof sqliteModule.Database>;
+type SqliteStatement = ReturnType<SqliteDatabase["prepare"]>;
+
+class SqliteDriver implements Driver {
+  readonly dialect = "sqlite";
+  private readonly sequelize: SqliteSequelize;
+  private readonly opened: Promise<SqliteDatabase>;
+  private readonly statements = new Map<string, Promise<SqliteStatement>>();
+  private readonly memory: boolean;
+  private closed = false;
+
+  constructor(file: string, sequelize: SqliteSequelize) {
+    this.sequelize = sequelize;
+    // ":memory:" would open a second, empty database: there the driver has none of its own and
+    // every statement goes through Sequelize's one connection (see `memory`).
+    this.opened =
+      file === ":memory:"
+        ? Promise.reject(new Error("no driver connection for an in-memory database"))
+        : new Promise((resolve, reject) => {
+            const db: SqliteDatabase = new sqliteModule.Database(path.resolve(file), sqliteModule.OPEN_READWRITE | sqliteModule.OPEN_CREATE, (error) =>
+              error ? reject(error) : resolve(db),
+            );
+          });
+    this.opened.catch(() => {}); // reported by the first statement
+    this.memory = file === ":memory:";
+  }
+
+  async query<T>(statement: Statement, params: unknown[] = []): Promise<T[]> {
+    if (this.memory) return this.viaSequelize<T>(statement, params, false).then((r) => r.rows);
+    const prepared = await this.prepare(statement);
+    return new Promise((resolve, reject) => {
+      prepared.all(params, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve(rows)));
+    });
+  }
+
+  async run<T>(statement: Statement, params: unknown[] = []): Promise<RunResult<T>> {
+    if (this.memory) return this.viaSequelize<T>(statement, params, true);
+    const prepared = await this.prepare(statement);
+    return this.sequelize.writer.run(
+      () =>
+        new Promise<RunResult<T>>((resolve, reject) => {
+          if (/\bRETURNING\b/i.test(statement.text)) {
+            prepared.all(params, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve({ rows, changes: rows.length })));
+          } else {
+            prepared.run(params, function (this: { changes: number }, error: Error | null) {
+              if (error) reject(error);
+              else resolve({ rows: [], changes: this.changes });
+            });
+          }
+        }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.memory) return;
+    const db = await this.opened.catch(() => null);
+    if (!db) return;
+    for (const statement of this.statements.values()) {
+      const prepared = await statement.catch(() => null);
+      if (prepared) await new Promise<void>((resolve) => prepared.finalize(() => resolve()));
+    }
+    this.statements.clear();
+    await new Promise<void>((resolve, reject) => db.close((error) => (error ? reject(error) : resolve())));
+  }
+
+  private prepare(statement: Statement): Promise<SqliteStatement> {
+    if (this.closed) return Promise.reject(new Error("the database driver is closed"));
+    let prepared = this.statements.get(statement.name);
+    if (!prepared) {
+      const text = toSqliteParameters(statement.text);
+      prepared = this.opened.then(
+        (db) =>
+          new Promise<SqliteStatement>((resolve, reject) => {
+            const s: SqliteStatement = db.prepare(text, (error: Error | null) => (error ? reject(error) : resolve(s)));
+          }),
+      );
+      // A statement that failed to prepare (a typo, a missing table before migrations) is not kept.
+      prepared.catch(() => this.statements.delete(statement.name));
+      this.statements.set(statement.name, prepared);
+    }
+    return prepared;
+  }
+
+  /**
+   * In memory, Sequelize's one connection is the database: statements run there, through
+   * Sequelize's query() (which reads `$1` bind parameters itself, and gives a write its writer
+   * turn). Sequelize runs an INSERT or UPDATE with sqlite3's run(), which returns no rows, so
+   * RETURNING needs a database file.
+   */
+  private async viaSequelize<T>(statement: Statement, params: unknown[], write: boolean): Promise<RunResult<T>> {
+    if (!write) return { rows: (await this.sequelize.query(statement.text, { bind: params, type: QueryTypes.SELECT })) as T[], changes: 0 };
+    if (/\bRETURNING\b/i.test(statement.text)) throw new Error("RETURNING needs SQLite in a file, not in memory");
+    const [, meta] = (await this.sequelize.query(statement.text, { bind: params, type: QueryTypes.RAW })) as [unknown, { changes?: number } | undefined];
+    return { rows: [], changes: Number(meta?.changes ?? 0) };
+  }
+}
+
+/** `$1` → `?1`: SQLite's numbered parameters, so one SQL text serves both dialects. */
+export function toSqliteParameters(sql: string): string {
+  return sql.replace(/\$(\d+)/g, "?$1");
+}
