@@ -33,6 +33,11 @@ export interface RunResult<T> {
   rows: T[];
   /** Rows inserted, updated or deleted. */
   changes: number;
+  /**
+   * SQLite: the rowid of the statement's last inserted row (one INSERT's rows get consecutive
+   * ids: it holds the write lock throughout). Null on PostgreSQL (use RETURNING there).
+   */
+  lastId: number | null;
 }
 
 export interface Driver {
@@ -82,7 +87,7 @@ class PostgresDriver implements Driver {
 
   async run<T>(statement: Statement, params: unknown[] = []): Promise<RunResult<T>> {
     const result = await this.pool.query({ name: statement.name, text: statement.text, values: params });
-    return { rows: result.rows as T[], changes: result.rowCount ?? 0 };
+    return { rows: result.rows as T[], changes: result.rowCount ?? 0, lastId: null };
   }
 
   close(): Promise<void> {
@@ -132,11 +137,11 @@ class SqliteDriver implements Driver {
       () =>
         new Promise<RunResult<T>>((resolve, reject) => {
           if (/\bRETURNING\b/i.test(statement.text)) {
-            prepared.all(params, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve({ rows, changes: rows.length })));
+            prepared.all(params, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve({ rows, changes: rows.length, lastId: null })));
           } else {
-            prepared.run(params, function (this: { changes: number }, error: Error | null) {
+            prepared.run(params, function (this: { changes: number; lastID: number }, error: Error | null) {
               if (error) reject(error);
-              else resolve({ rows: [], changes: this.changes });
+              else resolve({ rows: [], changes: this.changes, lastId: this.lastID });
             });
           }
         }),
@@ -182,10 +187,15 @@ class SqliteDriver implements Driver {
    * RETURNING needs a database file.
    */
   private async viaSequelize<T>(statement: Statement, params: unknown[], write: boolean): Promise<RunResult<T>> {
-    if (!write) return { rows: (await this.sequelize.query(statement.text, { bind: params, type: QueryTypes.SELECT })) as T[], changes: 0 };
+    if (!write) return { rows: (await this.sequelize.query(statement.text, { bind: params, type: QueryTypes.SELECT })) as T[], changes: 0, lastId: null };
     if (/\bRETURNING\b/i.test(statement.text)) throw new Error("RETURNING needs SQLite in a file, not in memory");
+    if (/^\s*INSERT\b/i.test(statement.text)) {
+      // Sequelize's SQLite dialect answers an INSERT with sqlite3's [lastID, changes].
+      const [lastId, changes] = (await this.sequelize.query(statement.text, { bind: params, type: QueryTypes.INSERT })) as unknown as [number, number];
+      return { rows: [], changes: Number(changes), lastId: Number(lastId) };
+    }
     const [, meta] = (await this.sequelize.query(statement.text, { bind: params, type: QueryTypes.RAW })) as [unknown, { changes?: number } | undefined];
-    return { rows: [], changes: Number(meta?.changes ?? 0) };
+    return { rows: [], changes: Number(meta?.changes ?? 0), lastId: null };
   }
 }
 

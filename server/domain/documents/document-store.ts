@@ -8,8 +8,9 @@
  * with the stored snapshot instead of overwriting it, so no process erases another's state.
  */
 import * as Y from "yjs";
-import { QueryTypes, Transaction, type Sequelize } from "sequelize";
+import { Transaction, type Sequelize } from "sequelize";
 import type { Database } from "../../../db/index.ts";
+import type { Statement } from "../../../db/driver.ts";
 import { parseDocumentName } from "../../../protocol/document-name.ts";
 import { logger } from "../../logger.ts";
 
@@ -85,31 +86,47 @@ export class DocumentStore {
     return { version: loaded.version, rowIds: loaded.updates.map((u) => u.id), skipped };
   }
 
-  /** Append updates in one INSERT; returns their ids in order. */
+  /**
+   * Append updates in one INSERT; returns their ids in order. Through the driver (db/driver.ts),
+   * not Sequelize: this is the hot path of every keystroke. PostgreSQL takes any number of rows in
+   * one prepared statement (arrays unnested); SQLite one prepared statement per row count, each
+   * row's name and data as parameters, the writer and time shared.
+   */
   async append(entries: AppendEntry[]): Promise<number[]> {
     if (entries.length === 0) return [];
+    if (this.db.dialect === "postgres") return this.appendPostgres(entries);
+    const ids: number[] = [];
+    for (let i = 0; i < entries.length; i += SQLITE_APPEND_ROWS) ids.push(...(await this.appendSqlite(entries.slice(i, i + SQLITE_APPEND_ROWS))));
+    return ids;
+  }
+
+  private async appendPostgres(entries: AppendEntry[]): Promise<number[]> {
+    const names = entries.map((e) => e.documentName);
+    const data = entries.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+    const { rows } = await this.db.driver.run<{ id: string | number; document_name: string }>(APPEND_POSTGRES, [names, data, this.writerId, new Date()]);
+    if (rows.length !== entries.length) throw new Error(`appended ${rows.length} of ${entries.length} updates`);
+    // PostgreSQL does not promise RETURNING rows in the order of the unnested arrays; a document's
+    // rows are interchangeable here (each caller only needs one of its document's new ids), so
+    // they are handed out per document name.
+    const byName = new Map<string, number[]>();
+    for (const row of rows) {
+      const list = byName.get(row.document_name) ?? [];
+      list.push(Number(row.id));
+      byName.set(row.document_name, list);
+    }
+    for (const list of byName.values()) list.sort((a, b) => a - b);
+    return names.map((name) => byName.get(name)!.shift()!);
+  }
+
+  private async appendSqlite(entries: AppendEntry[]): Promise<number[]> {
     // sqlite3 would store a bound Date as epoch milliseconds, which Sequelize's SQLite DATE parser
     // cannot read back; write the text form Sequelize itself writes there.
-    const now: Date | string = this.db.dialect === "sqlite" ? sqliteDate(new Date()) : new Date();
-    const values: string[] = [];
-    const bind: unknown[] = [];
-    for (const entry of entries) {
-      const n = bind.length;
-      values.push(`($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})`);
-      bind.push(entry.documentName, Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength), this.writerId, now);
-    }
-    const sql = `INSERT INTO document_updates (document_name, data, writer, created_at) VALUES ${values.join(", ")}`;
-    if (this.db.dialect === "sqlite") {
-      // Sequelize's SQLite dialect runs any "INSERT INTO …" with sqlite3's run(), which returns no
-      // rows, so RETURNING ids would come back undefined (every append failed on SQLite). SQLite
-      // executes one statement at a time and AUTOINCREMENT gives one statement's rows consecutive
-      // ids, so they are lastID - changes + 1 … lastID (as Sequelize's own bulkCreate computes).
-      const [lastId, changes] = (await this.sequelize.query(sql, { bind, type: QueryTypes.INSERT })) as unknown as [number, number];
-      if (changes !== entries.length) throw new Error(`appended ${changes} of ${entries.length} updates`);
-      return entries.map((_, i) => Number(lastId) - changes + 1 + i);
-    }
-    const rows = await this.sequelize.query<{ id: number | string }>(`${sql} RETURNING id`, { bind, type: QueryTypes.SELECT });
-    return rows.map((r) => Number(r.id));
+    const params: unknown[] = [this.writerId, sqliteDate(new Date())];
+    for (const entry of entries) params.push(entry.documentName, Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength));
+    const { changes, lastId } = await this.db.driver.run(sqliteAppend(entries.length), params);
+    if (changes !== entries.length || lastId === null) throw new Error(`appended ${changes} of ${entries.length} updates`);
+    // One INSERT holds SQLite's write lock throughout: its rows get consecutive ids ending at lastId.
+    return entries.map((_, i) => lastId - changes + 1 + i);
   }
 
   /**
@@ -155,6 +172,27 @@ export class DocumentStore {
       await RoomDocument.destroy({ where: { name: documentName }, transaction });
     });
   }
+}
+
+const APPEND_POSTGRES: Statement = {
+  name: "update_log_append",
+  text:
+    "INSERT INTO document_updates (document_name, data, writer, created_at) " +
+    "SELECT name, data, $3, $4 FROM unnest($1::text[], $2::bytea[]) AS appended(name, data) RETURNING id, document_name",
+};
+
+/** Rows per SQLite INSERT: one prepared statement per count up to this, two parameters a row. */
+const SQLITE_APPEND_ROWS = 100;
+const sqliteAppends = new Map<number, Statement>();
+
+function sqliteAppend(rows: number): Statement {
+  let statement = sqliteAppends.get(rows);
+  if (!statement) {
+    const values = Array.from({ length: rows }, (_, i) => `($${3 + 2 * i}, $${4 + 2 * i}, $1, $2)`).join(", ");
+    statement = { name: `update_log_append_${rows}`, text: `INSERT INTO document_updates (document_name, data, writer, created_at) VALUES ${values}` };
+    sqliteAppends.set(rows, statement);
+  }
+  return statement;
 }
 
 function sqliteDate(date: Date): string {

@@ -59,7 +59,8 @@ for (const dialect of ["PostgreSQL", "SQLite"]) {
       // Sequelize sees what the driver wrote (one database).
       expect(await db.models.DocumentUpdate.count({ where: { documentName: "doc-a" } })).to.equal(3);
       const deleted = await db.driver.run(DELETE, ["doc-a"]);
-      expect(deleted).to.deep.equal({ rows: [], changes: 3 });
+      expect(deleted).to.include({ changes: 3 });
+      expect(deleted.rows).to.deep.equal([]);
     });
 
     it("rejects a statement the database refuses, and runs the next one", async () => {
@@ -119,7 +120,7 @@ describe("database driver on an in-memory SQLite database", () => {
       await migrate(db.sequelize);
       const insert = { name: "driver-test-insert-plain", text: INSERT.text.replace(" RETURNING id", "") };
       const written = await db.driver.run(insert, ["doc-m", Buffer.from([1, 2, 3]), "w1", "2026-01-01 00:00:00.000 +00:00"]);
-      expect(written).to.deep.equal({ rows: [], changes: 1 });
+      expect(written).to.deep.equal({ rows: [], changes: 1, lastId: 1 });
       const rows = await db.driver.query<{ data: Buffer }>(SELECT, ["doc-m", "w1"]);
       expect(rows.map((r) => [...r.data])).to.deep.equal([[1, 2, 3]]);
       let error: unknown;

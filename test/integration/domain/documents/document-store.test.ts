@@ -67,6 +67,21 @@ for (const dialect of ["PostgreSQL", "SQLite"]) {
       expect(rows.every((r) => r.writer === "writer-1" && r.createdAt instanceof Date && !Number.isNaN(r.createdAt.getTime()))).to.equal(true);
     });
 
+    it("appends more rows than one statement takes, each id naming the row of its own entry", async () => {
+      const store = new DocumentStore(db, "writer-1");
+      const other = toDocumentName("org-test", "other");
+      const entries = Array.from({ length: 250 }, (_, i) => ({ documentName: i % 3 === 0 ? other : NAME, data: textUpdate(`u${i}`) }));
+      const ids = await store.append(entries);
+      expect(new Set(ids).size).to.equal(250);
+      const rows = await db.models.DocumentUpdate.findAll();
+      const byId = new Map(rows.map((r) => [Number(r.id), r]));
+      ids.forEach((id, i) => {
+        const row = byId.get(id)!;
+        expect(row.documentName, `entry ${i}`).to.equal(entries[i]!.documentName);
+        expect(textOf(new Uint8Array(row.data)), `entry ${i}`).to.equal(`u${i}`);
+      });
+    });
+
     it("loads the snapshot and the log tail, and compaction deletes only the rows it is given", async () => {
       const store = new DocumentStore(db, "writer-1");
       const [kept] = await store.append([{ documentName: NAME, data: textUpdate("tail") }]);
