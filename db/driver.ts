@@ -44,9 +44,16 @@ export interface Driver {
   dialect: "postgres" | "sqlite";
   /** A read: the rows, as the driver parses them (PostgreSQL bigint as a string, blobs as Buffers). */
   query<T>(statement: Statement, params?: unknown[]): Promise<T[]>;
-  /** A write outside any transaction (on SQLite in this process' writer turn). */
-  run<T = never>(statement: Statement, params?: unknown[]): Promise<RunResult<T>>;
+  /**
+   * A write outside any transaction (on SQLite in this process' writer turn; `urgent` goes before
+   * ordinary waiting writers: sqlite-sequelize.ts).
+   */
+  run<T = never>(statement: Statement, params?: unknown[], options?: RunOptions): Promise<RunResult<T>>;
   close(): Promise<void>;
+}
+
+export interface RunOptions {
+  urgent?: boolean;
 }
 
 export interface DriverConfig {
@@ -85,7 +92,7 @@ class PostgresDriver implements Driver {
     return result.rows as T[];
   }
 
-  async run<T>(statement: Statement, params: unknown[] = []): Promise<RunResult<T>> {
+  async run<T>(statement: Statement, params: unknown[] = [], _options: RunOptions = {}): Promise<RunResult<T>> {
     const result = await this.pool.query({ name: statement.name, text: statement.text, values: params });
     return { rows: result.rows as T[], changes: result.rowCount ?? 0, lastId: null };
   }
@@ -130,7 +137,7 @@ class SqliteDriver implements Driver {
     });
   }
 
-  async run<T>(statement: Statement, params: unknown[] = []): Promise<RunResult<T>> {
+  async run<T>(statement: Statement, params: unknown[] = [], options: RunOptions = {}): Promise<RunResult<T>> {
     if (this.memory) return this.viaSequelize<T>(statement, params, true);
     const prepared = await this.prepare(statement);
     return this.sequelize.writer.run(
@@ -145,6 +152,7 @@ class SqliteDriver implements Driver {
             });
           }
         }),
+      options.urgent,
     );
   }
 

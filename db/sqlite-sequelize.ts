@@ -36,15 +36,22 @@ const READ_TYPES: ReadonlySet<string> = new Set([
 /** A FIFO lock with a timeout: the turn to write. */
 export class WriterQueue {
   private held = false;
+  /** Waiting turns in order: the first `urgentWaiting` of them urgent. */
   private readonly waiting: Array<() => void> = [];
+  private urgentWaiting = 0;
   private readonly timeoutMs: number;
 
   constructor(timeoutMs = WRITE_TURN_TIMEOUT_MS) {
     this.timeoutMs = timeoutMs;
   }
 
-  /** Resolves with the function that ends the turn (call it once; later calls do nothing). */
-  acquire(): Promise<() => void> {
+  /**
+   * Resolves with the function that ends the turn (call it once; later calls do nothing). An
+   * `urgent` turn goes before every waiting ordinary one (after earlier urgent ones): the update
+   * log's commits, which every client's acknowledgement waits for, must not queue behind a burst of
+   * compactions and activity writes.
+   */
+  acquire(urgent = false): Promise<() => void> {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const grant = () => {
@@ -58,17 +65,21 @@ export class WriterQueue {
         });
       };
       if (!this.held) return grant();
-      this.waiting.push(grant);
+      if (urgent) this.waiting.splice(this.urgentWaiting++, 0, grant);
+      else this.waiting.push(grant);
       timer = setTimeout(() => {
         const at = this.waiting.indexOf(grant);
-        if (at !== -1) this.waiting.splice(at, 1);
+        if (at !== -1) {
+          this.waiting.splice(at, 1);
+          if (at < this.urgentWaiting) this.urgentWaiting -= 1;
+        }
         reject(new Error(`SQLITE_BUSY: no turn to write within ${this.timeoutMs} ms (this process writes to SQLite one transaction at a time)`));
       }, this.timeoutMs);
     });
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await this.acquire();
+  async run<T>(fn: () => Promise<T>, urgent = false): Promise<T> {
+    const release = await this.acquire(urgent);
     try {
       return await fn();
     } finally {
@@ -78,6 +89,7 @@ export class WriterQueue {
 
   private release(): void {
     const next = this.waiting.shift();
+    if (next && this.urgentWaiting > 0) this.urgentWaiting -= 1;
     if (next) next();
     else this.held = false;
   }

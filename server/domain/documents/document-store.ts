@@ -123,7 +123,7 @@ export class DocumentStore {
     // cannot read back; write the text form Sequelize itself writes there.
     const params: unknown[] = [this.writerId, sqliteDate(new Date())];
     for (const entry of entries) params.push(entry.documentName, Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength));
-    const { changes, lastId } = await this.db.driver.run(sqliteAppend(entries.length), params);
+    const { changes, lastId } = await this.db.driver.run(sqliteAppend(entries.length), params, { urgent: true });
     if (changes !== entries.length || lastId === null) throw new Error(`appended ${changes} of ${entries.length} updates`);
     // One INSERT holds SQLite's write lock throughout: its rows get consecutive ids ending at lastId.
     return entries.map((_, i) => lastId - changes + 1 + i);

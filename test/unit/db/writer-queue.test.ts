@@ -54,4 +54,28 @@ describe("WriterQueue (SQLite's one writer per process)", () => {
     expect(ran).to.equal(false);
     expect(await queue.run(async () => "next")).to.equal("next");
   });
+
+  it("lets urgent turns (the update log) go before waiting ordinary ones, in their own order", async () => {
+    const queue = new WriterQueue(1000);
+    const release = await queue.acquire();
+    const order: string[] = [];
+    const turn = (name: string, urgent = false) => queue.run(async () => void order.push(name), urgent);
+    const all = [turn("compaction 1"), turn("log 1", true), turn("activity"), turn("log 2", true)];
+    release();
+    await Promise.all(all);
+    expect(order).to.deep.equal(["log 1", "log 2", "compaction 1", "activity"]);
+  });
+
+  it("keeps the order right when an urgent turn times out while waiting", async () => {
+    const queue = new WriterQueue(30);
+    const release = await queue.acquire();
+    const late = queue.run(async () => "late urgent", true).catch((error: Error) => error.message);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const order: string[] = [];
+    const next = [queue.run(async () => void order.push("ordinary")), queue.run(async () => void order.push("urgent"), true)];
+    release();
+    await Promise.all(next);
+    expect(await late).to.match(/^SQLITE_BUSY/);
+    expect(order).to.deep.equal(["urgent", "ordinary"]);
+  });
 });
