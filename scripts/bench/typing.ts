@@ -29,10 +29,17 @@ import { fmt, percent, ratio, type Table } from "./lib/table.ts";
 import { selectTargets, type RunningTarget, type Target } from "./lib/targets.ts";
 import { startPaced } from "./lib/pace.ts";
 
-const ROOMS = 50;
-const CLIENTS_PER_ROOM = 5;
-const TYPISTS_PER_ROOM = 2;
-const KEYSTROKES_PER_SECOND = 30;
+/** How many type where; comment-auth.ts reuses the measurement with a smaller shape. */
+export interface TypingShape {
+  rooms: number;
+  clientsPerRoom: number;
+  /** The first this many clients of a room type; every client receives. */
+  typistsPerRoom: number;
+  keystrokesPerSecond: number;
+}
+
+/** Issue 18's shape: 50 rooms × 5 clients, 2 of them typing at 30 Hz. */
+const SHAPE: TypingShape = { rooms: 50, clientsPerRoom: 5, typistsPerRoom: 2, keystrokesPerSecond: 30 };
 const WARMUP_MS = 2000;
 const GRACE_MS = 3000;
 
@@ -81,9 +88,9 @@ function startTyping(doc: Y.Doc, key: string, phaseMs: number, intervalMs: numbe
 }
 
 /** Connect one room's clients (in parallel: 250 one after another would take a while). */
-async function connectRoom(running: RunningTarget, room: string, r: number): Promise<BenchClient[]> {
+async function connectRoom(running: RunningTarget, room: string, r: number, size: number): Promise<BenchClient[]> {
   const settled = await Promise.allSettled(
-    Array.from({ length: CLIENTS_PER_ROOM }, async (_, c) => connectClient(running.url, room, await running.token(`typing-${r}-${c}`))),
+    Array.from({ length: size }, async (_, c) => connectClient(running.url, room, await running.token(`typing-${r}-${c}`))),
   );
   const clients = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failure = settled.find((s) => s.status === "rejected");
@@ -94,26 +101,26 @@ async function connectRoom(running: RunningTarget, room: string, r: number): Pro
   return clients;
 }
 
-export async function measureTyping(running: RunningTarget, durationMs: number): Promise<TypingFigures> {
+export async function measureTyping(running: RunningTarget, durationMs: number, shape: TypingShape = SHAPE): Promise<TypingFigures> {
   const runId = Math.random().toString(36).slice(2, 8);
-  const intervalMs = 1000 / KEYSTROKES_PER_SECOND;
+  const intervalMs = 1000 / shape.keystrokesPerSecond;
   const rooms: BenchClient[][] = [];
   const stops: Array<() => void> = [];
   const latencies: number[] = [];
   let window = { start: Number.POSITIVE_INFINITY, end: Number.POSITIVE_INFINITY };
   const inWindow = (t: number) => t >= window.start && t < window.end;
   let typedInWindow = 0;
-  const typedPerRoom: number[] = new Array(ROOMS).fill(0);
+  const typedPerRoom: number[] = new Array(shape.rooms).fill(0);
   const allClients = () => rooms.flat();
   const roomConverged = (r: number) => rooms[r]!.every((c) => c.doc.getText("content").length === typedPerRoom[r]);
 
   try {
-    for (let r = 0; r < ROOMS; r += 1) rooms.push(await connectRoom(running, `typing-${runId}-${r}`, r));
+    for (let r = 0; r < shape.rooms; r += 1) rooms.push(await connectRoom(running, `typing-${runId}-${r}`, r, shape.clientsPerRoom));
 
     for (const clients of rooms) {
       for (const [c, client] of clients.entries()) {
         // Every client receives; a typist skips its own keystrokes' entries.
-        const own = c < TYPISTS_PER_ROOM ? `t${c}:` : null;
+        const own = c < shape.typistsPerRoom ? `t${c}:` : null;
         const stamps = client.doc.getMap<Stamp>("stamps");
         stamps.observe((event) => {
           const now = performance.now();
@@ -126,7 +133,7 @@ export async function measureTyping(running: RunningTarget, durationMs: number):
       }
     }
     for (const [r, clients] of rooms.entries()) {
-      for (let c = 0; c < TYPISTS_PER_ROOM; c += 1) {
+      for (let c = 0; c < shape.typistsPerRoom; c += 1) {
         stops.push(
           startTyping(clients[c]!.doc, `t${c}`, Math.random() * intervalMs, intervalMs, (stamp) => {
             typedPerRoom[r]! += 1;
@@ -155,7 +162,7 @@ export async function measureTyping(running: RunningTarget, durationMs: number):
     stops.length = 0;
 
     // Let the keystrokes typed at the end of the window arrive; late ones count as not delivered.
-    const expected = typedInWindow * (CLIENTS_PER_ROOM - 1);
+    const expected = typedInWindow * (shape.clientsPerRoom - 1);
     await waitFor(() => latencies.length >= expected, GRACE_MS, "typing to arrive").catch(() => undefined);
     await waitFor(() => rooms.every((_, r) => roomConverged(r)), GRACE_MS, "clients to converge").catch(() => undefined);
     const converged = rooms.every((_, r) => roomConverged(r));
@@ -185,7 +192,7 @@ export async function measureTyping(running: RunningTarget, durationMs: number):
 
 const typing: Benchmark = {
   name: "typing",
-  description: `${ROOMS} rooms × ${CLIENTS_PER_ROOM} clients, ${TYPISTS_PER_ROOM} typing at ${KEYSTROKES_PER_SECOND} Hz each: latency to every other client`,
+  description: `${SHAPE.rooms} rooms × ${SHAPE.clientsPerRoom} clients, ${SHAPE.typistsPerRoom} typing at ${SHAPE.keystrokesPerSecond} Hz each: latency to every other client`,
   async run(context: BenchContext) {
     const durationMs = context.seconds ? context.seconds * 1000 : context.quick ? 5000 : 10_000;
     const results = await runInterleaved<Target, TypingFigures>(context, selectTargets(context.servers), async (target) => {
@@ -207,7 +214,7 @@ const typing: Benchmark = {
     });
     const bare = results.find((r) => r.key === "bare-hocuspocus")?.median;
     const table: Table = {
-      title: `typing — ${ROOMS} rooms × ${CLIENTS_PER_ROOM} clients, ${TYPISTS_PER_ROOM} typing at ${KEYSTROKES_PER_SECOND} Hz each, all receiving, ${durationMs / 1000} s window, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
+      title: `typing — ${SHAPE.rooms} rooms × ${SHAPE.clientsPerRoom} clients, ${SHAPE.typistsPerRoom} typing at ${SHAPE.keystrokesPerSecond} Hz each, all receiving, ${durationMs / 1000} s window, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
       columns: ["server", "typed/s", "p50 ms", "p99 ms", "max ms", "delivered", "server CPU µs/upd", "PG CPU µs/upd", "server CPU %", "clients CPU %", "RSS MiB", "p50 vs bare", "p99 vs bare", "CPU/upd vs bare", "others' CPU %"],
       rows: results.map(({ label, median: m }) => [
         label,
@@ -227,10 +234,10 @@ const typing: Benchmark = {
         fmt(m.otherCpuPercent),
       ]),
       notes: [
-        "latency = typist's local change → a receiving client's Y.Doc, at each of the other 4 clients in the room; delivered = (keystroke, receiver) pairs that arrived / typed in the window × 4",
+        `latency = typist's local change → a receiving client's Y.Doc, at each of the other ${SHAPE.clientsPerRoom - 1} clients in the room; delivered = (keystroke, receiver) pairs that arrived / typed in the window × ${SHAPE.clientsPerRoom - 1}`,
         "CPU % is of one core (the machine has two); clients CPU % is the benchmark process driving all the clients; others' CPU % = every process but this server, its PostgreSQL backends and the clients",
         "SyncForge ran with its default rate limits (30 keystrokes/s per connection is under them); issue 18: server CPU/upd ≤ 1.25× bare, p99 ≤ 1.5× bare",
-        `typed/s = keystrokes made in the window per second, ${fmt(ROOMS * TYPISTS_PER_ROOM * KEYSTROKES_PER_SECOND)} when every typist keeps pace (a late slot is skipped, not burst: fewer means the benchmark process was starved)`,
+        `typed/s = keystrokes made in the window per second, ${fmt(SHAPE.rooms * SHAPE.typistsPerRoom * SHAPE.keystrokesPerSecond)} when every typist keeps pace (a late slot is skipped, not burst: fewer means the benchmark process was starved)`,
         `keystrokes typed in the window per run (median): ${results.map((r) => `${r.label} ${fmt(r.median.typed)}`).join(", ")}`,
         ...results
           .filter((r) => r.runs.some((f) => f.converged !== 1 || f.disconnects > 0 || f.serverErrors > 0))
@@ -244,7 +251,7 @@ const typing: Benchmark = {
     return {
       tables: [table],
       data: {
-        parameters: { rooms: ROOMS, clientsPerRoom: CLIENTS_PER_ROOM, typistsPerRoom: TYPISTS_PER_ROOM, keystrokesPerSecond: KEYSTROKES_PER_SECOND, warmupMs: WARMUP_MS, durationMs, rounds: context.rounds },
+        parameters: { ...SHAPE, warmupMs: WARMUP_MS, durationMs, rounds: context.rounds },
         results,
       },
     };
