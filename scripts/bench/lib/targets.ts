@@ -43,6 +43,16 @@ export interface RunningTarget {
   readPersisted(roomId: string): Promise<Y.Doc | null>;
   memory(): { rss: number; peakRss: number } | null;
   stop(): Promise<void>;
+  /**
+   * For crash checks, on servers that persist: SIGKILL the server process (no shutdown hooks, no
+   * last store) and resolve once it is gone.
+   */
+  kill?(): Promise<void>;
+  /**
+   * Start a new server process on the same database, data directory and secret (so tokens stay
+   * valid), killing the old one first if it still runs; `server` and `url` then name the new one.
+   */
+  restart?(): Promise<void>;
 }
 
 export const BENCH_ORG = "bench";
@@ -99,9 +109,10 @@ async function startSyncForge(target: Target, dialect: "postgres" | "sqlite", ex
     DATA_DIR: dataDir,
     ...extraEnv,
   };
+  const spawnServer = () => spawnServerProcess({ script: "server/main.ts", env: withoutInherited(env), portPattern: LISTENING });
   let server: ServerProcess;
   try {
-    server = await spawnServerProcess({ script: "server/main.ts", env: withoutInherited(env), portPattern: LISTENING });
+    server = await spawnServer();
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
@@ -111,9 +122,11 @@ async function startSyncForge(target: Target, dialect: "postgres" | "sqlite", ex
   await pgClient?.connect();
   const databaseName = dialect === "postgres" ? new URL(databaseUrl).pathname.slice(1) : "";
 
-  return {
+  const collabUrl = (port: number) => `ws://127.0.0.1:${port}/collab`;
+  let killed = false;
+  const running: RunningTarget = {
     target,
-    url: `ws://127.0.0.1:${server.port}/collab`,
+    url: collabUrl(server.port),
     server,
     token: async (userId) =>
       (await tokens.sign({ userId, orgId: BENCH_ORG, permissions: { "*": ["room:write"] }, userInfo: { name: userId } })).token,
@@ -132,17 +145,37 @@ async function startSyncForge(target: Target, dialect: "postgres" | "sqlite", ex
       for (const row of rows) Y.applyUpdate(doc, row);
       return doc;
     },
-    memory: () => readMemory(server.pid),
+    memory: () => readMemory(running.server.pid),
     stop: async () => {
       try {
         await pgClient?.end();
-        const code = await server.stop();
-        if (code !== 0) process.stderr.write(`${target.label} exited with ${code}:\n${server.output().slice(-2000)}\n`);
+        const code = await running.server.stop();
+        if (code !== 0 && !killed) process.stderr.write(`${target.label} exited with ${code}:\n${running.server.output().slice(-2000)}\n`);
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
       }
     },
+    kill: async () => {
+      killed = true;
+      await killProcess(running.server);
+    },
+    restart: async () => {
+      await killProcess(running.server);
+      running.server = await spawnServer();
+      running.url = collabUrl(running.server.port);
+      killed = false;
+    },
   };
+  return running;
+}
+
+/** SIGKILL and wait for the exit (at once if the process is already gone). */
+async function killProcess(server: ServerProcess): Promise<void> {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGKILL");
+  await exited;
 }
 
 async function startBareHocuspocus(target: Target): Promise<RunningTarget> {
