@@ -111,7 +111,8 @@ describe("UpdateLog", () => {
     expect(done).to.equal(5);
   });
 
-  it("splits very large turns into batches of at most 500", async () => {
+  it("splits very large turns into batches of at most maxBatch", async () => {
+    log = new UpdateLog(store as unknown as DocumentStore, { maxBatch: 500 });
     await Promise.all(Array.from({ length: 1201 }, (_, i) => log.append("a", update(i % 256))));
     expect(store.calls.map((c) => c.length)).to.deep.equal([500, 500, 201]);
   });
