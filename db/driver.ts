@@ -53,13 +53,22 @@ export interface Driver {
 }
 
 export interface RunOptions {
+  /** SQLite: take the writer turn before ordinary waiting writes (sqlite-sequelize.ts). */
   urgent?: boolean;
+  /**
+   * PostgreSQL: commit without waiting for the WAL flush when the database config allows it
+   * (`relaxedCommits`): the write survives a crash of this process, not one of PostgreSQL or its
+   * machine in the next fraction of a second. SQLite already commits so (WAL, synchronous=NORMAL).
+   */
+  relaxedCommit?: boolean;
 }
 
 export interface DriverConfig {
   url: string;
   poolMax: number;
   ssl: boolean;
+  /** Whether `relaxedCommit` writes may skip the WAL flush on PostgreSQL (default: no). */
+  relaxedCommits?: boolean;
 }
 
 /** Open the drivers for the database `sequelize` serves (the same URL); close it with the database. */
@@ -74,17 +83,23 @@ export function createDriver(config: DriverConfig, sequelize: Sequelize): Driver
 class PostgresDriver implements Driver {
   readonly dialect = "postgres";
   private readonly pool: pg.Pool;
+  /** Sessions with synchronous_commit off, for relaxed commits (the update log writes one batch at a time: two suffice). */
+  private readonly relaxed: pg.Pool | null;
 
   constructor(config: DriverConfig) {
-    this.pool = new pg.Pool({
+    const options = (max: number, extra: Partial<pg.PoolConfig> = {}): pg.PoolConfig => ({
       connectionString: config.url,
-      max: config.poolMax,
+      max,
       idleTimeoutMillis: 10_000,
       ssl: config.ssl ? { rejectUnauthorized: false } : undefined,
+      ...extra,
     });
+    this.pool = new pg.Pool(options(config.poolMax));
+    this.relaxed = config.relaxedCommits ? new pg.Pool(options(2, { options: "-c synchronous_commit=off" })) : null;
     // An idle connection the server closed (restart, idle timeout) errors on the pool: the next
     // query opens a new one. Without a listener the error would end the process.
     this.pool.on("error", () => {});
+    this.relaxed?.on("error", () => {});
   }
 
   async query<T>(statement: Statement, params: unknown[] = []): Promise<T[]> {
@@ -92,13 +107,14 @@ class PostgresDriver implements Driver {
     return result.rows as T[];
   }
 
-  async run<T>(statement: Statement, params: unknown[] = [], _options: RunOptions = {}): Promise<RunResult<T>> {
-    const result = await this.pool.query({ name: statement.name, text: statement.text, values: params });
+  async run<T>(statement: Statement, params: unknown[] = [], options: RunOptions = {}): Promise<RunResult<T>> {
+    const pool = (options.relaxedCommit && this.relaxed) || this.pool;
+    const result = await pool.query({ name: statement.name, text: statement.text, values: params });
     return { rows: result.rows as T[], changes: result.rowCount ?? 0, lastId: null };
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    await Promise.all([this.pool.end(), this.relaxed?.end()]);
   }
 }
 

@@ -13,6 +13,8 @@ export interface DatabaseConfig {
   url: string;
   poolMax: number;
   ssl: boolean;
+  /** PostgreSQL: the update log's appends wait for the WAL flush (default: yes; config.ts explains). */
+  updateLogSynchronousCommit?: boolean;
 }
 
 export interface Database {
@@ -51,7 +53,7 @@ export function createDatabase(config: DatabaseConfig): Database {
     });
   }
   const models = initModels(sequelize);
-  const driver = createDriver(config, sequelize);
+  const driver = createDriver({ ...config, relaxedCommits: config.updateLogSynchronousCommit === false }, sequelize);
   return {
     sequelize,
     models,

@@ -57,6 +57,7 @@ const envSchema = z.object({
     .default("sqlite:./data/syncforge.sqlite"),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DATABASE_SSL: bool.default(false),
+  UPDATE_LOG_SYNCHRONOUS_COMMIT: bool.default(false),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
   REDIS_PREFIX: z.string().min(1).default("syncforge"),
   SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -101,7 +102,13 @@ export interface Config {
   isTest: boolean;
   /** trustProxy: Express's "trust proxy" (false, a hop count, or proxy addresses); see TRUST_PROXY. */
   http: { port: number; host: string; publicUrl: string; allowedOrigins: string[]; trustProxy: false | number | string[] };
-  database: { url: string; poolMax: number; ssl: boolean };
+  /**
+   * updateLogSynchronousCommit: PostgreSQL's synchronous_commit for the update log's appends. Off
+   * (the default): a commit survives a crash of this process (kill -9) but not of PostgreSQL or
+   * its machine in the next fraction of a second — SQLite's guarantee here too (WAL, synchronous
+   * NORMAL). On: it survives those as well, at one WAL flush (about a millisecond) per commit.
+   */
+  database: { url: string; poolMax: number; ssl: boolean; updateLogSynchronousCommit: boolean };
   redis: { url: string; prefix: string } | null;
   secret: string;
   dataDir: string;
@@ -165,7 +172,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       allowedOrigins: env.ALLOWED_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
       trustProxy: env.TRUST_PROXY,
     },
-    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, ssl: env.DATABASE_SSL },
+    database: { url: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, ssl: env.DATABASE_SSL, updateLogSynchronousCommit: env.UPDATE_LOG_SYNCHRONOUS_COMMIT },
     redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : null,
     secret: env.SECRET ?? developmentSecret(env.DATA_DIR),
     dataDir: env.DATA_DIR,

@@ -103,7 +103,9 @@ export class DocumentStore {
   private async appendPostgres(entries: AppendEntry[]): Promise<number[]> {
     const names = entries.map((e) => e.documentName);
     const data = entries.map((e) => Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
-    const { rows } = await this.db.driver.run<{ id: string | number; document_name: string }>(APPEND_POSTGRES, [names, data, this.writerId, new Date()]);
+    const { rows } = await this.db.driver.run<{ id: string | number; document_name: string }>(APPEND_POSTGRES, [names, data, this.writerId, new Date()], {
+      relaxedCommit: true,
+    });
     if (rows.length !== entries.length) throw new Error(`appended ${rows.length} of ${entries.length} updates`);
     // PostgreSQL does not promise RETURNING rows in the order of the unnested arrays; a document's
     // rows are interchangeable here (each caller only needs one of its document's new ids), so

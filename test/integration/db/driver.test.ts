@@ -113,6 +113,29 @@ for (const dialect of ["PostgreSQL", "SQLite"]) {
   });
 }
 
+describe("database driver: relaxed commits on PostgreSQL", () => {
+  const SETTING: Statement = { name: "driver-test-sync-commit", text: "SELECT current_setting('synchronous_commit') AS setting" };
+
+  before(() => ensureTestDatabase());
+
+  for (const [synchronous, expected] of [
+    [false, "off"],
+    [true, "on"],
+  ] as const) {
+    it(`commits a relaxed write with synchronous_commit ${expected} when updateLogSynchronousCommit is ${synchronous}, every other statement with it on`, async () => {
+      const db = createDatabase({ url: testDatabaseUrl(), poolMax: 2, ssl: false, updateLogSynchronousCommit: synchronous });
+      try {
+        const relaxed = await db.driver.run<{ setting: string }>(SETTING, [], { relaxedCommit: true });
+        expect(relaxed.rows[0]!.setting).to.equal(expected);
+        expect((await db.driver.run<{ setting: string }>(SETTING)).rows[0]!.setting).to.equal("on");
+        expect((await db.driver.query<{ setting: string }>(SETTING))[0]!.setting).to.equal("on");
+      } finally {
+        await db.close();
+      }
+    });
+  }
+});
+
 describe("database driver on an in-memory SQLite database", () => {
   it("runs its statements on Sequelize's one connection, where the tables are", async () => {
     const db = createDatabase({ url: "sqlite::memory:", poolMax: 1, ssl: false });
