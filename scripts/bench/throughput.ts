@@ -187,7 +187,8 @@ async function measureThroughput(running: RunningTarget, durationMs: number): Pr
     const disconnects = clients.reduce((n, c) => n + c.disconnects(), 0);
 
     const crash: CrashCheck =
-      running.target.persists && running.kill && running.restart
+      // BENCH_SKIP_KILL=1 skips the crash check, e.g. to profile the server (a killed process writes no profile).
+      running.target.persists && running.kill && running.restart && process.env.BENCH_SKIP_KILL !== "1"
         ? await killAndCheck(running, rooms, pushers, clients)
         : { ackedAtKill: Number.NaN, inFlightAtKill: Number.NaN, lostInDatabase: Number.NaN, lostAfterRestart: Number.NaN };
     for (const pusher of pushers) pusher.stop();
