@@ -59,6 +59,15 @@ async function timeJoin(url: string, room: string, token: string): Promise<{ ms:
   return { ms, client };
 }
 
+/**
+ * CLOCK_MONOTONIC in microseconds, the clock of V8's CPU profiles (startTime, timeDeltas): with
+ * BENCH_SERVER_NODE_OPTIONS="--cpu-prof", the logged window picks the cold joins out of a server
+ * profile that the fill phase otherwise dominates.
+ */
+function monotonicMicros(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}
+
 const join: Benchmark = {
   name: "join",
   description: "time to sync a 1 MB room: cold (loaded from the database) and warm",
@@ -76,6 +85,7 @@ const join: Benchmark = {
         await sleep(UNLOAD_WAIT_MS);
         const cold: number[] = [];
         const warm: number[] = [];
+        const coldFrom = monotonicMicros();
         for (const name of names) {
           if (target.persists) {
             const first = await timeJoin(running.url, name, token);
@@ -92,6 +102,7 @@ const join: Benchmark = {
             await waitFor(() => holder.provider.unsyncedChanges === 0, 30_000, `room ${name} to be refilled`);
           }
         }
+        if (target.persists) context.log(`  ${target.label}: cold joins at monotonic ${coldFrom}–${monotonicMicros()} µs (to cut a server CPU profile to them)`);
         for (let i = 0; i < warmJoins; i += 1) {
           const joined = await timeJoin(running.url, names[i % names.length]!, token);
           warm.push(joined.ms);
