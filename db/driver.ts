@@ -124,25 +124,24 @@ type SqliteStatement = ReturnType<SqliteDatabase["prepare"]>;
 class SqliteDriver implements Driver {
   readonly dialect = "sqlite";
   private readonly sequelize: SqliteSequelize;
-  private readonly opened: Promise<SqliteDatabase>;
+  /** The driver's own connection; null in memory (see viaSequelize). */
+  private readonly opened: Promise<SqliteDatabase> | null;
   private readonly statements = new Map<string, Promise<SqliteStatement>>();
   private readonly memory: boolean;
   private closed = false;
 
   constructor(file: string, sequelize: SqliteSequelize) {
     this.sequelize = sequelize;
-    // ":memory:" would open a second, empty database: there the driver has none of its own and
-    // every statement goes through Sequelize's one connection (see `memory`).
-    this.opened =
-      file === ":memory:"
-        ? Promise.reject(new Error("no driver connection for an in-memory database"))
-        : new Promise((resolve, reject) => {
-            const db: SqliteDatabase = new sqliteModule.Database(path.resolve(file), sqliteModule.OPEN_READWRITE | sqliteModule.OPEN_CREATE, (error) =>
-              error ? reject(error) : resolve(db),
-            );
-          });
-    this.opened.catch(() => {}); // reported by the first statement
     this.memory = file === ":memory:";
+    // In memory, a connection of our own would open a second, empty database.
+    this.opened = this.memory
+      ? null
+      : new Promise((resolve, reject) => {
+          const db: SqliteDatabase = new sqliteModule.Database(path.resolve(file), sqliteModule.OPEN_READWRITE | sqliteModule.OPEN_CREATE, (error) =>
+            error ? reject(error) : resolve(db),
+          );
+        });
+    this.opened?.catch(() => {}); // reported by the first statement
   }
 
   async query<T>(statement: Statement, params: unknown[] = []): Promise<T[]> {
@@ -175,8 +174,7 @@ class SqliteDriver implements Driver {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.memory) return;
-    const db = await this.opened.catch(() => null);
+    const db = await this.opened?.catch(() => null);
     if (!db) return;
     for (const statement of this.statements.values()) {
       const prepared = await statement.catch(() => null);
@@ -191,7 +189,7 @@ class SqliteDriver implements Driver {
     let prepared = this.statements.get(statement.name);
     if (!prepared) {
       const text = toSqliteParameters(statement.text);
-      prepared = this.opened.then(
+      prepared = this.opened!.then(
         (db) =>
           new Promise<SqliteStatement>((resolve, reject) => {
             const s: SqliteStatement = db.prepare(text, (error: Error | null) => (error ? reject(error) : resolve(s)));

@@ -117,7 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   redis?.on("error", (error: Error) => logger.warn("Redis connection error", { error: error.message }));
 
   const tokens = new AccessTokens(config.secret, config.tokens.accessTokenTtlSeconds);
-  const store = new DocumentStore(db, instanceId);
+  const store = new DocumentStore(db, instanceId, { snapshotCacheBytes: config.realtime.snapshotCacheBytes });
   const updateLog = new UpdateLog(store);
   const documentCopies = new DocumentCopies();
   const persistence = new Persistence({ store, log: updateLog, copies: documentCopies, retryDelayMs: options.storeRetryDelayMs });

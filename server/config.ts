@@ -75,6 +75,7 @@ const envSchema = z.object({
   UPDATE_COMMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3600 * 1000).default(10_000),
   PRESENCE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
+  SNAPSHOT_CACHE_MB: z.coerce.number().min(0).max(64 * 1024).default(64),
   METRICS_EVENT_LOOP_RESOLUTION_MS: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_EVENT_LOOP_RESOLUTION_MS),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
   BCRYPT_ROUNDS: z.coerce.number().int().min(4).max(15).default(10),
@@ -117,6 +118,8 @@ export interface Config {
     maxMessageBytes: number;
     storeDebounceMs: number;
     storeMaxDebounceMs: number;
+    /** Bytes of document snapshots kept in memory for the next load of their rooms (0: none). */
+    snapshotCacheBytes: number;
     /**
      * Per connection: awareness state size and rate (coalesced); how long another process's states
      * are kept without news (its clients renew every 15 s).
@@ -181,6 +184,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxMessageBytes: env.MAX_MESSAGE_BYTES,
       storeDebounceMs: env.STORE_DEBOUNCE_MS,
       storeMaxDebounceMs: env.STORE_MAX_DEBOUNCE_MS,
+      snapshotCacheBytes: Math.floor(env.SNAPSHOT_CACHE_MB * 1024 * 1024),
       awareness: {
         maxStateBytes: env.AWARENESS_MAX_STATE_BYTES,
         updatesPerSecond: env.AWARENESS_UPDATES_PER_SECOND,

@@ -9,6 +9,11 @@
  * and unloads them; then one client joins each room in turn (cold), and, with that client still in,
  * WARM_JOINS more clients join it one after the other (warm). Bare Hocuspocus keeps nothing once a
  * room is left, so it has warm joins only.
+ *
+ * A room stored by this process leaves its snapshot in the server's snapshot cache, and a cold join
+ * then reads only the snapshot's version and the log tail from the database. Each SyncForge
+ * configuration also runs without the cache (SNAPSHOT_CACHE_MB=0): its cold joins read the whole
+ * snapshot, as the first join of a room after a restart, or after another process stored it, does.
  */
 import * as Y from "yjs";
 import type { Benchmark, BenchContext, Figures } from "./lib/benchmark.ts";
@@ -28,6 +33,15 @@ interface JoinFigures extends Figures {
   coldP99: number;
   warmP50: number;
   warmP99: number;
+}
+
+/** Each SyncForge configuration, then the same without its snapshot cache. */
+function withUncached(targets: Target[]): Target[] {
+  return targets.flatMap((target) =>
+    target.persists
+      ? [target, { ...target, key: `${target.key}-uncached`, label: `${target.label}, no snapshot cache`, start: (env?: Record<string, string>) => target.start({ SNAPSHOT_CACHE_MB: "0", ...env }) }]
+      : [target],
+  );
 }
 
 /** Fill `room` with about ROOM_BYTES of text and wait until the server has acknowledged all of it. */
@@ -59,13 +73,22 @@ async function timeJoin(url: string, room: string, token: string): Promise<{ ms:
   return { ms, client };
 }
 
+/**
+ * CLOCK_MONOTONIC in microseconds, the clock of V8's CPU profiles (startTime, timeDeltas): with
+ * BENCH_SERVER_NODE_OPTIONS="--cpu-prof", the logged window picks the cold joins out of a server
+ * profile that the fill phase otherwise dominates.
+ */
+function monotonicMicros(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}
+
 const join: Benchmark = {
   name: "join",
   description: "time to sync a 1 MB room: cold (loaded from the database) and warm",
   async run(context: BenchContext) {
     const rooms = context.quick ? 3 : 8;
     const warmJoins = context.quick ? 3 : 8;
-    const targets = selectTargets(context.servers);
+    const targets = withUncached(selectTargets(context.servers));
     const results = await runInterleaved<Target, JoinFigures>(context, targets, async (target, round) => {
       const running = await target.start();
       const open: BenchClient[] = [];
@@ -76,6 +99,7 @@ const join: Benchmark = {
         await sleep(UNLOAD_WAIT_MS);
         const cold: number[] = [];
         const warm: number[] = [];
+        const coldFrom = monotonicMicros();
         for (const name of names) {
           if (target.persists) {
             const first = await timeJoin(running.url, name, token);
@@ -92,6 +116,7 @@ const join: Benchmark = {
             await waitFor(() => holder.provider.unsyncedChanges === 0, 30_000, `room ${name} to be refilled`);
           }
         }
+        if (target.persists) context.log(`  ${target.label}: cold joins at monotonic ${coldFrom}–${monotonicMicros()} µs (to cut a server CPU profile to them)`);
         for (let i = 0; i < warmJoins; i += 1) {
           const joined = await timeJoin(running.url, names[i % names.length]!, token);
           warm.push(joined.ms);
@@ -114,6 +139,7 @@ const join: Benchmark = {
         "cold = the room's first connection: the server loads it from the database; warm = a client joins while another is in",
         "from opening the provider (a new WebSocket, authentication) to synced with the whole room, on loopback",
         "bare Hocuspocus keeps nothing once a room is left: warm joins only",
+        "no snapshot cache: SNAPSHOT_CACHE_MB=0, so a cold join reads the whole snapshot from the database (as after a restart)",
       ],
     };
     return { tables: [table], data: { rooms, warmJoins, roomBytes: ROOM_BYTES, results } };

@@ -15,6 +15,7 @@ describe("config", () => {
     expect(config.realtime.maxMessageBytes).to.equal(1024 * 1024);
     expect(config.realtime.storeDebounceMs).to.be.greaterThan(0);
     expect(config.realtime.storeMaxDebounceMs).to.be.at.least(config.realtime.storeDebounceMs);
+    expect(config.realtime.snapshotCacheBytes).to.equal(64 * 1024 * 1024);
     expect(config.shutdownTimeoutMs).to.be.greaterThan(0);
     expect(config.secret).to.equal(SECRET);
   });
@@ -27,8 +28,10 @@ describe("config", () => {
       REDIS_URL: "redis://127.0.0.1:6379",
       REDIS_PREFIX: "p",
       MAX_MESSAGE_BYTES: "4096",
+      SNAPSHOT_CACHE_MB: "0.5",
       NODE_ENV: "test",
     });
+    expect(config.realtime.snapshotCacheBytes).to.equal(512 * 1024);
     expect(config.http.port).to.equal(0);
     expect(config.redis).to.deep.equal({ url: "redis://127.0.0.1:6379", prefix: "p" });
     expect(config.realtime.maxMessageBytes).to.equal(4096);

@@ -11,6 +11,7 @@ import * as Y from "yjs";
 import { Transaction, type Sequelize } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { Statement } from "../../../db/driver.ts";
+import { SnapshotCache } from "./snapshot-cache.ts";
 import { parseDocumentName } from "../../../protocol/document-name.ts";
 import { logger } from "../../logger.ts";
 
@@ -32,35 +33,81 @@ export interface AppendEntry {
   data: Uint8Array;
 }
 
+/** One row of LOAD: the snapshot (id null) or a log row. */
+interface LoadRow {
+  id: number | string | null;
+  data: Buffer | null;
+  version: number | null;
+  created_at: unknown;
+}
+
+/** $1 the document, $2 and $3 the cached snapshot's version and created_at (-1 and null for none). */
+const LOAD: Statement = {
+  name: "document-store-load",
+  text: `SELECT NULL AS id, CASE WHEN version = $2 AND created_at = $3 THEN NULL ELSE state END AS data, version, created_at
+           FROM room_documents WHERE name = $1
+         UNION ALL
+         SELECT id, data, NULL, NULL FROM document_updates WHERE document_name = $1`,
+};
+
+/** Default budget of snapshots kept in memory for rooms joined again (snapshot-cache.ts). */
+export const SNAPSHOT_CACHE_BYTES = 64 * 1024 * 1024;
+
+export interface DocumentStoreOptions {
+  /** Bytes of snapshots kept for the next load (0 turns the cache off). */
+  snapshotCacheBytes?: number;
+}
+
 export class DocumentStore {
   private readonly db: Database;
   readonly writerId: string;
+  /** Snapshots written or read last, for the next load of their document. */
+  readonly snapshots: SnapshotCache;
 
-  constructor(db: Database, writerId: string) {
+  constructor(db: Database, writerId: string, options: DocumentStoreOptions = {}) {
     this.db = db;
     this.writerId = writerId;
+    this.snapshots = new SnapshotCache(options.snapshotCacheBytes ?? SNAPSHOT_CACHE_BYTES);
   }
 
   private get sequelize(): Sequelize {
     return this.db.sequelize;
   }
 
+  /**
+   * Everything durable for the document: its snapshot and its log tail, in one statement, so both
+   * come from one consistent snapshot of the database (PostgreSQL's statement snapshot, SQLite's
+   * read transaction). Two reads could miss rows that a compaction in between (this process or
+   * another) folded into the snapshot and deleted from the log. A snapshot this process holds
+   * (snapshot-cache.ts) is not sent again: the statement returns it only when its version or row
+   * differs from the cached one.
+   */
   async load(documentName: string): Promise<LoadedDocument> {
-    const { RoomDocument, DocumentUpdate } = this.db.models;
-    // The log first, then the snapshot: a compaction (this process or another) that commits in
-    // between moves rows into the snapshot read after it, so nothing durable is missed. Snapshot
-    // first could miss exactly those rows: read before they were folded in, deleted before the log.
-    const updates = await DocumentUpdate.findAll({
-      where: { documentName },
-      attributes: ["id", "data"],
-      order: [["id", "ASC"]],
-    });
-    const row = await RoomDocument.findByPk(documentName, { attributes: ["state", "version"] });
-    return {
-      state: row ? new Uint8Array(row.state) : null,
-      version: row?.version ?? 0,
-      updates: updates.map((u) => ({ id: Number(u.id), data: new Uint8Array(u.data) })),
-    };
+    const cached = this.snapshots.get(documentName);
+    const rows = await this.db.driver.query<LoadRow>(LOAD, [documentName, cached?.version ?? -1, cached?.createdAt ?? null]);
+    let snapshot: LoadRow | undefined;
+    const updates: LoadedDocument["updates"] = [];
+    for (const row of rows) {
+      if (row.id === null) snapshot = row;
+      else updates.push({ id: Number(row.id), data: row.data! });
+    }
+    // UNION ALL promises no order: the log is applied in id order (replay's contract).
+    updates.sort((a, b) => a.id - b.id);
+    if (!snapshot) {
+      this.snapshots.delete(documentName);
+      return { state: null, version: 0, updates };
+    }
+    const version = Number(snapshot.version);
+    let state: Uint8Array;
+    if (snapshot.data === null && cached) {
+      state = cached.state;
+      this.snapshots.stats.hits += 1;
+    } else {
+      state = snapshot.data!;
+      this.snapshots.stats.misses += 1;
+      this.snapshots.set(documentName, { state, version, createdAt: snapshot.created_at });
+    }
+    return { state, version, updates };
   }
 
   /**
@@ -142,7 +189,8 @@ export class DocumentStore {
     const { RoomDocument, DocumentUpdate } = this.db.models;
     // On SQLite the transaction takes its turn at the process' one writer and the write lock at
     // BEGIN (db/sqlite-sequelize.ts), so reading the row first cannot fail with SQLITE_BUSY.
-    return this.sequelize.transaction(async (transaction) => {
+    let written: { state: Uint8Array; createdAt: Date } | undefined;
+    const stored = await this.sequelize.transaction(async (transaction) => {
       const row = await RoomDocument.findByPk(documentName, {
         transaction,
         lock: this.db.dialect === "postgres" ? Transaction.LOCK.UPDATE : undefined,
@@ -150,25 +198,33 @@ export class DocumentStore {
       let version: number;
       if (!row) {
         version = 1;
-        await RoomDocument.create(
+        const created = await RoomDocument.create(
           { name: documentName, orgId: parsed.orgId, roomId: parsed.roomId, state: Buffer.from(state), version },
           { transaction },
         );
+        written = { state, createdAt: created.createdAt };
       } else {
         const next = row.version === baseVersion ? state : mergeStates(new Uint8Array(row.state), state);
         version = row.version + 1;
         await row.update({ state: Buffer.from(next), version }, { transaction });
+        written = { state: next, createdAt: row.createdAt };
       }
       for (let i = 0; i < containedIds.length; i += 500) {
         await DocumentUpdate.destroy({ where: { id: containedIds.slice(i, i + 500) }, transaction });
       }
       return version;
     });
+    // Committed: the next load of the document (a joiner after it unloads) need not read it back.
+    // created_at as the driver will read it back (SQLite keeps Sequelize's text form).
+    const createdAt = this.db.dialect === "sqlite" ? sqliteDate(written!.createdAt) : written!.createdAt;
+    this.snapshots.set(documentName, { state: written!.state, version: stored, createdAt });
+    return stored;
   }
 
   /** Remove a document's snapshot and log (when its room is deleted). */
   async destroy(documentName: string): Promise<void> {
     const { RoomDocument, DocumentUpdate } = this.db.models;
+    this.snapshots.delete(documentName);
     await this.sequelize.transaction(async (transaction) => {
       await DocumentUpdate.destroy({ where: { documentName }, transaction });
       await RoomDocument.destroy({ where: { name: documentName }, transaction });
