@@ -45,6 +45,18 @@ export interface ActivityServiceOptions {
   now?: () => number;
 }
 
+/** Joins written in one batch at most (one statement's OR list, one transaction). */
+const MAX_JOIN_BATCH = 500;
+
+interface PendingJoin {
+  orgId: string;
+  roomId: string;
+  dedupeKey: string;
+  userId: string;
+  resolve: (view: ActivityView | null) => void;
+  reject: (error: unknown) => void;
+}
+
 interface EditCounter {
   orgId: string;
   roomId: string;
@@ -62,6 +74,9 @@ export class ActivityService {
   private readonly timer: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly joined = new Set<string>();
+  private joins: PendingJoin[] = [];
+  private joinsScheduled = false;
+  private joinsWriting: Promise<void> | null = null;
 
   constructor(options: ActivityServiceOptions) {
     this.db = options.db;
@@ -87,30 +102,90 @@ export class ActivityService {
     return this.announce(row);
   }
 
-  /** The first time a user opens a room; later joins (on any process) are ignored. */
+  /**
+   * The first time a user opens a room; later joins (on any process) are ignored. Joins arrive in
+   * waves (a deploy's reconnects, a class opening one document), so they are written in batches:
+   * every join of an event-loop turn shares one read of the rows that exist and one transaction —
+   * on SQLite one turn of the process' single writer instead of one per join, which would queue the
+   * update log's appends (and every broadcast waiting on them) behind thousands of joins.
+   */
   async recordJoin(orgId: string, roomId: string, userId: string): Promise<ActivityView | null> {
     // Every connection reports a join; remember the ones known to exist so reconnects cost nothing.
     const seen = `${orgId}\u0000${roomId}\u0000${userId}`;
     if (this.joined.has(seen)) return null;
     if (this.joined.size >= 100_000) this.joined.clear();
     this.joined.add(seen);
-    const dedupeKey = `joined:${userId}`;
-    if (await this.db.models.RoomActivity.findOne({ where: { orgId, roomId, dedupeKey }, attributes: ["id"] })) return null;
-    try {
-      const row = await this.db.models.RoomActivity.create({
-        orgId,
-        roomId,
-        kind: "user_joined_first_time",
-        actorId: userId,
-        data: {},
-        count: 1,
-        dedupeKey,
+    return new Promise((resolve, reject) => {
+      this.joins.push({ orgId, roomId, dedupeKey: `joined:${userId}`, userId, resolve, reject });
+      this.scheduleJoins();
+    });
+  }
+
+  private scheduleJoins(): void {
+    if (this.joinsScheduled || this.joinsWriting) return;
+    this.joinsScheduled = true;
+    setImmediate(() => {
+      this.joinsScheduled = false;
+      this.joinsWriting = this.track(this.writeJoins()).finally(() => {
+        this.joinsWriting = null;
+        if (this.joins.length > 0) this.scheduleJoins();
       });
-      return this.announce(row);
-    } catch (error) {
-      if (error instanceof UniqueConstraintError) return null;
-      throw error;
+    });
+  }
+
+  private async writeJoins(): Promise<void> {
+    while (this.joins.length > 0) {
+      const batch = this.joins.splice(0, MAX_JOIN_BATCH);
+      try {
+        const created = await this.createJoinRows(batch);
+        for (const [i, join] of batch.entries()) {
+          const row = created[i];
+          join.resolve(row ? this.announce(row) : null);
+        }
+      } catch (error) {
+        for (const join of batch) join.reject(error);
+      }
     }
+  }
+
+  /** The batch's rows, null where the join was recorded before (by another process, or before a restart). */
+  private async createJoinRows(batch: PendingJoin[]): Promise<(RoomActivity | null)[]> {
+    const model = this.db.models.RoomActivity;
+    const keyOf = (r: { orgId: string; roomId: string; dedupeKey: string | null }) => `${r.orgId}\u0000${r.roomId}\u0000${r.dedupeKey}`;
+    const existing = await model.findAll({
+      where: { [Op.or]: batch.map(({ orgId, roomId, dedupeKey }) => ({ orgId, roomId, dedupeKey })) },
+      attributes: ["orgId", "roomId", "dedupeKey"],
+    });
+    const known = new Set(existing.map(keyOf));
+    const fresh = batch.filter((join) => !known.has(keyOf(join)));
+    const values = (join: PendingJoin) => ({
+      orgId: join.orgId,
+      roomId: join.roomId,
+      kind: "user_joined_first_time" as const,
+      actorId: join.userId,
+      data: {},
+      count: 1,
+      dedupeKey: join.dedupeKey,
+    });
+    const rows = new Map<PendingJoin, RoomActivity | null>();
+    try {
+      await this.db.sequelize.transaction(async (transaction) => {
+        for (const join of fresh) rows.set(join, await model.create(values(join), { transaction }));
+      });
+    } catch (error) {
+      if (!(error instanceof UniqueConstraintError)) throw error;
+      // Another process recorded one of these joins since the read: one row at a time, skipping it.
+      rows.clear();
+      for (const join of fresh) {
+        try {
+          rows.set(join, await model.create(values(join)));
+        } catch (rowError) {
+          if (!(rowError instanceof UniqueConstraintError)) throw rowError;
+          rows.set(join, null);
+        }
+      }
+    }
+    return batch.map((join) => rows.get(join) ?? null);
   }
 
   /** Count one content update by a user; cheap and synchronous (called per keystroke). */
@@ -192,6 +267,7 @@ export class ActivityService {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    while (this.joins.length > 0 || this.joinsScheduled || this.joinsWriting) await (this.joinsWriting ?? new Promise((r) => setImmediate(r)));
     await Promise.allSettled([...this.inflight]);
   }
 
