@@ -9,8 +9,9 @@
  * sends a one-character update once per BROADCAST_INTERVAL_MS (random phases) for the window, and
  * each reader timestamps each update's arrival: latency = arrival − send, on one process's clock.
  * A step holds when every connection is still connected, every reader received every update sent
- * in the window, and the p99 is under P99_TARGET_MS; the steps stop after the first that does not.
- * The figure per configuration is the largest step that held (median over rounds).
+ * in the window, and the p99 is under P99_TARGET_MS; the steps stop after one that lost a
+ * connection or an update or whose p99 is beyond GIVE_UP_P99_MS. The figure per configuration is
+ * the largest step that held (median over rounds).
  *
  * Clients are lightweight wire clients (lib/wire-client.ts: the Hocuspocus protocol over a raw `ws`
  * socket, no Y.Doc for readers) in HOSTS child processes (lib/connection-host.ts), whole rooms per
@@ -40,17 +41,22 @@ import { selectTargets, type RunningTarget, type Target } from "./lib/targets.ts
 const ROOM_SIZE = 100;
 const BROADCAST_INTERVAL_MS = 1000;
 const P99_TARGET_MS = 100;
+/** Steps stop after one with a p99 beyond this (or any connection lost, any update missing). */
+const GIVE_UP_P99_MS = 1000;
 const STEPS = [2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 50_000];
 const QUICK_STEPS = [2_500, 10_000, 20_000];
 /**
  * After a step has connected, the server may still be working off the wave (SyncForge records each
- * user's first join in the room's activity feed and announces it to the room): the window starts
- * once the server and its database backends used under QUIET_CPU_PERCENT of a core over a second,
- * at least MIN_SETTLE_MS and at most MAX_SETTLE_MS after the last connection synced.
+ * user's first join in the room's activity feed and announces it to the room, possibly waiting on
+ * its database rather than the CPU): the window starts once, over one second, the server and its
+ * database backends used under QUIET_CPU_PERCENT of a core and the clients received fewer than
+ * QUIET_FRAMES_PER_CONNECTION messages per connection (the keep-alive alone is 3 per 15 s), at least
+ * MIN_SETTLE_MS and at most MAX_SETTLE_MS after the last connection synced.
  */
 const MIN_SETTLE_MS = 3000;
 const MAX_SETTLE_MS = 60_000;
 const QUIET_CPU_PERCENT = 50;
+const QUIET_FRAMES_PER_CONNECTION = 0.5;
 const DRAIN_MS = 5000;
 /** Below the servers' 30 s idle timeout; a provider renews its awareness every 15 s. */
 const KEEP_ALIVE_MS = 15_000;
@@ -73,6 +79,8 @@ interface Step {
   /** Connections that dropped during the step, plus those that did not connect. */
   lost: number;
   serverCpuPercent: number;
+  /** Server CPU in the window per update delivered to a reader: robust to a busy machine, unlike latency. */
+  serverCpuMicrosPerDelivery: number;
   clientCpuPercent: number;
   rssMiB: number;
   connectSeconds: number;
@@ -143,20 +151,25 @@ class Host {
 }
 
 /** Wait until the server is quiet (see QUIET_CPU_PERCENT); returns the seconds waited. */
-async function settle(running: RunningTarget): Promise<number> {
+async function settle(running: RunningTarget, hosts: Host[], connections: number): Promise<number> {
   const started = performance.now();
   await sleep(MIN_SETTLE_MS);
   while (performance.now() - started < MAX_SETTLE_MS) {
     const meter = new CpuMeter(async () => [running.server.pid, ...(await running.databasePids())]);
+    await Promise.all(hosts.map((h) => h.request({ type: "stats" }, "stats")));
     await meter.start();
     await sleep(1000);
     const { cpuMicros, wallMs } = await meter.stop();
-    if ((cpuMicros / 1000 / wallMs) * 100 < QUIET_CPU_PERCENT) break;
+    const frames = (await Promise.all(hosts.map((h) => h.request({ type: "stats" }, "stats")))).reduce((n, s) => n + s.frames, 0);
+    if ((cpuMicros / 1000 / wallMs) * 100 < QUIET_CPU_PERCENT && frames < connections * QUIET_FRAMES_PER_CONNECTION * (wallMs / 1000)) break;
   }
   return (performance.now() - started) / 1000;
 }
 
-async function measureSteps(running: RunningTarget, steps: number[], windowMs: number, round: number, log: (m: string) => void): Promise<Step[]> {
+async function measureSteps(running: RunningTarget, steps: number[], windowMs: number, log: (m: string) => void): Promise<Step[]> {
+  // Room (and user) names new to the database: PostgreSQL's is kept between runs, and a user's
+  // first join to a room is recorded once in its activity feed.
+  const runId = Math.random().toString(36).slice(2, 8);
   const hosts = Array.from({ length: HOSTS }, () => new Host());
   const results: Step[] = [];
   try {
@@ -171,7 +184,7 @@ async function measureSteps(running: RunningTarget, steps: number[], windowMs: n
       const started = performance.now();
       const batches: HostRoom[][] = hosts.map(() => []);
       for (; rooms < connections / ROOM_SIZE; rooms += 1) {
-        const name = `conns-${round}-${rooms}`;
+        const name = `conns-${runId}-${rooms}`;
         const tokens: string[] = [];
         for (let i = 0; i < ROOM_SIZE; i += 1) tokens.push(await running.token(`${name}-${i}`));
         batches[rooms % HOSTS]!.push({ name, tokens });
@@ -181,7 +194,7 @@ async function measureSteps(running: RunningTarget, steps: number[], windowMs: n
       const failed = opened.reduce((n, o) => n + o.failed, 0);
       for (const error of opened.flatMap((o) => o.errors).slice(0, 3)) log(`    connect failed: ${error}`);
 
-      const settleSeconds = await settle(running);
+      const settleSeconds = await settle(running, hosts, connections);
       const serverCpu = new CpuMeter(() => [running.server.pid]);
       const clientCpu = new CpuMeter(() => hosts.map((h) => h.child.pid!));
       await serverCpu.start();
@@ -209,6 +222,7 @@ async function measureSteps(running: RunningTarget, steps: number[], windowMs: n
         received,
         lost,
         serverCpuPercent: (server.cpuMicros / 1000 / server.wallMs) * 100,
+        serverCpuMicrosPerDelivery: server.cpuMicros / received,
         clientCpuPercent: (clients.cpuMicros / 1000 / clients.wallMs) * 100,
         rssMiB: memory ? memory.rss / 2 ** 20 : Number.NaN,
         connectSeconds,
@@ -218,7 +232,7 @@ async function measureSteps(running: RunningTarget, steps: number[], windowMs: n
       results.push(step);
       log(
         `    ${fmt(connections)} connections: p50 ${fmt(step.p50, 1)} ms, p99 ${fmt(p99, 1)} ms, received ${percent(received / expected, 3)}, ` +
-          `lost ${lost}, server CPU ${fmt(step.serverCpuPercent)} %, RSS ${fmt(step.rssMiB)} MiB, connect ${fmt(connectSeconds, 1)} s, settle ${fmt(settleSeconds, 1)} s${step.held ? "" : " — did not hold"}`,
+          `lost ${lost}, server CPU ${fmt(step.serverCpuPercent)} % (${fmt(step.serverCpuMicrosPerDelivery, 1)} µs/delivery), RSS ${fmt(step.rssMiB)} MiB, connect ${fmt(connectSeconds, 1)} s, settle ${fmt(settleSeconds, 1)} s${step.held ? "" : " — did not hold"}`,
       );
       const byType = (list: { frames: Record<number, number> }[]) => {
         const sum: Record<string, number> = {};
@@ -227,7 +241,9 @@ async function measureSteps(running: RunningTarget, steps: number[], windowMs: n
       };
       log(`    received while connecting: ${byType(opened)}; in the window: ${byType(measured)}`);
       for (const codes of measured.flatMap((m) => m.dropCodes).slice(0, 3)) log(`    dropped: ${codes}`);
-      if (!step.held) break;
+      // Past a step that missed only the latency target, go on (on a shared machine a slow second
+      // can fail one step); stop once connections are lost, updates missing, or the p99 is far off.
+      if (lost > 0 || failed > 0 || received < expected || !(p99 < GIVE_UP_P99_MS)) break;
     }
     return results;
   } finally {
@@ -253,10 +269,10 @@ const connections: Benchmark = {
     const cap = Math.floor((openFilesLimit() - FD_MARGIN) / ROOM_SIZE) * ROOM_SIZE;
     const steps = [...new Set((context.quick ? QUICK_STEPS : STEPS).map((s) => Math.min(s, cap)))];
     context.log(`steps ${steps.map((s) => fmt(s)).join(" → ")} (open files limit ${openFilesLimit()}, cap ${fmt(cap)})`);
-    const results = await runInterleaved<Target, Figures>(context, selectTargets(context.servers), async (target, round) => {
+    const results = await runInterleaved<Target, Figures>(context, selectTargets(context.servers), async (target) => {
       const running = await target.start();
       try {
-        return toFigures(await measureSteps(running, steps, windowMs, round, context.log));
+        return toFigures(await measureSteps(running, steps, windowMs, context.log));
       } finally {
         await running.stop();
         for (const line of running.server.errorSamples().slice(0, 2)) context.log(`  server: ${line}`);
@@ -276,7 +292,7 @@ const connections: Benchmark = {
         ratio(m.held, bare?.held),
       ]),
       notes: [
-        `steps ${steps.map((s) => fmt(s)).join(" → ")}, stopping after the first that does not hold${cap < Math.max(...(context.quick ? QUICK_STEPS : STEPS)) ? `; capped at ${fmt(cap)} by this machine's open-files hard limit (${openFilesLimit()}), which the server process inherits` : ""}`,
+        `steps ${steps.map((s) => fmt(s)).join(" → ")}, stopping after one that loses a connection or an update or has a p99 over ${fmt(GIVE_UP_P99_MS)} ms${cap < Math.max(...(context.quick ? QUICK_STEPS : STEPS)) ? `; capped at ${fmt(cap)} by this machine's open-files hard limit (${openFilesLimit()}), which the server process inherits` : ""}`,
         `rooms of ${ROOM_SIZE} connections (1 writer, ${ROOM_SIZE - 1} readers); each writer sends a one-character update every ${BROADCAST_INTERVAL_MS} ms over a ${windowMs / 1000} s window`,
         "latency = from the writer's send to a reader's socket delivering it, same process clock; every reader counts",
         `clients: the Hocuspocus wire protocol over raw ws sockets in ${HOSTS} child processes (scripts/bench/lib/wire-client.ts), re-syncing every ${KEEP_ALIVE_MS / 1000} s to stay under the servers' idle timeout`,
@@ -284,7 +300,7 @@ const connections: Benchmark = {
     };
     const perStep: Table = {
       title: `connections — per step, median of ${context.rounds} run${context.rounds > 1 ? "s" : ""}`,
-      columns: ["server", "connections", "p50 ms", "p99 ms", "max ms", "received", "lost", "server CPU %", "server RSS MiB", "clients CPU %", "connect s", "settle s", "held"],
+      columns: ["server", "connections", "p50 ms", "p99 ms", "max ms", "received", "lost", "server CPU %", "server CPU µs/delivery", "server RSS MiB", "clients CPU %", "connect s", "settle s", "held"],
       rows: results.flatMap(({ label, median: m }) =>
         steps
           .filter((s) => Number.isFinite(m[`${s}.p99`]) || Number.isFinite(m[`${s}.lost`]))
@@ -297,6 +313,7 @@ const connections: Benchmark = {
             percent(m[`${s}.received`]! / m[`${s}.expected`]!, 3),
             fmt(m[`${s}.lost`]),
             fmt(m[`${s}.serverCpuPercent`]),
+            fmt(m[`${s}.serverCpuMicrosPerDelivery`], 1),
             fmt(m[`${s}.rssMiB`]),
             fmt(m[`${s}.clientCpuPercent`]),
             fmt(m[`${s}.connectSeconds`], 1),
@@ -305,13 +322,14 @@ const connections: Benchmark = {
           ]),
       ),
       notes: [
-        `connect s = from the first new connection of the step to the last synced; settle s = until the server and its database used under ${QUIET_CPU_PERCENT} % of a core over a second (at least ${MIN_SETTLE_MS / 1000} s, at most ${MAX_SETTLE_MS / 1000} s), then the window`,
+        `connect s = from the first new connection of the step to the last synced; settle s = until, over a second, the server and its database used under ${QUIET_CPU_PERCENT} % of a core and the clients received under ${QUIET_FRAMES_PER_CONNECTION} messages per connection (at least ${MIN_SETTLE_MS / 1000} s, at most ${MAX_SETTLE_MS / 1000} s), then the window`,
+        "server CPU µs/delivery = the server's CPU time in the window (keep-alives and SyncForge's activity messages included) / updates delivered to readers",
         "CPU % is of one core (the machine has two, shared by server and clients); RSS is the server process's at the end of the step"],
     };
     return {
       tables: [summary, perStep],
       data: {
-        parameters: { steps, cap, roomSize: ROOM_SIZE, broadcastIntervalMs: BROADCAST_INTERVAL_MS, windowMs, minSettleMs: MIN_SETTLE_MS, maxSettleMs: MAX_SETTLE_MS, quietCpuPercent: QUIET_CPU_PERCENT, drainMs: DRAIN_MS, keepAliveMs: KEEP_ALIVE_MS, hosts: HOSTS, rounds: context.rounds },
+        parameters: { steps, cap, roomSize: ROOM_SIZE, broadcastIntervalMs: BROADCAST_INTERVAL_MS, windowMs, minSettleMs: MIN_SETTLE_MS, maxSettleMs: MAX_SETTLE_MS, quietCpuPercent: QUIET_CPU_PERCENT, quietFramesPerConnection: QUIET_FRAMES_PER_CONNECTION, drainMs: DRAIN_MS, keepAliveMs: KEEP_ALIVE_MS, hosts: HOSTS, rounds: context.rounds },
         results,
       },
     };

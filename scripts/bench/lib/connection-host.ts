@@ -22,6 +22,8 @@ export type HostCommand =
   | { type: "init"; url: string; localAddresses: string[]; perAddress: number; keepAliveMs: number; concurrency: number }
   | { type: "open"; rooms: HostRoom[] }
   | { type: "measure"; windowMs: number; intervalMs: number; drainMs: number }
+  /** Messages received since the last "stats", "open" or "measure". */
+  | { type: "stats" }
   | { type: "close" };
 
 export type HostReply =
@@ -38,6 +40,7 @@ export type HostReply =
       /** Messages received in the window by MessageType, updates included. */
       frames: Record<number, number>;
     }
+  | { type: "stats"; frames: number }
   | { type: "error"; message: string };
 
 interface Room {
@@ -238,6 +241,12 @@ process.on("message", (command: HostCommand) => {
         return open(command.rooms);
       case "measure":
         return measure(command.windowMs, command.intervalMs, command.drainMs);
+      case "stats": {
+        const count = Object.values(frames).reduce((a, b) => a + b, 0);
+        frames = {};
+        reply({ type: "stats", frames: count });
+        return;
+      }
       case "close":
         closeAll();
         process.disconnect();
