@@ -221,29 +221,38 @@ export class ActivityService {
     }
   }
 
-  /** Add buffered edit counts to their rows; drop counters of past windows. */
+  /**
+   * Add buffered edit counts to their rows; drop counters of past windows. All counts of a flush go
+   * in one transaction (on SQLite one turn of the single writer, not one per editor, which queued
+   * the update log behind a busy server's every flush) and are read back in one query.
+   */
   async flush(): Promise<void> {
     const current = Math.floor(this.now() / this.windowMs) * this.windowMs;
-    const work: Promise<unknown>[] = [];
+    const due: { counter: EditCounter; by: number }[] = [];
     for (const [key, counter] of this.edits) {
       const windowStart = Number(counter.dedupeKey.slice(counter.dedupeKey.lastIndexOf(":") + 1));
       if (windowStart < current) this.edits.delete(key);
       if (counter.pending === 0) continue;
-      const by = counter.pending;
+      due.push({ counter, by: counter.pending });
       counter.pending = 0;
-      work.push(
-        this.track(
-          counter.created.then(async () => {
-            const model = this.db.models.RoomActivity;
-            const where = { orgId: counter.orgId, roomId: counter.roomId, dedupeKey: counter.dedupeKey };
-            await model.increment({ count: by }, { where });
-            const row = await model.findOne({ where });
-            if (row) this.announce(row, "sf:activity_updated");
-          }),
-        ),
-      );
     }
-    await Promise.allSettled(work);
+    if (due.length > 0) await this.track(this.addEditCounts(due)).catch(() => {});
+  }
+
+  private async addEditCounts(due: { counter: EditCounter; by: number }[]): Promise<void> {
+    // A window's first edit creates its row (createEditRow logs a failure); counts follow it.
+    await Promise.allSettled(due.map(({ counter }) => counter.created));
+    const model = this.db.models.RoomActivity;
+    const whereOf = ({ orgId, roomId, dedupeKey }: EditCounter) => ({ orgId, roomId, dedupeKey });
+    try {
+      await this.db.sequelize.transaction(async (transaction) => {
+        for (const { counter, by } of due) await model.increment({ count: by }, { where: whereOf(counter), transaction });
+      });
+      const rows = await model.findAll({ where: { [Op.or]: due.map(({ counter }) => whereOf(counter)) } });
+      for (const row of rows) this.announce(row, "sf:activity_updated");
+    } catch (error) {
+      logger.warn("Could not add edits to the activity feed", { rows: due.length, error: (error as Error).message });
+    }
   }
 
   /** Oldest first by default (a feed reads as a sequence); the cursor is the last row's (createdAt, id). */
