@@ -17,4 +17,5 @@ export const registry: Registration[] = [
   { name: "awareness", load: () => import("./awareness.ts") },
   { name: "idle", load: () => import("./idle.ts") },
   { name: "join", load: () => import("./join.ts") },
+  { name: "connections", load: () => import("./connections.ts") },
 ];

@@ -45,6 +45,18 @@ export interface ActivityServiceOptions {
   now?: () => number;
 }
 
+/** Joins written in one batch at most (one statement's OR list, one transaction). */
+const MAX_JOIN_BATCH = 500;
+
+interface PendingJoin {
+  orgId: string;
+  roomId: string;
+  dedupeKey: string;
+  userId: string;
+  resolve: (view: ActivityView | null) => void;
+  reject: (error: unknown) => void;
+}
+
 interface EditCounter {
   orgId: string;
   roomId: string;
@@ -62,6 +74,9 @@ export class ActivityService {
   private readonly timer: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly joined = new Set<string>();
+  private joins: PendingJoin[] = [];
+  private joinsScheduled = false;
+  private joinsWriting: Promise<void> | null = null;
 
   constructor(options: ActivityServiceOptions) {
     this.db = options.db;
@@ -87,30 +102,90 @@ export class ActivityService {
     return this.announce(row);
   }
 
-  /** The first time a user opens a room; later joins (on any process) are ignored. */
+  /**
+   * The first time a user opens a room; later joins (on any process) are ignored. Joins arrive in
+   * waves (a deploy's reconnects, a class opening one document), so they are written in batches:
+   * every join of an event-loop turn shares one read of the rows that exist and one transaction —
+   * on SQLite one turn of the process' single writer instead of one per join, which would queue the
+   * update log's appends (and every broadcast waiting on them) behind thousands of joins.
+   */
   async recordJoin(orgId: string, roomId: string, userId: string): Promise<ActivityView | null> {
     // Every connection reports a join; remember the ones known to exist so reconnects cost nothing.
     const seen = `${orgId}\u0000${roomId}\u0000${userId}`;
     if (this.joined.has(seen)) return null;
     if (this.joined.size >= 100_000) this.joined.clear();
     this.joined.add(seen);
-    const dedupeKey = `joined:${userId}`;
-    if (await this.db.models.RoomActivity.findOne({ where: { orgId, roomId, dedupeKey }, attributes: ["id"] })) return null;
-    try {
-      const row = await this.db.models.RoomActivity.create({
-        orgId,
-        roomId,
-        kind: "user_joined_first_time",
-        actorId: userId,
-        data: {},
-        count: 1,
-        dedupeKey,
+    return new Promise((resolve, reject) => {
+      this.joins.push({ orgId, roomId, dedupeKey: `joined:${userId}`, userId, resolve, reject });
+      this.scheduleJoins();
+    });
+  }
+
+  private scheduleJoins(): void {
+    if (this.joinsScheduled || this.joinsWriting) return;
+    this.joinsScheduled = true;
+    setImmediate(() => {
+      this.joinsScheduled = false;
+      this.joinsWriting = this.track(this.writeJoins()).finally(() => {
+        this.joinsWriting = null;
+        if (this.joins.length > 0) this.scheduleJoins();
       });
-      return this.announce(row);
-    } catch (error) {
-      if (error instanceof UniqueConstraintError) return null;
-      throw error;
+    });
+  }
+
+  private async writeJoins(): Promise<void> {
+    while (this.joins.length > 0) {
+      const batch = this.joins.splice(0, MAX_JOIN_BATCH);
+      try {
+        const created = await this.createJoinRows(batch);
+        for (const [i, join] of batch.entries()) {
+          const row = created[i];
+          join.resolve(row ? this.announce(row) : null);
+        }
+      } catch (error) {
+        for (const join of batch) join.reject(error);
+      }
     }
+  }
+
+  /** The batch's rows, null where the join was recorded before (by another process, or before a restart). */
+  private async createJoinRows(batch: PendingJoin[]): Promise<(RoomActivity | null)[]> {
+    const model = this.db.models.RoomActivity;
+    const keyOf = (r: { orgId: string; roomId: string; dedupeKey: string | null }) => `${r.orgId}\u0000${r.roomId}\u0000${r.dedupeKey}`;
+    const existing = await model.findAll({
+      where: { [Op.or]: batch.map(({ orgId, roomId, dedupeKey }) => ({ orgId, roomId, dedupeKey })) },
+      attributes: ["orgId", "roomId", "dedupeKey"],
+    });
+    const known = new Set(existing.map(keyOf));
+    const fresh = batch.filter((join) => !known.has(keyOf(join)));
+    const values = (join: PendingJoin) => ({
+      orgId: join.orgId,
+      roomId: join.roomId,
+      kind: "user_joined_first_time" as const,
+      actorId: join.userId,
+      data: {},
+      count: 1,
+      dedupeKey: join.dedupeKey,
+    });
+    const rows = new Map<PendingJoin, RoomActivity | null>();
+    try {
+      await this.db.sequelize.transaction(async (transaction) => {
+        for (const join of fresh) rows.set(join, await model.create(values(join), { transaction }));
+      });
+    } catch (error) {
+      if (!(error instanceof UniqueConstraintError)) throw error;
+      // Another process recorded one of these joins since the read: one row at a time, skipping it.
+      rows.clear();
+      for (const join of fresh) {
+        try {
+          rows.set(join, await model.create(values(join)));
+        } catch (rowError) {
+          if (!(rowError instanceof UniqueConstraintError)) throw rowError;
+          rows.set(join, null);
+        }
+      }
+    }
+    return batch.map((join) => rows.get(join) ?? null);
   }
 
   /** Count one content update by a user; cheap and synchronous (called per keystroke). */
@@ -146,29 +221,38 @@ export class ActivityService {
     }
   }
 
-  /** Add buffered edit counts to their rows; drop counters of past windows. */
+  /**
+   * Add buffered edit counts to their rows; drop counters of past windows. All counts of a flush go
+   * in one transaction (on SQLite one turn of the single writer, not one per editor, which queued
+   * the update log behind a busy server's every flush) and are read back in one query.
+   */
   async flush(): Promise<void> {
     const current = Math.floor(this.now() / this.windowMs) * this.windowMs;
-    const work: Promise<unknown>[] = [];
+    const due: { counter: EditCounter; by: number }[] = [];
     for (const [key, counter] of this.edits) {
       const windowStart = Number(counter.dedupeKey.slice(counter.dedupeKey.lastIndexOf(":") + 1));
       if (windowStart < current) this.edits.delete(key);
       if (counter.pending === 0) continue;
-      const by = counter.pending;
+      due.push({ counter, by: counter.pending });
       counter.pending = 0;
-      work.push(
-        this.track(
-          counter.created.then(async () => {
-            const model = this.db.models.RoomActivity;
-            const where = { orgId: counter.orgId, roomId: counter.roomId, dedupeKey: counter.dedupeKey };
-            await model.increment({ count: by }, { where });
-            const row = await model.findOne({ where });
-            if (row) this.announce(row, "sf:activity_updated");
-          }),
-        ),
-      );
     }
-    await Promise.allSettled(work);
+    if (due.length > 0) await this.track(this.addEditCounts(due)).catch(() => {});
+  }
+
+  private async addEditCounts(due: { counter: EditCounter; by: number }[]): Promise<void> {
+    // A window's first edit creates its row (createEditRow logs a failure); counts follow it.
+    await Promise.allSettled(due.map(({ counter }) => counter.created));
+    const model = this.db.models.RoomActivity;
+    const whereOf = ({ orgId, roomId, dedupeKey }: EditCounter) => ({ orgId, roomId, dedupeKey });
+    try {
+      await this.db.sequelize.transaction(async (transaction) => {
+        for (const { counter, by } of due) await model.increment({ count: by }, { where: whereOf(counter), transaction });
+      });
+      const rows = await model.findAll({ where: { [Op.or]: due.map(({ counter }) => whereOf(counter)) } });
+      for (const row of rows) this.announce(row, "sf:activity_updated");
+    } catch (error) {
+      logger.warn("Could not add edits to the activity feed", { rows: due.length, error: (error as Error).message });
+    }
   }
 
   /** Oldest first by default (a feed reads as a sequence); the cursor is the last row's (createdAt, id). */
@@ -192,6 +276,7 @@ export class ActivityService {
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    while (this.joins.length > 0 || this.joinsScheduled || this.joinsWriting) await (this.joinsWriting ?? new Promise((r) => setImmediate(r)));
     await Promise.allSettled([...this.inflight]);
   }
 
