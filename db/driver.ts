@@ -158,7 +158,7 @@ class SqliteDriver implements Driver {
     return this.sequelize.writer.run(
       () =>
         new Promise<RunResult<T>>((resolve, reject) => {
-          if (/\bRETURNING\b/i.test(statement.text)) {
+          if (returnsRows(statement)) {
             prepared.all(params, (error: Error | null, rows: T[]) => (error ? reject(error) : resolve({ rows, changes: rows.length, lastId: null })));
           } else {
             prepared.run(params, function (this: { changes: number; lastID: number }, error: Error | null) {
@@ -219,6 +219,18 @@ class SqliteDriver implements Driver {
     const [, meta] = (await this.sequelize.query(statement.text, { bind: params, type: QueryTypes.RAW })) as [unknown, { changes?: number } | undefined];
     return { rows: [], changes: Number(meta?.changes ?? 0), lastId: null };
   }
+}
+
+const returning = new WeakMap<Statement, boolean>();
+
+/** Whether a write has a RETURNING clause; read once per statement object (the append's text is long and runs per commit). */
+function returnsRows(statement: Statement): boolean {
+  let known = returning.get(statement);
+  if (known === undefined) {
+    known = /\bRETURNING\b/i.test(statement.text);
+    returning.set(statement, known);
+  }
+  return known;
 }
 
 /** `$1` → `?1`: SQLite's numbered parameters, so one SQL text serves both dialects. */
