@@ -109,6 +109,8 @@ interface MemoryReading {
 }
 
 const PROBE_LINE = /memory-probe (\{.*\})/;
+/** With MEMORY_PROBE_SNAPSHOT_DIR, the line that follows once the heap snapshot is written. */
+const SNAPSHOT_LINE = /memory-probe-snapshot (\{.*\})/;
 
 /** Node flags that load the probe into a server (NODE_OPTIONS: the servers are started by the harness). */
 function probeEnv(): Record<string, string> {
@@ -121,19 +123,20 @@ function probeEnv(): Record<string, string> {
 
 /** Ask the server's probe for its memory after a full collection; resolves its next report. */
 function probeMemory(server: ServerProcess): Promise<MemoryReading> {
+  const snapshots = process.env.BENCH_HEAP_SNAPSHOT_DIR !== undefined;
   return new Promise((resolve, reject) => {
     let text = "";
     const onData = (data: Buffer) => {
       text += data.toString("utf8");
       const match = PROBE_LINE.exec(text);
-      if (!match) return;
+      if (!match || (snapshots && !SNAPSHOT_LINE.test(text))) return;
       done();
       resolve(JSON.parse(match[1]!) as MemoryReading);
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error("the server's memory probe did not answer within 60 s"));
-    }, 60_000);
+      reject(new Error("the server's memory probe did not answer in time"));
+    }, snapshots ? 300_000 : 60_000);
     const done = () => {
       clearTimeout(timer);
       server.child.stdout!.off("data", onData);
@@ -347,6 +350,7 @@ async function measure(configuration: Configuration, rooms: number, settleMs: nu
       `  ${configuration.label}: ${fmt(figures.rssKiBPerConnection, 1)} KiB RSS, ${fmt(figures.heapKiBPerConnection, 1)} KiB heap per connection; ` +
         `connected in ${fmt(connectSeconds, 1)} s, ${figures.disconnects} disconnects, ${running.server.errorLines()} server error lines`,
     );
+    for (const line of running.server.errorSamples()) context.log(`    server: ${line}`);
     const spaces = Object.keys(after.spaces)
       .map((name) => `${name} ${fmt(((after.spaces[name] ?? 0) - (before.spaces[name] ?? 0)) / 1024 / connections, 1)}`)
       .join(", ");

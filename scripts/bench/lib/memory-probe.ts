@@ -25,5 +25,7 @@ process.on("SIGWINCH", () => {
   const spaces = Object.fromEntries(getHeapSpaceStatistics().filter((s) => s.space_size > 0).map((s) => [s.space_name, s.physical_space_size]));
   process.stdout.write(`memory-probe ${JSON.stringify({ ...usage, spaces, collected: collect !== undefined })}\n`);
   probes += 1;
-  if (snapshotDir) writeHeapSnapshot(path.join(snapshotDir, `probe-${process.pid}-${probes}.heapsnapshot`));
+  if (!snapshotDir) return;
+  const file = writeHeapSnapshot(path.join(snapshotDir, `probe-${process.pid}-${probes}.heapsnapshot`));
+  process.stdout.write(`memory-probe-snapshot ${JSON.stringify({ file })}\n`);
 });
