@@ -302,10 +302,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const webRequest = toWebRequest(request);
       // /yjs/<room>?token=: the stock y-websocket protocol, joined to the same documents (yws-socket.ts).
-      if (yws) YwsSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
-      else CollabSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
+      if (yws) YwsSocket.accept(ws, request.url ?? "/", hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
+      else CollabSocket.accept(ws, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
     });
   });
 
@@ -403,13 +402,4 @@ function warnOnceAboutForwardedHeaders(): express.RequestHandler {
     }
     next();
   };
-}
-
-function toWebRequest(request: http.IncomingMessage): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (typeof value === "string") headers.set(name, value);
-    else if (Array.isArray(value)) headers.set(name, value.join(", "));
-  }
-  return new Request(`http://${request.headers.host ?? "localhost"}${request.url ?? "/"}`, { headers });
 }

@@ -25,6 +25,7 @@ import { type ReadLevel } from "../../protocol/permissions.ts";
 import { toUint8Array } from "./raw-data.ts";
 import { filterInboundMessage, OutboundReadFilter, type RestrictedLevel } from "./read-filter.ts";
 import { ClientAddressRewriter } from "./address-rewrite.ts";
+import { deleteEntry, EMPTY_MAP, setEntry } from "./empty-maps.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { PresenceHub } from "./presence/presence-hub.ts";
@@ -121,6 +122,19 @@ export class EdgeRejection extends Error {
 }
 
 /**
+ * The Request Hocuspocus is handed with each socket: one per endpoint, shared by all of its sockets.
+ * Hocuspocus keeps a socket's Request for the socket's life and gives it to every hook (headers,
+ * query parameters); a Request made of each handshake cost ≈ 2 KiB per idle connection — more with a
+ * browser's cookies — and on /yjs kept the access token of its query string. Nothing of ours reads
+ * them: who the client is comes from its token, where it connects from is `remoteAddress` in the
+ * context (SocketContext); a hook that needs more from the handshake should get it there too.
+ */
+const ENDPOINT_REQUESTS: Record<string, Request> = {
+  collab: new Request("http://localhost/collab"),
+  yjs: new Request("http://localhost/yjs"),
+};
+
+/**
  * An address whose Auth message has arrived but whose level authenticate has not set yet: sent
  * nothing of the document (nothing is sent before authentication anyway: fail closed), and its
  * inbound messages are left to the comment guard as they are.
@@ -156,9 +170,9 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
    * its Auth message and authentication. Full readers have no entry, so a socket of full readers
    * pays one size check per outbound message.
    */
-  protected readonly restricted = new Map<string, RestrictedLevel | typeof PENDING>();
+  protected restricted: ReadonlyMap<string, RestrictedLevel | typeof PENDING> = EMPTY_MAP;
   /** Per client address: the token of its latest Auth message, until authenticate names its level. */
-  private readonly authTokens = new Map<string, string>();
+  private authTokens: ReadonlyMap<string, string> = EMPTY_MAP;
   private documents: Hocuspocus["documents"] | null = null;
   private readonly endpoint: string;
   private readonly timeoutMs: number;
@@ -214,10 +228,10 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   protected abstract inbound(data: Uint8Array): Uint8Array | null;
 
   /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
-  protected start(hocuspocus: Hocuspocus, request: Request, remoteAddress: string): ClientConnection {
+  protected start(hocuspocus: Hocuspocus, remoteAddress: string): ClientConnection {
     this.documents = hocuspocus.documents;
     const context: SocketContext = { socket: this, remoteAddress };
-    const connection = hocuspocus.handleConnection(this, request, context);
+    const connection = hocuspocus.handleConnection(this, ENDPOINT_REQUESTS[this.endpoint]!, context);
     this.connection = connection;
     this.ws.on("message", (data, isBinary) => this.receive(data, isBinary));
     this.ws.on("close", (code, reason) => {
@@ -316,9 +330,8 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
 
   setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void {
     const set = (address: string) => {
-      this.authTokens.delete(address);
-      if (level === "full") this.restricted.delete(address);
-      else this.restricted.set(address, level);
+      this.authTokens = deleteEntry(this.authTokens, address);
+      this.restricted = level === "full" ? deleteEntry(this.restricted, address) : setEntry(this.restricted, address, level);
     };
     if ("address" in connection) {
       for (const [address, internal] of this.addresses) if (internal === connection.address) set(address);
@@ -335,19 +348,19 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   /** An address's Auth message arrived: it reads nothing of its document until authenticate names its level. */
   protected openAddress(address: string, internal: string, token: string): void {
     this.addresses.set(address, internal);
-    this.restricted.set(address, PENDING);
-    this.authTokens.set(address, token);
+    this.restricted = setEntry(this.restricted, address, PENDING);
+    this.authTokens = setEntry(this.authTokens, address, token);
   }
 
   /** A new Auth message on an open address: a token refresh, or a new authentication after its connection closed. */
   protected renewToken(address: string, token: string): void {
-    this.authTokens.set(address, token);
+    this.authTokens = setEntry(this.authTokens, address, token);
   }
 
   protected dropAddress(address: string): void {
     this.addresses.delete(address);
-    this.restricted.delete(address);
-    this.authTokens.delete(address);
+    this.restricted = deleteEntry(this.restricted, address);
+    this.authTokens = deleteEntry(this.authTokens, address);
   }
 
   /** An outbound sync message of `address` as its read level allows (read-filter.ts); everything else as it is. */
