@@ -54,6 +54,7 @@ import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import { createSharedOutbound, type EdgeOptions } from "./realtime/socket-edge.ts";
 import { DurableOutbound } from "./realtime/durable-outbound.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
+import { TimeoutSweep } from "./realtime/timeout-sweep.ts";
 import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
@@ -243,7 +244,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     presence: presenceHub,
     documentMessages: config.realtime.documentMessages,
     metrics: metrics.realtime,
-    timeoutMs: config.realtime.connectionTimeoutMs,
+    timeouts: new TimeoutSweep(config.realtime.connectionTimeoutMs),
     // One per server: a broadcast's message is rewritten and filtered once for all of its sockets.
     outbound: createSharedOutbound(),
     durability: new DurableOutbound(updateLog, { holdTimeoutMs: config.realtime.updateCommitTimeoutMs }),

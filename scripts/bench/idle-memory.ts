@@ -78,6 +78,15 @@ const BARE_HOCUSPOCUS: Target = {
 const CONFIGURATIONS: Configuration[] = [
   { key: "syncforge-postgres", label: "SyncForge (PostgreSQL)", clients: "hocuspocus", start: (env) => TARGETS["syncforge-postgres"].start(env), byDefault: true },
   { key: "syncforge-sqlite", label: "SyncForge (SQLite)", clients: "hocuspocus", start: (env) => TARGETS["syncforge-sqlite"].start(env), byDefault: true },
+  {
+    // Not as shipped: V8 grows a busy server's young generation to 64 MiB semi-spaces (≈ 130 MiB
+    // committed) and keeps it; this shows what capping it would save, for a decision on `npm start`.
+    key: "syncforge-sqlite-semi16",
+    label: "SyncForge (SQLite), --max-semi-space-size=16",
+    clients: "hocuspocus",
+    start: (env) => TARGETS["syncforge-sqlite"].start({ ...env, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --max-semi-space-size=16`.trim() }),
+    byDefault: false,
+  },
   { key: "syncforge-yjs", label: "SyncForge (SQLite) /yjs, y-websocket providers", clients: "y-websocket", start: (env) => TARGETS["syncforge-sqlite"].start(env), byDefault: false },
   { key: "bare-hocuspocus", label: "bare Hocuspocus", clients: "hocuspocus", start: (env) => BARE_HOCUSPOCUS.start(env), byDefault: true },
   { key: "bare-y-websocket", label: "bare y-websocket", clients: "y-websocket", start: (env) => BARE_Y_WEBSOCKET.start(env), byDefault: true },

@@ -25,6 +25,7 @@ import { type ReadLevel } from "../../protocol/permissions.ts";
 import { toUint8Array } from "./raw-data.ts";
 import { filterInboundMessage, OutboundReadFilter, type RestrictedLevel } from "./read-filter.ts";
 import { ClientAddressRewriter } from "./address-rewrite.ts";
+import { TimeoutSweep } from "./timeout-sweep.ts";
 import { deleteEntry, EMPTY_MAP, setEntry } from "./empty-maps.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
 import { AwarenessRejected } from "./awareness.ts";
@@ -80,8 +81,8 @@ export interface EdgeOptions {
   presence: PresenceHub;
   documentMessages: MessageRateLimits;
   metrics: RealtimeMetrics;
-  /** Authentication deadline and idle timeout, ms (CONNECTION_TIMEOUT_MS). */
-  timeoutMs: number;
+  /** Authentication deadline and idle timeout (CONNECTION_TIMEOUT_MS), on one timer for all sockets. */
+  timeouts: TimeoutSweep;
   outbound: SharedOutbound;
   /** Holds outbound messages until the update log is durable for them (durable-outbound.ts). */
   durability: DurableOutbound;
@@ -94,7 +95,7 @@ export function createEdgeOptions(overrides: Partial<EdgeOptions> = {}): EdgeOpt
     presence: new PresenceHub({ limits: { maxStateBytes: 8192, updatesPerSecond: 60 }, metrics }),
     documentMessages: { perSecond: 200, burst: 400 },
     metrics,
-    timeoutMs: 30_000,
+    timeouts: new TimeoutSweep(30_000),
     outbound: createSharedOutbound(),
     durability: new DurableOutbound(ALWAYS_DURABLE),
     ...overrides,
@@ -175,12 +176,11 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   private authTokens: ReadonlyMap<string, string> = EMPTY_MAP;
   private documents: Hocuspocus["documents"] | null = null;
   private readonly endpoint: string;
-  private readonly timeoutMs: number;
+  private readonly timeouts: TimeoutSweep;
   private readonly openedAt = performance.now();
   private lastReceivedAt = this.openedAt;
   /** Whether a document on this socket has authenticated; sticky, as in Hocuspocus. */
   protected authenticated = false;
-  private timer: NodeJS.Timeout | null = null;
   private readonly durability: DurableOutbound;
   private held: Held | null = null;
   /** A close asked for while messages were held: done once they are sent. */
@@ -191,7 +191,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     this.endpoint = edge.endpoint;
     this.metrics = options.metrics;
     this.outbound = options.outbound;
-    this.timeoutMs = options.timeoutMs;
+    this.timeouts = options.timeouts;
     this.durability = options.durability;
     // Presence messages go out as they are: /collab's already addressed to the client's room id,
     // /yjs' without the address (bodyOnly). They carry nothing of the document, so they wait only
@@ -244,7 +244,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
       connection.handleClose({ code, reason: reason.toString() });
     });
     this.ws.on("error", (error) => logger.warn("WebSocket error", { error: error.message, remoteAddress, endpoint: this.endpoint }));
-    this.timer = setTimeout(this.checkTimeout, this.timeoutMs);
+    this.timeouts.add(this);
     return connection;
   }
 
@@ -411,24 +411,18 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     return this.documents?.get(documentNameOf(internal));
   }
 
-  /** One timer per socket, moved only when it fires: messages just note their time. */
-  private readonly checkTimeout = (): void => {
-    this.timer = null;
+  /** Called by the server's TimeoutSweep (timeout-sweep.ts): messages just note their time. */
+  checkTimeout(now: number): void {
     if (this.closed) return;
     const since = this.authenticated ? this.lastReceivedAt : this.openedAt;
-    const left = since + this.timeoutMs - performance.now();
-    if (left > 0) {
-      this.timer = setTimeout(this.checkTimeout, Math.ceil(left));
-      return;
-    }
-    logger.info(this.authenticated ? "Closing an idle connection" : "Closing a connection that did not authenticate in time", { endpoint: this.endpoint, timeoutMs: this.timeoutMs });
+    if (now - since < this.timeouts.timeoutMs) return;
+    logger.info(this.authenticated ? "Closing an idle connection" : "Closing a connection that did not authenticate in time", { endpoint: this.endpoint, timeoutMs: this.timeouts.timeoutMs });
     this.metrics.connectionsClosed.inc({ code: String(CloseCodes.ConnectionTimeout.code) });
     this.close(CloseCodes.ConnectionTimeout.code, CloseCodes.ConnectionTimeout.reason);
-  };
+  }
 
   private stopTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.timeouts.delete(this);
   }
 }
 
