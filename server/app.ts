@@ -54,6 +54,7 @@ import { createCommentsArea, type CommentsArea } from "./comments-area.ts";
 import { createSharedOutbound, type EdgeOptions } from "./realtime/socket-edge.ts";
 import { DurableOutbound } from "./realtime/durable-outbound.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
+import { TimeoutSweep } from "./realtime/timeout-sweep.ts";
 import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
@@ -243,7 +244,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     presence: presenceHub,
     documentMessages: config.realtime.documentMessages,
     metrics: metrics.realtime,
-    timeoutMs: config.realtime.connectionTimeoutMs,
+    timeouts: new TimeoutSweep(config.realtime.connectionTimeoutMs),
     // One per server: a broadcast's message is rewritten and filtered once for all of its sockets.
     outbound: createSharedOutbound(),
     durability: new DurableOutbound(updateLog, { holdTimeoutMs: config.realtime.updateCommitTimeoutMs }),
@@ -302,10 +303,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const webRequest = toWebRequest(request);
       // /yjs/<room>?token=: the stock y-websocket protocol, joined to the same documents (yws-socket.ts).
-      if (yws) YwsSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
-      else CollabSocket.accept(ws, webRequest, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
+      if (yws) YwsSocket.accept(ws, request.url ?? "/", hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
+      else CollabSocket.accept(ws, hocuspocus, request.socket.remoteAddress ?? "", edgeOptions);
     });
   });
 
@@ -403,13 +403,4 @@ function warnOnceAboutForwardedHeaders(): express.RequestHandler {
     }
     next();
   };
-}
-
-function toWebRequest(request: http.IncomingMessage): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (typeof value === "string") headers.set(name, value);
-    else if (Array.isArray(value)) headers.set(name, value.join(", "));
-  }
-  return new Request(`http://${request.headers.host ?? "localhost"}${request.url ?? "/"}`, { headers });
 }

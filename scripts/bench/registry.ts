@@ -18,4 +18,5 @@ export const registry: Registration[] = [
   { name: "idle", load: () => import("./idle.ts") },
   { name: "join", load: () => import("./join.ts") },
   { name: "connections", load: () => import("./connections.ts") },
+  { name: "idle-memory", load: () => import("./idle-memory.ts") },
 ];

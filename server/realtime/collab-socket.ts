@@ -18,6 +18,7 @@ import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, validateClientMessage } from "../../protocol/messages.ts";
 import { CloseCodes } from "../../protocol/close-codes.ts";
 import { withAddress } from "./address-rewrite.ts";
+import { deleteEntry, EMPTY_MAP, setEntry } from "./empty-maps.ts";
 import { createEdgeOptions, documentNameOf, EdgeRejection, routeDocumentName, SocketEdge, type EdgeOptions } from "./socket-edge.ts";
 
 /**
@@ -32,7 +33,7 @@ export const MAX_HELD_BYTES = 4 * 1024 * 1024;
 const MAX_ADDRESSES = 100;
 
 export class CollabSocket extends SocketEdge {
-  private readonly waiting = new Map<string, Uint8Array[]>();
+  private waiting: ReadonlyMap<string, Uint8Array[]> = EMPTY_MAP;
   private heldMessages = 0;
   private heldBytes = 0;
 
@@ -41,9 +42,9 @@ export class CollabSocket extends SocketEdge {
   }
 
   /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
-  static accept(ws: WebSocket, request: Request, hocuspocus: Hocuspocus, remoteAddress: string, options?: EdgeOptions): CollabSocket {
+  static accept(ws: WebSocket, hocuspocus: Hocuspocus, remoteAddress: string, options?: EdgeOptions): CollabSocket {
     const socket = new CollabSocket(ws, options);
-    socket.start(hocuspocus, request, remoteAddress);
+    socket.start(hocuspocus, remoteAddress);
     return socket;
   }
 
@@ -75,7 +76,7 @@ export class CollabSocket extends SocketEdge {
   }
 
   protected override released(): void {
-    this.waiting.clear();
+    this.waiting = EMPTY_MAP;
     this.heldMessages = 0;
     this.heldBytes = 0;
   }
@@ -135,7 +136,7 @@ export class CollabSocket extends SocketEdge {
     const first = withAddress(internal, data, bodyStart);
     const held = this.waiting.get(address);
     if (!held) return first;
-    this.waiting.delete(address);
+    this.waiting = deleteEntry(this.waiting, address);
     this.heldMessages -= held.length;
     for (const message of held) this.heldBytes -= message.byteLength;
     // Auth first, then what arrived before it, in order, through the rate limit like any other
@@ -160,7 +161,7 @@ export class CollabSocket extends SocketEdge {
     }
     // A copy: `data` may be a view into a larger buffer ws read, which holding it would keep alive.
     queue.push(data.slice());
-    this.waiting.set(address, queue);
+    this.waiting = setEntry(this.waiting, address, queue);
     this.heldMessages += 1;
     this.heldBytes += data.byteLength;
   }

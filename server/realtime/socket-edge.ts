@@ -25,6 +25,8 @@ import { type ReadLevel } from "../../protocol/permissions.ts";
 import { toUint8Array } from "./raw-data.ts";
 import { filterInboundMessage, OutboundReadFilter, type RestrictedLevel } from "./read-filter.ts";
 import { ClientAddressRewriter } from "./address-rewrite.ts";
+import { TimeoutSweep } from "./timeout-sweep.ts";
+import { deleteEntry, EMPTY_MAP, setEntry } from "./empty-maps.ts";
 import { MessageRate, type MessageRateLimits } from "./message-rate.ts";
 import { AwarenessRejected } from "./awareness.ts";
 import { PresenceHub } from "./presence/presence-hub.ts";
@@ -79,8 +81,8 @@ export interface EdgeOptions {
   presence: PresenceHub;
   documentMessages: MessageRateLimits;
   metrics: RealtimeMetrics;
-  /** Authentication deadline and idle timeout, ms (CONNECTION_TIMEOUT_MS). */
-  timeoutMs: number;
+  /** Authentication deadline and idle timeout (CONNECTION_TIMEOUT_MS), on one timer for all sockets. */
+  timeouts: TimeoutSweep;
   outbound: SharedOutbound;
   /** Holds outbound messages until the update log is durable for them (durable-outbound.ts). */
   durability: DurableOutbound;
@@ -93,7 +95,7 @@ export function createEdgeOptions(overrides: Partial<EdgeOptions> = {}): EdgeOpt
     presence: new PresenceHub({ limits: { maxStateBytes: 8192, updatesPerSecond: 60 }, metrics }),
     documentMessages: { perSecond: 200, burst: 400 },
     metrics,
-    timeoutMs: 30_000,
+    timeouts: new TimeoutSweep(30_000),
     outbound: createSharedOutbound(),
     durability: new DurableOutbound(ALWAYS_DURABLE),
     ...overrides,
@@ -119,6 +121,19 @@ export class EdgeRejection extends Error {
     this.reason = close.reason;
   }
 }
+
+/**
+ * The Request Hocuspocus is handed with each socket: one per endpoint, shared by all of its sockets.
+ * Hocuspocus keeps a socket's Request for the socket's life and gives it to every hook (headers,
+ * query parameters); a Request made of each handshake cost ≈ 2 KiB per idle connection — more with a
+ * browser's cookies — and on /yjs kept the access token of its query string. Nothing of ours reads
+ * them: who the client is comes from its token, where it connects from is `remoteAddress` in the
+ * context (SocketContext); a hook that needs more from the handshake should get it there too.
+ */
+const ENDPOINT_REQUESTS: Record<string, Request> = {
+  collab: new Request("http://localhost/collab"),
+  yjs: new Request("http://localhost/yjs"),
+};
 
 /**
  * An address whose Auth message has arrived but whose level authenticate has not set yet: sent
@@ -156,17 +171,16 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
    * its Auth message and authentication. Full readers have no entry, so a socket of full readers
    * pays one size check per outbound message.
    */
-  protected readonly restricted = new Map<string, RestrictedLevel | typeof PENDING>();
+  protected restricted: ReadonlyMap<string, RestrictedLevel | typeof PENDING> = EMPTY_MAP;
   /** Per client address: the token of its latest Auth message, until authenticate names its level. */
-  private readonly authTokens = new Map<string, string>();
+  private authTokens: ReadonlyMap<string, string> = EMPTY_MAP;
   private documents: Hocuspocus["documents"] | null = null;
   private readonly endpoint: string;
-  private readonly timeoutMs: number;
+  private readonly timeouts: TimeoutSweep;
   private readonly openedAt = performance.now();
   private lastReceivedAt = this.openedAt;
   /** Whether a document on this socket has authenticated; sticky, as in Hocuspocus. */
   protected authenticated = false;
-  private timer: NodeJS.Timeout | null = null;
   private readonly durability: DurableOutbound;
   private held: Held | null = null;
   /** A close asked for while messages were held: done once they are sent. */
@@ -177,7 +191,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     this.endpoint = edge.endpoint;
     this.metrics = options.metrics;
     this.outbound = options.outbound;
-    this.timeoutMs = options.timeoutMs;
+    this.timeouts = options.timeouts;
     this.durability = options.durability;
     // Presence messages go out as they are: /collab's already addressed to the client's room id,
     // /yjs' without the address (bodyOnly). They carry nothing of the document, so they wait only
@@ -214,10 +228,10 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   protected abstract inbound(data: Uint8Array): Uint8Array | null;
 
   /** Wire the socket to Hocuspocus; called once per accepted upgrade. */
-  protected start(hocuspocus: Hocuspocus, request: Request, remoteAddress: string): ClientConnection {
+  protected start(hocuspocus: Hocuspocus, remoteAddress: string): ClientConnection {
     this.documents = hocuspocus.documents;
     const context: SocketContext = { socket: this, remoteAddress };
-    const connection = hocuspocus.handleConnection(this, request, context);
+    const connection = hocuspocus.handleConnection(this, ENDPOINT_REQUESTS[this.endpoint]!, context);
     this.connection = connection;
     this.ws.on("message", (data, isBinary) => this.receive(data, isBinary));
     this.ws.on("close", (code, reason) => {
@@ -230,7 +244,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
       connection.handleClose({ code, reason: reason.toString() });
     });
     this.ws.on("error", (error) => logger.warn("WebSocket error", { error: error.message, remoteAddress, endpoint: this.endpoint }));
-    this.timer = setTimeout(this.checkTimeout, this.timeoutMs);
+    this.timeouts.add(this);
     return connection;
   }
 
@@ -316,9 +330,8 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
 
   setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void {
     const set = (address: string) => {
-      this.authTokens.delete(address);
-      if (level === "full") this.restricted.delete(address);
-      else this.restricted.set(address, level);
+      this.authTokens = deleteEntry(this.authTokens, address);
+      this.restricted = level === "full" ? deleteEntry(this.restricted, address) : setEntry(this.restricted, address, level);
     };
     if ("address" in connection) {
       for (const [address, internal] of this.addresses) if (internal === connection.address) set(address);
@@ -335,19 +348,19 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   /** An address's Auth message arrived: it reads nothing of its document until authenticate names its level. */
   protected openAddress(address: string, internal: string, token: string): void {
     this.addresses.set(address, internal);
-    this.restricted.set(address, PENDING);
-    this.authTokens.set(address, token);
+    this.restricted = setEntry(this.restricted, address, PENDING);
+    this.authTokens = setEntry(this.authTokens, address, token);
   }
 
   /** A new Auth message on an open address: a token refresh, or a new authentication after its connection closed. */
   protected renewToken(address: string, token: string): void {
-    this.authTokens.set(address, token);
+    this.authTokens = setEntry(this.authTokens, address, token);
   }
 
   protected dropAddress(address: string): void {
     this.addresses.delete(address);
-    this.restricted.delete(address);
-    this.authTokens.delete(address);
+    this.restricted = deleteEntry(this.restricted, address);
+    this.authTokens = deleteEntry(this.authTokens, address);
   }
 
   /** An outbound sync message of `address` as its read level allows (read-filter.ts); everything else as it is. */
@@ -398,24 +411,18 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     return this.documents?.get(documentNameOf(internal));
   }
 
-  /** One timer per socket, moved only when it fires: messages just note their time. */
-  private readonly checkTimeout = (): void => {
-    this.timer = null;
+  /** Called by the server's TimeoutSweep (timeout-sweep.ts): messages just note their time. */
+  checkTimeout(now: number): void {
     if (this.closed) return;
     const since = this.authenticated ? this.lastReceivedAt : this.openedAt;
-    const left = since + this.timeoutMs - performance.now();
-    if (left > 0) {
-      this.timer = setTimeout(this.checkTimeout, Math.ceil(left));
-      return;
-    }
-    logger.info(this.authenticated ? "Closing an idle connection" : "Closing a connection that did not authenticate in time", { endpoint: this.endpoint, timeoutMs: this.timeoutMs });
+    if (now - since < this.timeouts.timeoutMs) return;
+    logger.info(this.authenticated ? "Closing an idle connection" : "Closing a connection that did not authenticate in time", { endpoint: this.endpoint, timeoutMs: this.timeouts.timeoutMs });
     this.metrics.connectionsClosed.inc({ code: String(CloseCodes.ConnectionTimeout.code) });
     this.close(CloseCodes.ConnectionTimeout.code, CloseCodes.ConnectionTimeout.reason);
-  };
+  }
 
   private stopTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.timeouts.delete(this);
   }
 }
 

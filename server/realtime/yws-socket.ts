@@ -51,9 +51,9 @@ export class YwsSocket extends SocketEdge {
     this.openAddress(internal, internal, token);
   }
 
-  /** Wire an upgraded `/yjs/<room>?token=` socket to Hocuspocus. */
-  static accept(ws: WebSocket, request: Request, hocuspocus: Hocuspocus, remoteAddress: string, options?: EdgeOptions): YwsSocket {
-    const url = new URL(request.url);
+  /** Wire an upgraded `/yjs/<room>?token=` socket to Hocuspocus; `target` is the upgrade's request-target (path and query). */
+  static accept(ws: WebSocket, target: string, hocuspocus: Hocuspocus, remoteAddress: string, options?: EdgeOptions): YwsSocket {
+    const url = new URL(target, "http://localhost");
     const token = url.searchParams.get("token") ?? "";
     let roomId = "";
     try {
@@ -62,7 +62,7 @@ export class YwsSocket extends SocketEdge {
       roomId = "";
     }
     const socket = new YwsSocket(ws, routeDocumentName(roomId, token), token, options);
-    const connection = socket.start(hocuspocus, request, remoteAddress);
+    const connection = socket.start(hocuspocus, remoteAddress);
     // The handshake a Hocuspocus provider would send first.
     const auth = encoding.createEncoder();
     encoding.writeUint8Array(auth, socket.prefix);

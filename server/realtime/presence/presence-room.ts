@@ -237,14 +237,15 @@ export class PresenceRoom {
     let count = 0;
     for (const member of this.renewing) {
       if (member.closed || member.user === null) continue;
-      for (const [clientId, clock] of member.renewals) {
-        const last = member.last.get(clientId);
-        if (last === undefined || last.json === null) continue;
+      for (const [clientId, last] of member.last) {
+        const clock = last.renewal;
+        if (clock < 0) continue;
+        last.renewal = -1;
+        if (last.json === null) continue;
         if (clock > last.clock) last.clock = clock;
         this.add(member, clientId, last.clock, last.json, member.user.id, true);
         count += 1;
       }
-      member.renewals.clear();
     }
     this.renewing.clear();
     if (count > 0) this.hub.metrics.awarenessRenewals.inc(count);
