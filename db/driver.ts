@@ -83,7 +83,7 @@ export function createDriver(config: DriverConfig, sequelize: Sequelize): Driver
 class PostgresDriver implements Driver {
   readonly dialect = "postgres";
   private readonly pool: pg.Pool;
-  /** Sessions with synchronous_commit off, for relaxed commits (the update log writes one batch at a time: two suffice). */
+  /** Sessions with synchronous_commit off, for relaxed commits (the update log keeps up to four INSERTs in flight). */
   private readonly relaxed: pg.Pool | null;
 
   constructor(config: DriverConfig) {
@@ -95,7 +95,7 @@ class PostgresDriver implements Driver {
       ...extra,
     });
     this.pool = new pg.Pool(options(config.poolMax));
-    this.relaxed = config.relaxedCommits ? new pg.Pool(options(2, { options: "-c synchronous_commit=off" })) : null;
+    this.relaxed = config.relaxedCommits ? new pg.Pool(options(4, { options: "-c synchronous_commit=off" })) : null;
     // An idle connection the server closed (restart, idle timeout) errors on the pool: the next
     // query opens a new one. Without a listener the error would end the process.
     this.pool.on("error", () => {});

@@ -12,12 +12,14 @@ class CountingStore {
 
   async append(entries: AppendEntry[]): Promise<number[]> {
     this.calls.push(entries);
-    if (this.hold) await new Promise<void>((resolve) => this.pending.push(resolve));
     if (this.failNext) {
       this.failNext = false;
       throw new Error("database unavailable");
     }
-    return entries.map(() => this.nextId++);
+    // Ids are taken when the INSERT runs, as a database does, whenever it then commits.
+    const ids = entries.map(() => this.nextId++);
+    if (this.hold) await new Promise<void>((resolve) => this.pending.push(resolve));
+    return ids;
   }
 }
 
@@ -40,11 +42,32 @@ describe("UpdateLog", () => {
     expect(log.stats).to.deep.equal({ batches: 1, updates: 3 });
   });
 
-  it("batches the appends made while an INSERT is in flight into the next one", async () => {
+  it("sends the next turn's appends while an INSERT is in flight, and counts them durable in order", async () => {
+    store.hold = true;
+    const committed: number[] = [];
+    log.onCommitted((durable) => committed.push(durable));
+    const first = log.append("a", update(1));
+    await new Promise((r) => setImmediate(r));
+    const later = [log.append("a", update(2)), log.append("a", update(3))];
+    await new Promise((r) => setImmediate(r));
+    expect(store.calls.map((c) => c.length), "the second INSERT does not wait for the first").to.deep.equal([1, 2]);
+    // The second commits first: nothing is durable until the first has too.
+    store.pending[1]!();
+    await new Promise((r) => setImmediate(r));
+    expect(log.durable).to.equal(0);
+    expect(committed).to.deep.equal([]);
+    store.pending[0]!();
+    expect(await first).to.equal(1);
+    expect(await Promise.all(later)).to.deep.equal([2, 3]);
+    expect(log.durable).to.equal(3);
+    expect(committed).to.deep.equal([3]);
+  });
+
+  it("keeps at most maxInFlight INSERTs in flight; the rest wait in one batch", async () => {
+    log = new UpdateLog(store as unknown as DocumentStore, { maxInFlight: 1 });
     store.hold = true;
     const first = log.append("a", update(1));
     await new Promise((r) => setImmediate(r));
-    expect(store.calls).to.have.length(1);
     const later = [log.append("a", update(2)), log.append("a", update(3))];
     await new Promise((r) => setImmediate(r));
     expect(store.calls, "nothing more while the first INSERT runs").to.have.length(1);
@@ -52,11 +75,10 @@ describe("UpdateLog", () => {
     store.pending.shift()!();
     expect(await first).to.equal(1);
     expect(await Promise.all(later)).to.deep.equal([2, 3]);
-    expect(store.calls).to.have.length(2);
-    expect(store.calls[1]).to.have.length(2);
+    expect(store.calls.map((c) => c.length)).to.deep.equal([1, 2]);
   });
 
-  it("retries a failed batch in place until it commits, and numbers what is durable in order", async () => {
+  it("retries a failed batch until it commits, and numbers what is durable in order", async () => {
     log = new UpdateLog(store as unknown as DocumentStore, { retryDelayMs: () => 5 });
     const committed: number[] = [];
     log.onCommitted((durable) => committed.push(durable));
