@@ -96,4 +96,40 @@ describe("activity feed: waves of writes", () => {
     expect(updated.map((a) => a.actorId).sort()).to.deep.equal([...editors].sort());
     expect(updated.every((a) => a.count === 3)).to.equal(true);
   });
+
+  it("the timer's flushes take each editor's count at its own phase within the period, and a past window's at once", async () => {
+    const db = createDatabase({ url: tempSqliteUrl(), poolMax: 4, ssl: false });
+    await migrate(db.sequelize);
+    const pushed: Record<string, unknown>[] = [];
+    let now = 60_000 * 1000;
+    const activity = new ActivityService({ db, push: (_org, _room, message) => pushed.push(message), windowMs: 60_000, flushMs: 15_000, now: () => now });
+    open.push({ db, services: [activity] });
+    const editors = USERS.slice(0, 40);
+    for (const [i, user] of editors.entries()) activity.recordEdit("org", `room-${i}`, user);
+    for (let i = 0; i < 200 && (await db.models.RoomActivity.count({ where: { kind: "document_edited" } })) < editors.length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const [i, user] of editors.entries()) activity.recordEdit("org", `room-${i}`, user);
+    const updatedNow = () => pushed.filter((m) => m.type === "sf:activity_updated").length;
+    // Four ticks of a second: each takes only the counters whose phase has come, not all of them.
+    const perTick: number[] = [];
+    for (let tick = 0; tick < 4; tick++) {
+      now += 1000;
+      const before = updatedNow();
+      await activity.flush({ dueOnly: true });
+      perTick.push(updatedNow() - before);
+    }
+    expect(perTick.reduce((a, b) => a + b, 0), `per tick: ${perTick.join(", ")}`).to.be.lessThan(editors.length);
+    // Within one period every counter has come due.
+    now += 15_000;
+    await activity.flush({ dueOnly: true });
+    expect(updatedNow()).to.equal(editors.length);
+    // A count of a window that has passed is written at the next tick, due or not.
+    activity.recordEdit("org", "room-0", editors[0]!);
+    now += 60_000;
+    await activity.flush({ dueOnly: true });
+    expect(updatedNow()).to.equal(editors.length + 1);
+    const row = await db.models.RoomActivity.findOne({ where: { kind: "document_edited", actorId: editors[0]! } });
+    expect(row?.count).to.equal(3);
+  });
 });
