@@ -137,9 +137,13 @@ class SqliteDriver implements Driver {
     this.opened = this.memory
       ? null
       : new Promise((resolve, reject) => {
-          const db: SqliteDatabase = new sqliteModule.Database(path.resolve(file), sqliteModule.OPEN_READWRITE | sqliteModule.OPEN_CREATE, (error) =>
-            error ? reject(error) : resolve(db),
-          );
+          const db: SqliteDatabase = new sqliteModule.Database(path.resolve(file), sqliteModule.OPEN_READWRITE | sqliteModule.OPEN_CREATE, (error) => {
+            if (error) return reject(error);
+            // One statement at a time on this connection: a read still stepping on it would keep
+            // an append's implicit transaction (and SQLite's write lock) open until it finished.
+            db.serialize();
+            resolve(db);
+          });
         });
     this.opened?.catch(() => {}); // reported by the first statement
   }
