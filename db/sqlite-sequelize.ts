@@ -33,12 +33,21 @@ const READ_TYPES: ReadonlySet<string> = new Set([
   QueryTypes.VERSION,
 ]);
 
+/**
+ * Urgent turns granted in a row before a waiting ordinary one gets its turn: the update log keeps
+ * several appends in flight under load, and without a bound compactions and activity writes waited
+ * out their timeout behind it.
+ */
+const MAX_URGENT_STREAK = 4;
+
 /** A FIFO lock with a timeout: the turn to write. */
 export class WriterQueue {
   private held = false;
   /** Waiting turns in order: the first `urgentWaiting` of them urgent. */
   private readonly waiting: Array<() => void> = [];
   private urgentWaiting = 0;
+  /** Urgent turns granted in a row while ordinary ones waited (bounded by MAX_URGENT_STREAK). */
+  private urgentStreak = 0;
   private readonly timeoutMs: number;
 
   constructor(timeoutMs = WRITE_TURN_TIMEOUT_MS) {
@@ -88,8 +97,17 @@ export class WriterQueue {
   }
 
   private release(): void {
-    const next = this.waiting.shift();
-    if (next && this.urgentWaiting > 0) this.urgentWaiting -= 1;
+    let next: (() => void) | undefined;
+    const ordinaryWaiting = this.waiting.length > this.urgentWaiting;
+    if (this.urgentWaiting > 0 && !(ordinaryWaiting && this.urgentStreak >= MAX_URGENT_STREAK)) {
+      next = this.waiting.shift();
+      this.urgentWaiting -= 1;
+      this.urgentStreak += 1;
+    } else {
+      // The first ordinary turn (or none waits urgently): urgent turns must not starve the rest.
+      next = this.waiting.splice(this.urgentWaiting, 1)[0];
+      this.urgentStreak = 0;
+    }
     if (next) next();
     else this.held = false;
   }

@@ -78,4 +78,16 @@ describe("WriterQueue (SQLite's one writer per process)", () => {
     expect(await late).to.match(/^SQLITE_BUSY/);
     expect(order).to.deep.equal(["urgent", "ordinary"]);
   });
+
+  it("lets an ordinary turn in after a few urgent ones in a row, so a steady stream of urgent turns starves nothing", async () => {
+    const queue = new WriterQueue(1000);
+    const release = await queue.acquire();
+    const order: string[] = [];
+    const all: Promise<unknown>[] = [queue.run(async () => void order.push("compaction"))];
+    for (let i = 1; i <= 6; i++) all.push(queue.run(async () => void order.push(`log ${i}`), true));
+    release();
+    await Promise.all(all);
+    expect(order).to.deep.equal(["log 1", "log 2", "log 3", "log 4", "compaction", "log 5", "log 6"]);
+  });
 });
+
