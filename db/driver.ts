@@ -124,28 +124,39 @@ type SqliteStatement = ReturnType<SqliteDatabase["prepare"]>;
 class SqliteDriver implements Driver {
   readonly dialect = "sqlite";
   private readonly sequelize: SqliteSequelize;
-  /** The driver's own connection; null in memory (see viaSequelize). */
-  private readonly opened: Promise<SqliteDatabase> | null;
+  private readonly file: string;
+  /** The driver's own connection, once opening it has begun; never in memory (see viaSequelize). */
+  private opened: Promise<SqliteDatabase> | null = null;
   private readonly statements = new Map<string, Promise<SqliteStatement>>();
   private readonly memory: boolean;
   private closed = false;
 
   constructor(file: string, sequelize: SqliteSequelize) {
     this.sequelize = sequelize;
-    this.memory = file === ":memory:";
+    this.file = path.resolve(file);
     // In memory, a connection of our own would open a second, empty database.
-    this.opened = this.memory
-      ? null
-      : new Promise((resolve, reject) => {
-          const db: SqliteDatabase = new sqliteModule.Database(path.resolve(file), sqliteModule.OPEN_READWRITE | sqliteModule.OPEN_CREATE, (error) => {
-            if (error) return reject(error);
-            // One statement at a time on this connection: a read still stepping on it would keep
-            // an append's implicit transaction (and SQLite's write lock) open until it finished.
-            db.serialize();
-            resolve(db);
-          });
+    this.memory = file === ":memory:";
+    if (!this.memory) this.connection().catch(() => {}); // reported by the first statement
+  }
+
+  /** The connection, opened again by the next statement when opening it failed (the file's folder missing, say). */
+  private connection(): Promise<SqliteDatabase> {
+    if (!this.opened) {
+      const opened = new Promise<SqliteDatabase>((resolve, reject) => {
+        const db: SqliteDatabase = new sqliteModule.Database(this.file, sqliteModule.OPEN_READWRITE | sqliteModule.OPEN_CREATE, (error) => {
+          if (error) return reject(error); // closed already (sqlite.ts)
+          // One statement at a time on this connection: a read still stepping on it would keep
+          // an append's implicit transaction (and SQLite's write lock) open until it finished.
+          db.serialize();
+          resolve(db);
         });
-    this.opened?.catch(() => {}); // reported by the first statement
+      });
+      opened.catch(() => {
+        if (this.opened === opened) this.opened = null;
+      });
+      this.opened = opened;
+    }
+    return this.opened;
   }
 
   async query<T>(statement: Statement, params: unknown[] = []): Promise<T[]> {
@@ -193,7 +204,7 @@ class SqliteDriver implements Driver {
     let prepared = this.statements.get(statement.name);
     if (!prepared) {
       const text = toSqliteParameters(statement.text);
-      prepared = this.opened!.then(
+      prepared = this.connection().then(
         (db) =>
           new Promise<SqliteStatement>((resolve, reject) => {
             const s: SqliteStatement = db.prepare(text, (error: Error | null) => (error ? reject(error) : resolve(s)));

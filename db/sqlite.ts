@@ -18,7 +18,24 @@ class Database extends sqlite3.Database {
       if (err) return callback(err);
       this.configure("busyTimeout", BUSY_TIMEOUT_MS);
       if (filename === ":memory:") return callback(null);
-      this.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", (pragmaError) => callback(pragmaError));
+      const deadline = Date.now() + BUSY_TIMEOUT_MS;
+      let pause = 5;
+      // Turning a new file into WAL takes an exclusive lock. Two connections doing it at once (this
+      // process' Sequelize and driver connections on a fresh database) can deadlock, and SQLite
+      // then answers one of them SQLITE_BUSY at once, without its busy handler: try again.
+      const configure = (): void => {
+        this.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", (pragmaError: (Error & { code?: string }) | null) => {
+          if (pragmaError?.code === "SQLITE_BUSY" && Date.now() < deadline) {
+            setTimeout(configure, pause);
+            pause = Math.min(pause * 2, 100);
+            return;
+          }
+          // A connection that cannot be configured is closed: the open has failed.
+          if (pragmaError) this.close(() => callback(pragmaError));
+          else callback(null);
+        });
+      };
+      configure();
     });
   }
 }
