@@ -8,7 +8,7 @@
  * with the stored snapshot instead of overwriting it, so no process erases another's state.
  */
 import * as Y from "yjs";
-import { Transaction, type Sequelize } from "sequelize";
+import { Transaction, UniqueConstraintError, type Sequelize } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { Statement } from "../../../db/driver.ts";
 import { SnapshotCache } from "./snapshot-cache.ts";
@@ -190,7 +190,7 @@ export class DocumentStore {
     // On SQLite the transaction takes its turn at the process' one writer and the write lock at
     // BEGIN (db/sqlite-sequelize.ts), so reading the row first cannot fail with SQLITE_BUSY.
     let written: { state: Uint8Array; createdAt: Date } | undefined;
-    const stored = await this.sequelize.transaction(async (transaction) => {
+    const write = () => this.sequelize.transaction(async (transaction) => {
       const row = await RoomDocument.findByPk(documentName, {
         transaction,
         lock: this.db.dialect === "postgres" ? Transaction.LOCK.UPDATE : undefined,
@@ -214,6 +214,18 @@ export class DocumentStore {
       }
       return version;
     });
+    let stored: number;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        stored = await write();
+        break;
+      } catch (error) {
+        // On PostgreSQL, FOR UPDATE locks no row that does not exist yet: another process (or
+        // this one) storing the same new document first makes our INSERT fail. Its row is
+        // committed now; the next try finds it and merges into it.
+        if (!(error instanceof UniqueConstraintError) || attempt === 3) throw error;
+      }
+    }
     // Committed: the next load of the document (a joiner after it unloads) need not read it back.
     // created_at as the driver will read it back (SQLite keeps Sequelize's text form).
     const createdAt = this.db.dialect === "sqlite" ? sqliteDate(written!.createdAt) : written!.createdAt;

@@ -203,6 +203,20 @@ for (const dialect of ["PostgreSQL", "SQLite"]) {
       expect(textOf((await two.load(NAME)).state)).to.equal("replaced");
     });
 
+    it("two processes storing a new document at the same moment both succeed, and its snapshot holds both (20 documents)", async () => {
+      const one = new DocumentStore(db, "process-1");
+      const two = new DocumentStore(db, "process-2");
+      for (let i = 0; i < 20; i++) {
+        const name = toDocumentName("org-test", `race-${i}`);
+        // Neither has seen a stored row (version 0): both insert it.
+        const versions = await Promise.all([one.compact(name, textUpdate("first "), 0, []), two.compact(name, textUpdate("second "), 0, [])]);
+        expect(versions.sort()).to.deep.equal([1, 2]);
+        const text = textOf((await one.load(name)).state);
+        expect(text).to.contain("first");
+        expect(text).to.contain("second");
+      }
+    });
+
     it("compacts while the update log is being appended to, without lock errors", async () => {
       const store = new DocumentStore(db, "writer-1");
       const failures: unknown[] = [];
