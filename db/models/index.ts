@@ -16,6 +16,7 @@ import { NotificationSetting } from "./NotificationSetting.ts";
 import { RoomActivity } from "./RoomActivity.ts";
 import { RoomTombstone } from "./RoomTombstone.ts";
 import { Invitation } from "./Invitation.ts";
+import { BillingAccount } from "./BillingAccount.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -32,6 +33,7 @@ export interface Models {
   RoomActivity: typeof RoomActivity;
   RoomTombstone: typeof RoomTombstone;
   Invitation: typeof Invitation;
+  BillingAccount: typeof BillingAccount;
 }
 
 /**
@@ -61,6 +63,7 @@ export function initModels(sequelize: Sequelize): Models {
     RoomActivity: bound(RoomActivity).initModel(sequelize),
     RoomTombstone: bound(RoomTombstone).initModel(sequelize),
     Invitation: bound(Invitation).initModel(sequelize),
+    BillingAccount: bound(BillingAccount).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -78,4 +81,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount };
