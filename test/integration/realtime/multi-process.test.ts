@@ -87,6 +87,25 @@ describe("two server processes with Redis", function () {
     await waitFor(() => a.text.toString() === b.text.toString() && a.text.length === 18 + 40, 10_000, "burst convergence");
   });
 
+  it("does not announce an update to the other process before it is durable (the log cannot commit, then can)", async () => {
+    const [s1, s2] = await Promise.all([spawn(), spawn()]);
+    const a = connect(s1);
+    const b = connect(s2);
+    await Promise.all([waitForSynced(a), waitForSynced(b)]);
+    await converge(a, b, "a ", "b ");
+    const before = a.text.toString();
+    // Both processes share the database: while the log's table is gone, A cannot make the edit durable.
+    await db.sequelize.query("ALTER TABLE document_updates RENAME TO document_updates_unavailable");
+    try {
+      a.text.insert(a.text.length, "held");
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(b.text.toString(), "B's process heard nothing of an update that is not durable").to.equal(before);
+    } finally {
+      await db.sequelize.query("ALTER TABLE document_updates_unavailable RENAME TO document_updates");
+    }
+    await waitFor(() => b.text.toString() === a.text.toString() && b.text.toString().includes("held"), 10_000, "the update to reach B once durable");
+  });
+
   it("stopping one process with SIGTERM loses nothing", async () => {
     const [s1, s2] = await Promise.all([spawn(), spawn()]);
     const a = connect(s1);
