@@ -7,6 +7,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import Stripe from "stripe";
+import type { Database } from "../../db/index.ts";
 
 export const FAKE_STRIPE_KEY = "sk_test_syncforge_fake";
 export const FAKE_WEBHOOK_SECRET = "whsec_syncforge_fake_secret";
@@ -182,4 +183,95 @@ export async function deliver(httpUrl: string, event: { payload: string; signatu
   const response = await fetch(`${httpUrl}/api/billing/stripe-webhook`, { method: "POST", headers, body: event.payload });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The server variables that turn billing on against `stripe`. */
+export function stripeEnv(stripe: FakeStripe): Record<string, string> {
+  return {
+    STRIPE_SECRET_KEY: FAKE_STRIPE_KEY,
+    STRIPE_WEBHOOK_SECRET: FAKE_WEBHOOK_SECRET,
+    STRIPE_API_URL: stripe.url,
+    STRIPE_PRICE_STARTER: "price_starter",
+    STRIPE_PRICE_PRO: "price_pro",
+    STRIPE_PRICE_BUSINESS: "price_business",
+  };
+}
+
+let subscriptionCounter = 0;
+
+/**
+ * Drives one organisation's subscription the way Stripe would: Checkout as its Owner, then the
+ * signed events Stripe sends, with the subscription's state kept in the fake.
+ */
+export class SubscriptionDriver {
+  readonly stripe: FakeStripe;
+  readonly httpUrl: string;
+  readonly orgId: string;
+  private readonly owner: { post(path: string, body?: unknown): Promise<{ status: number; body: any }> };
+  private readonly db: Database;
+
+  constructor(options: { stripe: FakeStripe; server: { httpUrl: string; app: { db: Database } }; orgId: string; owner: SubscriptionDriver["owner"] }) {
+    this.stripe = options.stripe;
+    this.httpUrl = options.server.httpUrl;
+    this.db = options.server.app.db;
+    this.orgId = options.orgId;
+    this.owner = options.owner;
+  }
+
+  /** The organisation's billing_accounts row. */
+  account() {
+    return this.db.models.BillingAccount.findByPk(this.orgId);
+  }
+
+  private async customerOf(): Promise<string> {
+    const customer = (await this.account())?.stripeCustomerId;
+    if (!customer) throw new Error("no Stripe customer after checkout");
+    return customer;
+  }
+
+  /**
+   * Two customer.subscription.updated events of the same second at once: the first's retrieval
+   * answers `stalePrice` and is held while the subscription moves to `freshPrice` and the second
+   * event arrives, then released. Without turns the stale state would be written last.
+   */
+  async raceUpdates(subscription: string, customer: string, start: number, created: number, stalePrice: string, freshPrice: string) {
+    this.set(subscription, customer, "active", stalePrice, start);
+    const held = this.stripe.holdNextRetrieval();
+    const first = deliver(this.httpUrl, this.subscriptionEvent("customer.subscription.updated", subscription, created));
+    await held.arrived;
+    this.set(subscription, customer, "active", freshPrice, start);
+    const second = deliver(this.httpUrl, this.subscriptionEvent("customer.subscription.updated", subscription, created));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    held.release();
+    return Promise.all([first, second]);
+  }
+
+  /** Checkout, then checkout.session.completed and customer.subscription.created for an active subscription. */
+  async subscribe(plan: "starter" | "pro" | "business", created = Math.floor(Date.now() / 1000)): Promise<{ customer: string; subscription: string }> {
+    const checkout = await this.owner.post(`/organizations/${this.orgId}/billing/checkout`, { plan });
+    if (checkout.status !== 200) throw new Error(`checkout failed: ${JSON.stringify(checkout.body)}`);
+    const customer = await this.customerOf();
+    const subscription = `sub_${++subscriptionCounter}_${Date.now()}`;
+    this.set(subscription, customer, "active", `price_${plan}`, created);
+    const session = { id: `cs_${subscription}`, object: "checkout.session", mode: "subscription", client_reference_id: this.orgId, customer, subscription, metadata: { org_id: this.orgId } };
+    for (const event of [signedEvent("checkout.session.completed", session, { created }), this.subscriptionEvent("customer.subscription.created", subscription, created)]) {
+      const delivered = await deliver(this.httpUrl, event);
+      if (delivered.status !== 200) throw new Error(`webhook failed: ${JSON.stringify(delivered.body)}`);
+    }
+    return { customer, subscription };
+  }
+
+  /** Set the subscription's state in the fake (a 30-day period from `start`). */
+  set(subscription: string, customer: string, status: string, price: string, start: number, cancelAtPeriodEnd = false): void {
+    this.stripe.setSubscription({ id: subscription, customer, status, price, periodStart: start, periodEnd: start + 30 * 86400, cancelAtPeriodEnd });
+  }
+
+  subscriptionEvent(type: string, subscription: string, created: number) {
+    return signedEvent(type, this.stripe.subscriptionObject(subscription), { created });
+  }
+
+  invoiceEvent(type: string, customer: string, subscription: string, created: number) {
+    const invoice = { id: `in_${created}`, object: "invoice", customer, parent: { type: "subscription_details", subscription_details: { subscription, metadata: {} } } };
+    return signedEvent(type, invoice, { created });
+  }
 }

@@ -4,9 +4,10 @@
  * older state overwrite a newer one.
  *
  *   - Once: the event id is inserted into stripe_events in the same transaction as the change it
- *     makes. A replay finds the row and changes nothing; a concurrent second delivery of the same
- *     event waits on the first's uncommitted primary key (PostgreSQL) or its turn (below), then
- *     finds it. A failed apply rolls back its row too, so Stripe's retry applies it.
+ *     makes. A replay fails that insert (the primary key) and changes nothing; a concurrent second
+ *     delivery of the same event waits on the first's uncommitted key (PostgreSQL) or its turn
+ *     (SQLite, below), then fails the same way. A failed apply rolls back its row too, so Stripe's
+ *     retry applies it.
  *   - In order: billing_accounts.state_at holds the `created` time of the newest event applied.
  *     An event older than that is recorded and ignored. Otherwise the subscription is not taken
  *     from the event (which may be stale: Stripe's own advice) but retrieved from Stripe, so what
@@ -17,7 +18,7 @@
  *     process: its events take turns per organisation in memory, and the retrieval happens before
  *     the short write transaction, since a SQLite transaction holds the whole file's write lock.
  */
-import { QueryTypes, Transaction } from "sequelize";
+import { Transaction, UniqueConstraintError } from "sequelize";
 import type Stripe from "stripe";
 import type { Database } from "../../../db/index.ts";
 import type { BillingAccount } from "../../../db/models/index.ts";
@@ -68,8 +69,11 @@ export class StripeWebhooks {
     const receivedAt = this.options.clock();
     const target = await this.targetOf(event);
     if (!target) {
-      const outcome = await this.options.db.sequelize.transaction((transaction) =>
-        this.record(event, null, "ignored", receivedAt, transaction).then((inserted) => (inserted ? "ignored" : "duplicate")),
+      const outcome = await this.once(event, () =>
+        this.options.db.sequelize.transaction(async (transaction) => {
+          await this.record(event, null, "ignored", receivedAt, transaction);
+          return "ignored" as const;
+        }),
       );
       logger.debug("Stripe event not about a known subscription", { eventId: event.id, type: event.type, outcome });
       return outcome;
@@ -85,13 +89,15 @@ export class StripeWebhooks {
   /** PostgreSQL: record, lock the account row, retrieve, write, in one transaction. */
   private async handleLocked(event: Stripe.Event, target: Target, receivedAt: Date): Promise<WebhookOutcome> {
     const { BillingAccount } = this.options.db.models;
-    return this.options.db.sequelize.transaction(async (transaction) => {
-      // First, so a second delivery of this event waits here until this transaction ends.
-      if (!(await this.record(event, target.orgId, "applied", receivedAt, transaction))) return "duplicate";
-      const account = await BillingAccount.findByPk(target.orgId, { lock: Transaction.LOCK.UPDATE, transaction });
-      const decision = await this.decide(event, target, account);
-      return this.write(event, account, decision, transaction);
-    });
+    return this.once(event, () =>
+      this.options.db.sequelize.transaction(async (transaction) => {
+        // First, so a second delivery of this event waits here until this transaction ends.
+        await this.record(event, target.orgId, "applied", receivedAt, transaction);
+        const account = await BillingAccount.findByPk(target.orgId, { lock: Transaction.LOCK.UPDATE, transaction });
+        const decision = await this.decide(event, target, account);
+        return this.write(event, account, decision, transaction);
+      }),
+    );
   }
 
   /** SQLite: in the organisation's turn, retrieve first, then record and write in one short transaction. */
@@ -100,10 +106,12 @@ export class StripeWebhooks {
     if (await StripeEvent.findByPk(event.id)) return "duplicate";
     const account = await BillingAccount.findByPk(target.orgId);
     const decision = await this.decide(event, target, account);
-    return this.options.db.sequelize.transaction(async (transaction) => {
-      if (!(await this.record(event, target.orgId, "applied", receivedAt, transaction))) return "duplicate";
-      return this.write(event, account, decision, transaction);
-    });
+    return this.once(event, () =>
+      this.options.db.sequelize.transaction(async (transaction) => {
+        await this.record(event, target.orgId, "applied", receivedAt, transaction);
+        return this.write(event, account, decision, transaction);
+      }),
+    );
   }
 
   private async inTurn<T>(key: string, task: () => Promise<T>): Promise<T> {
@@ -144,27 +152,22 @@ export class StripeWebhooks {
     return "applied";
   }
 
-  /** Insert the event's row; false when it is already there (a replay or a concurrent delivery). */
-  private async record(event: Stripe.Event, orgId: string | null, outcome: "applied" | "ignored", receivedAt: Date, transaction: Transaction): Promise<boolean> {
-    const rows = await this.options.db.sequelize.query(
-      `INSERT INTO stripe_events (id, type, org_id, outcome, event_created_at, received_at, processed_at)
-       VALUES (:id, :type, :orgId, :outcome, :createdAt, :receivedAt, :processedAt)
-       ON CONFLICT (id) DO NOTHING RETURNING id`,
-      {
-        replacements: {
-          id: event.id,
-          type: event.type,
-          orgId,
-          outcome,
-          createdAt: new Date(event.created * 1000),
-          receivedAt,
-          processedAt: this.options.clock(),
-        },
-        type: QueryTypes.SELECT,
-        transaction,
-      },
+  /** Insert the event's row; a replay fails on the primary key (see once). */
+  private async record(event: Stripe.Event, orgId: string | null, outcome: "applied" | "ignored", receivedAt: Date, transaction: Transaction): Promise<void> {
+    await this.options.db.models.StripeEvent.create(
+      { id: event.id, type: event.type, orgId, outcome, eventCreatedAt: new Date(event.created * 1000), receivedAt, processedAt: this.options.clock() },
+      { transaction },
     );
-    return rows.length > 0;
+  }
+
+  /** Run a transaction that records `event`; `duplicate` when the event's row was already there. */
+  private async once(event: Stripe.Event, run: () => Promise<WebhookOutcome>): Promise<WebhookOutcome> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof UniqueConstraintError && (await this.options.db.models.StripeEvent.findByPk(event.id))) return "duplicate";
+      throw error;
+    }
   }
 
   /** The organisation and subscription an event is about, or null for one SyncForge leaves alone. */

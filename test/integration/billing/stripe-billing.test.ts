@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { startServer, type TestServer } from "../../helpers/server.ts";
 import { createTeam, startMailbox, type Mailbox, type Team } from "../../helpers/accounts.ts";
-import { deliver, FAKE_STRIPE_KEY, FAKE_WEBHOOK_SECRET, signedEvent, startFakeStripe, type FakeStripe } from "../../helpers/fake-stripe.ts";
+import { deliver, signedEvent, startFakeStripe, stripeEnv, SubscriptionDriver, type FakeStripe } from "../../helpers/fake-stripe.ts";
 import { createManualClock, type ManualClock } from "../../../server/domain/clock.ts";
 import { PLANS } from "../../../server/domain/billing/plans.ts";
 
@@ -21,7 +21,7 @@ describe("Stripe billing", function () {
   let server: TestServer;
   let clock: ManualClock;
   let team: Team;
-  let subscriptions = 0;
+  let driver: SubscriptionDriver;
 
   before(async () => {
     mailbox = await startMailbox();
@@ -32,18 +32,14 @@ describe("Stripe billing", function () {
         SMTP_URL: mailbox.smtpUrl,
         BCRYPT_ROUNDS: "4",
         AUTH_RATE_LIMIT: "100000",
-        STRIPE_SECRET_KEY: FAKE_STRIPE_KEY,
-        STRIPE_WEBHOOK_SECRET: FAKE_WEBHOOK_SECRET,
-        STRIPE_API_URL: stripe.url,
-        STRIPE_PRICE_STARTER: "price_starter",
-        STRIPE_PRICE_PRO: "price_pro",
-        STRIPE_PRICE_BUSINESS: "price_business",
+        ...stripeEnv(stripe),
         STRIPE_METER_EVENT_NAME: "syncforge_mau",
         STRIPE_RETURN_URL: "https://app.example.test/billing",
       },
       { clock },
     );
     team = await createTeam(server.httpUrl, mailbox);
+    driver = new SubscriptionDriver({ stripe, server, orgId: team.orgId, owner: team.owner.client });
   });
   beforeEach(async () => {
     clock.set(new Date());
@@ -63,27 +59,9 @@ describe("Stripe billing", function () {
   const eventRows = () => server.app.db.models.StripeEvent.count();
   const retrievals = () => stripe.calls("GET", "/v1/subscriptions/").length;
 
-  /** Checkout as the Owner, then the two events Stripe sends once the customer has paid. */
-  async function subscribe(plan: "starter" | "pro" | "business", created = now()): Promise<{ customer: string; subscription: string }> {
-    const checkout = await team.owner.client.post(`${billingPath()}/checkout`, { plan });
-    expect(checkout.status, JSON.stringify(checkout.body)).to.equal(200);
-    const customer = (await account())!.stripeCustomerId!;
-    const subscription = `sub_${++subscriptions}_${Date.now()}`;
-    stripe.setSubscription({ id: subscription, customer, status: "active", price: `price_${plan}`, periodStart: created, periodEnd: created + 30 * 86400 });
-    const session = { id: `cs_${subscription}`, object: "checkout.session", mode: "subscription", client_reference_id: team.orgId, customer, subscription, metadata: { org_id: team.orgId } };
-    expect((await deliver(server.httpUrl, signedEvent("checkout.session.completed", session, { created }))).status).to.equal(200);
-    expect((await deliver(server.httpUrl, signedEvent("customer.subscription.created", stripe.subscriptionObject(subscription), { created }))).status).to.equal(200);
-    return { customer, subscription };
-  }
-
-  function subscriptionEvent(type: string, subscription: string, created: number) {
-    return signedEvent(type, stripe.subscriptionObject(subscription), { created });
-  }
-
-  function invoiceEvent(type: string, customer: string, subscription: string, created: number) {
-    const invoice = { id: `in_${created}`, object: "invoice", customer, parent: { type: "subscription_details", subscription_details: { subscription, metadata: {} } } };
-    return signedEvent(type, invoice, { created });
-  }
+  const subscribe = (plan: "starter" | "pro" | "business", created?: number) => driver.subscribe(plan, created);
+  const subscriptionEvent = (type: string, subscription: string, created: number) => driver.subscriptionEvent(type, subscription, created);
+  const invoiceEvent = (type: string, customer: string, subscription: string, created: number) => driver.invoiceEvent(type, customer, subscription, created);
 
   it("sells a plan through Checkout: one customer per organisation, then the webhooks make it the plan in effect", async () => {
     const free = await team.owner.client.get(billingPath());
@@ -139,7 +117,7 @@ describe("Stripe billing", function () {
   it("applies subscription updates: a plan change and a cancellation at period end", async () => {
     const start = now();
     const { customer, subscription } = await subscribe("starter", start);
-    stripe.setSubscription({ id: subscription, customer, status: "active", price: "price_business", periodStart: start, periodEnd: start + 30 * 86400, cancelAtPeriodEnd: true });
+    driver.set(subscription, customer, "active", "price_business", start, true);
     const updated = await deliver(server.httpUrl, subscriptionEvent("customer.subscription.updated", subscription, start + 5));
     expect(updated).to.deep.equal({ status: 200, body: { received: true, outcome: "applied" } });
     const summary = (await team.owner.client.get(billingPath())).body;
@@ -151,7 +129,7 @@ describe("Stripe billing", function () {
   it("marks a failed payment past due with a grace period, and clears it once paid", async () => {
     const start = now();
     const { customer, subscription } = await subscribe("pro", start);
-    stripe.setSubscription({ id: subscription, customer, status: "past_due", price: "price_pro", periodStart: start, periodEnd: start + 30 * 86400 });
+    driver.set(subscription, customer, "past_due", "price_pro", start);
     expect((await deliver(server.httpUrl, invoiceEvent("invoice.payment_failed", customer, subscription, start + 10))).body.outcome).to.equal("applied");
     const failed = (await team.owner.client.get(billingPath())).body;
     expect(failed.status).to.equal("past_due");
@@ -166,7 +144,7 @@ describe("Stripe billing", function () {
     clock.advance(8 * DAY);
     expect((await team.owner.client.get(billingPath())).body.plan.id).to.equal("free");
 
-    stripe.setSubscription({ id: subscription, customer, status: "active", price: "price_pro", periodStart: start, periodEnd: start + 30 * 86400 });
+    driver.set(subscription, customer, "active", "price_pro", start);
     expect((await deliver(server.httpUrl, invoiceEvent("invoice.paid", customer, subscription, start + 30))).body.outcome).to.equal("applied");
     const paid = (await team.owner.client.get(billingPath())).body;
     expect(paid).to.include({ status: "active", past_due_since: null, grace_ends_at: null });
@@ -176,7 +154,7 @@ describe("Stripe billing", function () {
   it("goes back to no paid plan when the subscription is deleted", async () => {
     const start = now();
     const { customer, subscription } = await subscribe("pro", start);
-    stripe.setSubscription({ id: subscription, customer, status: "canceled", price: "price_pro", periodStart: start, periodEnd: start + 30 * 86400 });
+    driver.set(subscription, customer, "canceled", "price_pro", start);
     expect((await deliver(server.httpUrl, subscriptionEvent("customer.subscription.deleted", subscription, start + 1))).body.outcome).to.equal("applied");
     expect(await account()).to.include({ plan: null, status: "canceled", currentPeriodEnd: null });
     const summary = (await team.owner.client.get(billingPath())).body;
@@ -190,9 +168,15 @@ describe("Stripe billing", function () {
     const start = now();
     const { customer, subscription } = await subscribe("starter", start);
     const before = retrievals();
-    stripe.setSubscription({ id: subscription, customer, status: "active", price: "price_pro", periodStart: start, periodEnd: start + 30 * 86400 });
+    const changed: string[] = [];
+    server.app.billing.onAccountChanged = (orgId) => void changed.push(orgId);
+    driver.set(subscription, customer, "active", "price_pro", start);
     const event = subscriptionEvent("customer.subscription.updated", subscription, start + 1);
-    const outcomes = await Promise.all([deliver(server.httpUrl, event), deliver(server.httpUrl, event)]);
+    const outcomes = await Promise.all([deliver(server.httpUrl, event), deliver(server.httpUrl, event)]).finally(() => {
+      server.app.billing.onAccountChanged = () => {};
+    });
+    // The entitlement hook hears of the change once, not of the duplicate.
+    expect(changed).to.deep.equal([team.orgId]);
     expect(outcomes.map((o) => o.status)).to.deep.equal([200, 200]);
     expect(outcomes.map((o) => o.body.outcome).sort()).to.deep.equal(["applied", "duplicate"]);
     const replay = await deliver(server.httpUrl, event);
@@ -205,10 +189,10 @@ describe("Stripe billing", function () {
   it("ignores an event older than the state it already holds", async () => {
     const start = now();
     const { customer, subscription } = await subscribe("starter", start);
-    stripe.setSubscription({ id: subscription, customer, status: "active", price: "price_business", periodStart: start, periodEnd: start + 30 * 86400 });
+    driver.set(subscription, customer, "active", "price_business", start);
     expect((await deliver(server.httpUrl, subscriptionEvent("customer.subscription.updated", subscription, start + 100))).body.outcome).to.equal("applied");
     const before = retrievals();
-    stripe.setSubscription({ id: subscription, customer, status: "active", price: "price_pro", periodStart: start, periodEnd: start + 30 * 86400 });
+    driver.set(subscription, customer, "active", "price_pro", start);
     const late = await deliver(server.httpUrl, subscriptionEvent("customer.subscription.updated", subscription, start + 50));
     expect(late.body.outcome).to.equal("ignored");
     expect(retrievals()).to.equal(before);
@@ -219,18 +203,9 @@ describe("Stripe billing", function () {
   it("loses no update when two events for one subscription are handled at once", async () => {
     const start = now();
     const { customer, subscription } = await subscribe("starter", start);
-    const state = (price: string) => stripe.setSubscription({ id: subscription, customer, status: "active", price, periodStart: start, periodEnd: start + 30 * 86400 });
-    // The first event's retrieval answers with the Pro state, slowly; meanwhile the subscription
-    // moves to Business and a second event (same second, as Stripe often sends) arrives.
-    state("price_pro");
-    const held = stripe.holdNextRetrieval();
-    const first = deliver(server.httpUrl, subscriptionEvent("customer.subscription.updated", subscription, start + 1));
-    await held.arrived;
-    state("price_business");
-    const second = deliver(server.httpUrl, subscriptionEvent("customer.subscription.updated", subscription, start + 1));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    held.release();
-    const outcomes = await Promise.all([first, second]);
+    // The first event's retrieval answers with Pro, slowly; meanwhile the subscription moves to
+    // Business and a second event (same second, as Stripe often sends) arrives.
+    const outcomes = await driver.raceUpdates(subscription, customer, start, start + 1, "price_pro", "price_business");
     expect(outcomes.map((o) => o.body.outcome)).to.deep.equal(["applied", "applied"]);
     // Had the second retrieved and committed while the first waited, the stale Pro would win.
     expect((await account())!.plan).to.equal("business");
