@@ -270,8 +270,10 @@ export class SubscriptionDriver {
     return signedEvent(type, this.stripe.subscriptionObject(subscription), { created });
   }
 
-  invoiceEvent(type: string, customer: string, subscription: string, created: number) {
-    const invoice = { id: `in_${created}`, object: "invoice", customer, parent: { type: "subscription_details", subscription_details: { subscription, metadata: {} } } };
+  /** `legacy`: the shape of endpoints on API versions before 2025-03-31 (`invoice.subscription`). */
+  invoiceEvent(type: string, customer: string, subscription: string, created: number, legacy = false) {
+    const parent = { type: "subscription_details", subscription_details: { subscription, metadata: {} } };
+    const invoice = { id: `in_${created}`, object: "invoice", customer, ...(legacy ? { subscription } : { parent }) };
     return signedEvent(type, invoice, { created });
   }
 }

@@ -134,8 +134,13 @@ export class StripeWebhooks {
     const at = new Date(event.created * 1000);
     if (account.stateAt && at < account.stateAt) return { outcome: "ignored", reason: "older than the state held" };
     const current = account.stripeSubscriptionId;
-    const replaces = event.type === "checkout.session.completed" || !current || current === target.subscriptionId || !LIVE_STATUSES.has(account.status);
-    if (!replaces) return { outcome: "ignored", reason: "another subscription is the organisation's" };
+    const other = current !== null && current !== target.subscriptionId && LIVE_STATUSES.has(account.status);
+    if (other && event.type !== "checkout.session.completed") return { outcome: "ignored", reason: "another subscription is the organisation's" };
+    if (other) {
+      // Two Checkout pages opened before either was paid: both subscriptions bill. The newest is
+      // tracked; the other must be cancelled in the Stripe dashboard.
+      logger.warn("An organisation paid a second subscription; the earlier one is no longer tracked", { orgId: target.orgId, previous: current, subscriptionId: target.subscriptionId });
+    }
     const subscription = await this.options.stripe.subscriptions.retrieve(target.subscriptionId);
     return { outcome: "applied", state: stateFromSubscription(account, subscription, this.options.prices, { type: event.type, at }) };
   }
@@ -191,7 +196,9 @@ export class StripeWebhooks {
       case "invoice.paid":
       case "invoice.payment_failed": {
         const invoice = event.data.object;
-        return this.byCustomer(idOf(invoice.customer), idOf(invoice.parent?.subscription_details?.subscription ?? null));
+        // Endpoints on API versions before 2025-03-31 carry `invoice.subscription` instead of `parent`.
+        const legacy = (invoice as { subscription?: string | { id: string } | null }).subscription ?? null;
+        return this.byCustomer(idOf(invoice.customer), idOf(invoice.parent?.subscription_details?.subscription ?? legacy));
       }
       default:
         return null;
