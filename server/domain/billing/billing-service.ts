@@ -125,7 +125,9 @@ export class BillingService {
     } catch {
       throw new BadRequestError("The Stripe signature does not match this endpoint's secret", "invalid_signature");
     }
-    return this.webhooks.handle(event);
+    // A Stripe failure while applying (the subscription could not be retrieved) is a 502: nothing
+    // was recorded, and Stripe delivers the event again later.
+    return this.call("retrieve the event's subscription", () => this.webhooks!.handle(event));
   }
 
   /**
@@ -215,13 +217,13 @@ export class BillingService {
     return this.stripe;
   }
 
-  /** A Stripe call; its failures become a 502 `stripe_error` (logged with Stripe's message, never the key). */
+  /** Work that calls Stripe; Stripe's failures become a 502 `stripe_error` (logged with Stripe's message, never the key). */
   private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (error) {
-      if (error instanceof AppError) throw error;
-      logger.warn("A Stripe request failed", { request: what, error: (error as Error).message, type: (error as { type?: string }).type });
+      if (!this.stripe || !(error instanceof this.stripe.errors.StripeError)) throw error;
+      logger.warn("A Stripe request failed", { request: what, error: error.message, type: error.type });
       throw new AppError("stripe_error", `Stripe could not ${what}; try again`, 502);
     }
   }

@@ -187,6 +187,23 @@ describe("Stripe billing", function () {
     expect((await account())!.plan).to.equal("pro");
   });
 
+  it("answers 502 and records nothing when Stripe fails, so Stripe's retry applies the event", async () => {
+    const start = now();
+    const { customer } = await subscribe("starter", start);
+    // The old subscription ended; a new one's event comes in, but Stripe does not answer for it yet.
+    await server.app.db.models.BillingAccount.update({ status: "canceled" }, { where: { orgId: team.orgId } });
+    const rows = await eventRows();
+    const stranger = { ...stripe.subscriptionObject((await account())!.stripeSubscriptionId!), id: "sub_not_yet_known" };
+    const event = signedEvent("customer.subscription.updated", stranger, { created: start + 1 });
+    const failed = await deliver(server.httpUrl, event);
+    expect(failed.status).to.equal(502);
+    expect(failed.body.error.code).to.equal("stripe_error");
+    expect(await eventRows()).to.equal(rows);
+    driver.set("sub_not_yet_known", customer, "active", "price_business", start);
+    expect((await deliver(server.httpUrl, event)).body.outcome).to.equal("applied");
+    expect(await account()).to.include({ stripeSubscriptionId: "sub_not_yet_known", plan: "business" });
+  });
+
   it("ignores an event older than the state it already holds", async () => {
     const start = now();
     const { customer, subscription } = await subscribe("starter", start);
