@@ -117,7 +117,8 @@ export class BillingService {
   /** Verify a webhook's signature over its raw body, then apply it once (stripe-webhooks.ts). */
   async receiveWebhook(payload: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
     const stripe = this.requireStripe();
-    if (!this.webhooks || !this.config.webhookSecret) throw disabled();
+    const webhooks = this.webhooks;
+    if (!webhooks || !this.config.webhookSecret) throw disabled();
     if (!signature) throw new BadRequestError("The Stripe-Signature header is missing", "invalid_signature");
     let event: Stripe.Event;
     try {
@@ -127,7 +128,7 @@ export class BillingService {
     }
     // A Stripe failure while applying (the subscription could not be retrieved) is a 502: nothing
     // was recorded, and Stripe delivers the event again later.
-    return this.call("retrieve the event's subscription", () => this.webhooks!.handle(event));
+    return this.call("retrieve the event's subscription", () => webhooks.handle(event));
   }
 
   /**
