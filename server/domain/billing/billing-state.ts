@@ -31,6 +31,7 @@ export interface AccountState {
 /** The recurring price id of each self-serve plan (config.stripe.prices). */
 export type PlanPrices = Readonly<Partial<Record<PlanId, string | null>>>;
 
+/** The plan a price id sells (null: not one of the configured plan prices, e.g. the metered one). */
 export function planOfPrice(prices: PlanPrices, priceId: string): PlanId | null {
   for (const [plan, price] of Object.entries(prices)) if (price === priceId && isPlanId(plan)) return plan;
   return null;
@@ -107,6 +108,7 @@ export interface BillingSummary {
 
 const UNLIMITED: PlanLimits = { monthlyActiveUsers: null, rooms: null };
 
+/** The billing route's answer: snake_case like the organisation fields, limits of the plan in effect. */
 export function summarize(account: AccountState | null, billingEnabled: boolean, usage: OrgUsage | null, now: Date): BillingSummary {
   const plan = planInEffect(account, billingEnabled, now);
   const limits = plan ? PLANS[plan].limits : UNLIMITED;

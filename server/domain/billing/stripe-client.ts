@@ -14,6 +14,7 @@ export interface StripeClientConfig {
 /** Stripe requests give up after this long; a webhook then answers 500 and Stripe delivers it again. */
 const TIMEOUT_MS = 20_000;
 
+/** A Stripe client for the configured key (and host); retries carry the SDK's idempotency keys. */
 export function createStripeClient(config: StripeClientConfig): Stripe {
   const target = config.apiUrl ? new URL(config.apiUrl) : null;
   return new Stripe(config.secretKey, {

@@ -16,6 +16,7 @@ export interface UsageReporter {
   stop(): void;
 }
 
+/** Start the hourly check (an unref'd timer: it never keeps the process alive); stop() on shutdown. */
 export function startUsageReporter(options: { billing: BillingService; clock: Clock; intervalMs?: number }): UsageReporter {
   let reportedDay: string | null = null;
   let running: Promise<void> | null = null;

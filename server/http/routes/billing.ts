@@ -14,6 +14,7 @@ import { parseInput } from "../validate.ts";
 
 const checkoutSchema = z.object({ plan: z.string().min(1).max(32) });
 
+/** The organisation's billing routes, on the /api router (sessions, API keys, JSON bodies). */
 export function billingRoutes({ billing, auth }: { billing: BillingService; auth: AuthMiddleware }): Router {
   const router = Router();
   const base = "/organizations/:org_id/billing";
