@@ -59,6 +59,9 @@ import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
+import { BillingService } from "./domain/billing/billing-service.ts";
+import { startUsageReporter, type UsageReporter } from "./domain/billing/usage-reporter.ts";
+import { billingRoutes, stripeWebhookRoutes } from "./http/routes/billing.ts";
 
 export interface App {
   config: Config;
@@ -92,6 +95,10 @@ export interface App {
   presenceHub: PresenceHub;
   /** Comments, notifications and activity (issue #5). */
   comments: CommentsArea;
+  /** Stripe billing (issue 19): off (summary only, no Stripe) without STRIPE_SECRET_KEY. */
+  billing: BillingService;
+  /** The daily metered-usage report; null unless billing is on with STRIPE_METER_EVENT_NAME. */
+  usageReporter: UsageReporter | null;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -250,6 +257,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     durability: new DurableOutbound(updateLog, { holdTimeoutMs: config.realtime.updateCommitTimeoutMs }),
   };
 
+  // Billing (issue 19): the stripe SDK is loaded only when billing is on (STRIPE_SECRET_KEY).
+  const billing = new BillingService({
+    db,
+    clock,
+    config: config.stripe,
+    stripe: config.stripe.secretKey
+      ? (await import("./domain/billing/stripe-client.ts")).createStripeClient({ secretKey: config.stripe.secretKey, apiUrl: config.stripe.apiUrl })
+      : null,
+  });
+  const usageReporter = billing.enabled && config.stripe.meterEventName ? startUsageReporter({ billing, clock }) : null;
+
   const app = express();
   app.disable("x-powered-by");
   // Off unless TRUST_PROXY names the proxies in front: X-Forwarded-For from anyone else is ignored,
@@ -258,6 +276,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use(requestId);
   if (config.http.trustProxy === false) app.use(warnOnceAboutForwardedHeaders());
   app.use(helmet());
+  // Before the JSON parser: Stripe's signature covers the raw body.
+  app.use(stripeWebhookRoutes({ billing }));
   app.use(express.json({ limit: "1mb" }));
   app.use(
     healthRoutes({
@@ -287,6 +307,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
+  api.router.use(billingRoutes({ auth: api.auth, billing }));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -313,6 +334,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   async function shutdown(): Promise<void> {
     accepting = false;
+    usageReporter?.stop();
     httpServer.close();
     for (const ws of wss.clients) ws.close(CloseCodes.ShuttingDown.code, CloseCodes.ShuttingDown.reason);
     // Debounced stores are Hocuspocus', retries of failed ones are persistence's: run both now.
@@ -375,6 +397,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     presence,
     presenceHub,
     comments,
+    billing,
+    usageReporter,
     express: app,
     httpServer,
     listen: () =>

@@ -91,6 +91,14 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.url().optional(),
+  // Billing with Stripe (docs/billing-stripe.md): a recurring price per self-serve plan, an optional
+  // usage price on a meter, and where Checkout and the portal send the customer back.
+  STRIPE_PRICE_STARTER: z.string().startsWith("price_").optional(),
+  STRIPE_PRICE_PRO: z.string().startsWith("price_").optional(),
+  STRIPE_PRICE_BUSINESS: z.string().startsWith("price_").optional(),
+  STRIPE_METERED_PRICE: z.string().startsWith("price_").optional(),
+  STRIPE_METER_EVENT_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "letters, digits and _ . : - only").optional(),
+  STRIPE_RETURN_URL: z.url().optional(),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
 });
@@ -144,7 +152,20 @@ export interface Config {
   mail: { smtpUrl: string | null; from: string; perAddressPerHour: number };
   /** Dashboard accounts: bcrypt cost, auth attempts per IP per minute, session lifetime. */
   auth: { bcryptRounds: number; rateLimitPerMinute: number; sessionTtlSeconds: number };
-  stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
+  /**
+   * Billing is on iff secretKey is set. prices: the recurring price of each self-serve plan (a plan
+   * without one cannot be bought); meteredPrice joins every Checkout; meterEventName: usage is
+   * reported to that meter (null: not reported); returnUrl: where Checkout and the portal return.
+   */
+  stripe: {
+    secretKey: string | null;
+    webhookSecret: string | null;
+    apiUrl: string | null;
+    prices: { starter: string | null; pro: string | null; business: string | null };
+    meteredPrice: string | null;
+    meterEventName: string | null;
+    returnUrl: string;
+  };
   /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
   comments: { guard: boolean };
 }
@@ -159,6 +180,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const env = parsed.data;
+  const billingProblems = stripeProblems(env);
+  if (billingProblems.length > 0) throw new ConfigError(`Invalid configuration:\n${billingProblems.map((p) => `  ${p}`).join("\n")}`);
   const isProduction = env.NODE_ENV === "production";
   if (isProduction) {
     const problems = productionProblems(env);
@@ -204,6 +227,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       secretKey: env.STRIPE_SECRET_KEY ?? null,
       webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? null,
       apiUrl: env.STRIPE_API_URL ?? null,
+      prices: { starter: env.STRIPE_PRICE_STARTER ?? null, pro: env.STRIPE_PRICE_PRO ?? null, business: env.STRIPE_PRICE_BUSINESS ?? null },
+      meteredPrice: env.STRIPE_METERED_PRICE ?? null,
+      meterEventName: env.STRIPE_METER_EVENT_NAME ?? null,
+      returnUrl: env.STRIPE_RETURN_URL ?? env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },
     comments: { guard: env.COMMENT_GUARD === "on" },
   };
@@ -218,6 +245,18 @@ function productionProblems(env: Env): string[] {
   if (!env.SECRET) problems.push("SECRET: required when NODE_ENV=production");
   else if (/^(.)\1*$/su.test(env.SECRET)) problems.push("SECRET: must not be one repeated character when NODE_ENV=production");
   if (env.BCRYPT_ROUNDS < 10) problems.push("BCRYPT_ROUNDS: must be at least 10 when NODE_ENV=production");
+  return problems;
+}
+
+/**
+ * Billing on (STRIPE_SECRET_KEY) without a webhook secret would sell subscriptions and never learn
+ * that they were paid, changed or cancelled; and the price of one plan must not be another's.
+ */
+function stripeProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.STRIPE_SECRET_KEY && !env.STRIPE_WEBHOOK_SECRET) problems.push("STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set");
+  const prices = [env.STRIPE_PRICE_STARTER, env.STRIPE_PRICE_PRO, env.STRIPE_PRICE_BUSINESS, env.STRIPE_METERED_PRICE].filter(Boolean);
+  if (new Set(prices).size !== prices.length) problems.push("STRIPE_PRICE_*: each plan (and the metered price) needs its own price id");
   return problems;
 }
 

@@ -17,6 +17,7 @@ import { RoomActivity } from "./RoomActivity.ts";
 import { RoomTombstone } from "./RoomTombstone.ts";
 import { Invitation } from "./Invitation.ts";
 import { BillingAccount } from "./BillingAccount.ts";
+import { StripeEvent } from "./StripeEvent.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -34,6 +35,7 @@ export interface Models {
   RoomTombstone: typeof RoomTombstone;
   Invitation: typeof Invitation;
   BillingAccount: typeof BillingAccount;
+  StripeEvent: typeof StripeEvent;
 }
 
 /**
@@ -64,6 +66,7 @@ export function initModels(sequelize: Sequelize): Models {
     RoomTombstone: bound(RoomTombstone).initModel(sequelize),
     Invitation: bound(Invitation).initModel(sequelize),
     BillingAccount: bound(BillingAccount).initModel(sequelize),
+    StripeEvent: bound(StripeEvent).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -81,4 +84,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount, StripeEvent };

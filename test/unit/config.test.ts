@@ -106,4 +106,14 @@ describe("config", () => {
     expect(loadConfig({ SECRET, MAIL_RATE_LIMIT: "10" }).mail.perAddressPerHour).to.equal(10);
     expect(() => loadConfig({ SECRET, MAIL_RATE_LIMIT: "0" })).to.throw(ConfigError, /MAIL_RATE_LIMIT/);
   });
+
+  it("Stripe: billing needs a webhook secret and distinct prices", () => {
+    expect(loadConfig({ SECRET }).stripe.secretKey).to.equal(null);
+    expect(() => loadConfig({ SECRET, STRIPE_SECRET_KEY: "sk_test_x" })).to.throw(ConfigError, /STRIPE_WEBHOOK_SECRET/);
+    expect(() => loadConfig({ SECRET, STRIPE_SECRET_KEY: "sk_test_x", STRIPE_WEBHOOK_SECRET: "whsec_x", STRIPE_PRICE_PRO: "price_1", STRIPE_PRICE_BUSINESS: "price_1" })).to.throw(ConfigError, /STRIPE_PRICE/);
+    expect(() => loadConfig({ SECRET, STRIPE_PRICE_PRO: "prod_1" })).to.throw(ConfigError, /STRIPE_PRICE_PRO/);
+    const on = loadConfig({ SECRET, PUBLIC_URL: "https://sync.example.com", STRIPE_SECRET_KEY: "sk_test_x", STRIPE_WEBHOOK_SECRET: "whsec_x", STRIPE_PRICE_PRO: "price_1" });
+    expect(on.stripe).to.include({ secretKey: "sk_test_x", returnUrl: "https://sync.example.com", meterEventName: null });
+    expect(on.stripe.prices).to.deep.equal({ starter: null, pro: "price_1", business: null });
+  });
 });

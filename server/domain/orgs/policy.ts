@@ -25,6 +25,8 @@ export const ORG_ACTIONS = [
   "access_tokens:mint",
   "users:act_as",
   "notifications:send",
+  "billing:read",
+  "billing:manage",
 ] as const;
 export type OrgAction = (typeof ORG_ACTIONS)[number];
 
@@ -44,6 +46,11 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   // Whoever may mint a token for any end user may as well act as them over REST.
   "users:act_as": "admin",
   "notifications:send": "admin",
+  // Billing (issue 19): anyone who reads the organisation sees its plan and usage; buying a plan,
+  // changing the payment method or cancelling spends the organisation's money, which is an
+  // Owner's decision (as making someone an Owner is): Admins run the workspace, not its bill.
+  "billing:read": "viewer",
+  "billing:manage": "owner",
 };
 
 /** What an API key may do in its own organisation. */
@@ -61,6 +68,9 @@ export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   "access_tokens:mint": true,
   "users:act_as": true,
   "notifications:send": true,
+  // A backend may check its plan and usage; it never buys, cancels or opens the billing portal.
+  "billing:read": true,
+  "billing:manage": false,
 };
 
 export function isOrgRole(value: unknown): value is OrgRole {

@@ -44,6 +44,13 @@ describe("org policy", () => {
     expect(canMember("member", "notifications:send")).to.equal(false);
   });
 
+  it("leaves managing billing to Owners; every member and API keys read it", () => {
+    expect(["owner", "admin", "member", "viewer"].map((role) => canMember(role as "owner", "billing:manage"))).to.deep.equal([true, false, false, false]);
+    expect(canMember("viewer", "billing:read")).to.equal(true);
+    expect(API_KEY_POLICY["billing:manage"]).to.equal(false);
+    expect(API_KEY_POLICY["billing:read"]).to.equal(true);
+  });
+
   it("leaves the owner role to Owners", () => {
     expect(canAssignRole("owner", "owner", "viewer")).to.equal(true);
     expect(canAssignRole("admin", "member", "admin")).to.equal(true);
