@@ -80,20 +80,25 @@ export class Authenticate implements Extension {
   async onAuthenticate(payload: onAuthenticatePayload): Promise<Partial<ConnectionContext>> {
     const { documentName, token, connectionConfig } = payload;
     const socket = (payload.context as Partial<SocketContext>).socket;
+    let actor: EndUserActor | null = null;
     try {
-      const actor = await this.actors.fromAccessToken(token, documentName);
+      actor = await this.actors.fromAccessToken(token, documentName);
       if (this.authorize) await this.authorize(actor);
       // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
       connectionConfig.readOnly = !(actor.access.canWrite || actor.access.canWriteComments);
       // Before the connection exists: from its first message on, the socket edge sends a reader
       // without room read access only what its level allows (server/realtime/read-filter.ts).
       socket?.setReadLevel({ documentName, token }, actor.access.readLevel);
+      socket?.identify(documentName, { orgId: actor.orgId, roomId: actor.roomId, userId: actor.userId });
       return { ...(payload.context as SocketContext), ...actor };
     } catch (error) {
       const r = toRefusal(error);
       const room = parseDocumentName(documentName);
       logger.info("Refused a WebSocket connection", { code: r.code, reason: r.reason, roomId: room?.roomId, orgId: room?.orgId });
-      socket?.refuse(documentName, r.code, r.reason);
+      // To the organisation's live log only when the token verified (an actor, or a refusal that
+      // names its subject): an unverified token could name any organisation.
+      const who = actor ?? r.subject;
+      socket?.refuse(documentName, r.code, r.reason, who && room ? { orgId: who.orgId, roomId: room.roomId, userId: who.userId } : undefined);
       throw r;
     }
   }

@@ -59,6 +59,9 @@ import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
+import { createLiveLog, type LiveLog } from "./domain/live-log/index.ts";
+import { LiveLogEvents } from "../extensions/live-log.ts";
+import { liveLogRoutes } from "./http/routes/live-log.ts";
 
 export interface App {
   config: Config;
@@ -92,6 +95,8 @@ export interface App {
   presenceHub: PresenceHub;
   /** Comments, notifications and activity (issue #5). */
   comments: CommentsArea;
+  /** What happens in an organisation's rooms, live and bounded (issue 20); `record` is for other areas (webhooks). */
+  liveLog: LiveLog;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -211,7 +216,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     remoteTimeoutMs: config.realtime.awareness.remoteTimeoutMs,
     relay: redis ? (handlers) => createPresenceRelay({ redis, prefix: config.redis?.prefix ?? "syncforge", instanceId, handlers }) : undefined,
   });
-  const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(presenceHub), new Logging(), persistence];
+  // Live logs (issue 20): connects and disconnects (extension), refusals and throttling (socket
+  // edge), comment writes (comments area); kept per organisation, shared through Redis.
+  const liveLog = createLiveLog({ redis, prefix: config.redis?.prefix ?? "syncforge", history: config.liveLog.history });
+  const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(presenceHub), new Logging(), new LiveLogEvents(liveLog), persistence];
   const comments = await createCommentsArea({
     config,
     db,
@@ -221,6 +229,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     persistence,
     store,
     ownerOf: (documentName, clientId) => presenceHub.ownerOf(documentName, clientId),
+    liveLog,
   });
   extensions.push(comments.extension);
   orgs.onMemberAdded = async (orgId, userId, role) => {
@@ -248,6 +257,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // One per server: a broadcast's message is rewritten and filtered once for all of its sockets.
     outbound: createSharedOutbound(),
     durability: new DurableOutbound(updateLog, { holdTimeoutMs: config.realtime.updateCommitTimeoutMs }),
+    liveLog,
   };
 
   const app = express();
@@ -287,6 +297,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
+  api.router.use(liveLogRoutes({ auth: api.auth, liveLog }));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -344,6 +355,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // their mail budget may be in Redis.
     if (!(await background.idle(config.shutdownTimeoutMs))) logger.warn("Shutting down with account mail still being sent");
     await control?.close();
+    await liveLog.close();
     redis?.disconnect();
     sessionStore.close();
     await comments.close();
@@ -375,6 +387,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     presence,
     presenceHub,
     comments,
+    liveLog,
     express: app,
     httpServer,
     listen: () =>

@@ -91,6 +91,8 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.url().optional(),
+  /** Live log entries kept per organisation (issue 20). */
+  LIVE_LOG_HISTORY: z.coerce.number().int().min(10).max(100_000).default(1000),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
 });
@@ -147,6 +149,8 @@ export interface Config {
   stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
   /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
   comments: { guard: boolean };
+  /** The live log (server/domain/live-log): entries kept per organisation. */
+  liveLog: { history: number };
 }
 
 export class ConfigError extends Error {}
@@ -206,6 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: env.STRIPE_API_URL ?? null,
     },
     comments: { guard: env.COMMENT_GUARD === "on" },
+    liveLog: { history: env.LIVE_LOG_HISTORY },
   };
 }
 

@@ -25,6 +25,7 @@ export const ORG_ACTIONS = [
   "access_tokens:mint",
   "users:act_as",
   "notifications:send",
+  "logs:read",
 ] as const;
 export type OrgAction = (typeof ORG_ACTIONS)[number];
 
@@ -44,6 +45,8 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   // Whoever may mint a token for any end user may as well act as them over REST.
   "users:act_as": "admin",
   "notifications:send": "admin",
+  // The live log (connects, refusals, comment writes) shows ids only: whoever reads the org's rooms.
+  "logs:read": "viewer",
 };
 
 /** What an API key may do in its own organisation. */
@@ -61,6 +64,8 @@ export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   "access_tokens:mint": true,
   "users:act_as": true,
   "notifications:send": true,
+  // A backend may tail its organisation's live log (ship it to its own log store).
+  "logs:read": true,
 };
 
 export function isOrgRole(value: unknown): value is OrgRole {
