@@ -110,6 +110,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Backoff of failed document stores (default 1 s, 2 s, 4 s, … 30 s); tests space retries out. */
   storeRetryDelayMs?: (failures: number) => number;
+  /** Live log streams' heartbeat and access re-check (default 15 s); tests shorten it. */
+  liveLogHeartbeatMs?: number;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -297,7 +299,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
-  api.router.use(liveLogRoutes({ auth: api.auth, liveLog }));
+  api.router.use(liveLogRoutes({ auth: api.auth, liveLog, heartbeatMs: options.liveLogHeartbeatMs }));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);

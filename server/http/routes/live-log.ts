@@ -7,7 +7,8 @@
  * `id: <entry id>`, `data: <entry JSON>`; a client that reconnects with `Last-Event-ID` (browsers'
  * EventSource does it by itself), or `?last_event_id=` on a first connection, gets the kept entries
  * after that id first, then live ones. A comment line every 15 s keeps proxies from closing an idle
- * stream. A client that does not read what it is sent (over MAX_BUFFERED_BYTES waiting) is dropped:
+ * stream; at each, the caller's access is checked again, so a revoked key or a removed member
+ * stops following within 15 s (the stream ends; reconnecting gets 401/404). A client that does not read what it is sent (over MAX_BUFFERED_BYTES waiting) is dropped:
  * it reconnects and resumes from the history. `Cache-Control: no-transform` keeps compression
  * (the `compression` middleware, proxies) from buffering the stream; `X-Accel-Buffering: no` tells
  * nginx the same.
@@ -47,6 +48,7 @@ function toFilter(query: z.infer<typeof filterSchema>): LiveLogFilter {
 export interface LiveLogRoutesOptions {
   auth: AuthMiddleware;
   liveLog: LiveLog;
+  /** Heartbeat and access re-check interval (HEARTBEAT_MS); tests shorten it. */
   heartbeatMs?: number;
 }
 
@@ -80,7 +82,15 @@ export function liveLogRoutes({ auth, liveLog, heartbeatMs = HEARTBEAT_MS }: Liv
       else open.delete(orgId);
     };
     try {
-      await streamLog(req, res, { liveLog, orgId, filter: toFilter(query), resumeFrom: resumeFrom ?? null, heartbeatMs, done: release });
+      await streamLog(req, res, {
+        liveLog,
+        orgId,
+        filter: toFilter(query),
+        resumeFrom: resumeFrom ?? null,
+        heartbeatMs,
+        stillAllowed: () => auth.stillAllowed(req, res, "logs:read"),
+        done: release,
+      });
     } catch (error) {
       release();
       throw error;
@@ -97,7 +107,15 @@ export function liveLogRoutes({ auth, liveLog, heartbeatMs = HEARTBEAT_MS }: Liv
 async function streamLog(
   req: Request,
   res: Response,
-  options: { liveLog: LiveLog; orgId: string; filter: LiveLogFilter; resumeFrom: string | null; heartbeatMs: number; done: () => void },
+  options: {
+    liveLog: LiveLog;
+    orgId: string;
+    filter: LiveLogFilter;
+    resumeFrom: string | null;
+    heartbeatMs: number;
+    stillAllowed: () => Promise<boolean>;
+    done: () => void;
+  },
 ): Promise<void> {
   const { liveLog, orgId, filter } = options;
   let lastSent = options.resumeFrom;
@@ -105,6 +123,7 @@ async function streamLog(
   let heartbeat: NodeJS.Timeout | null = null;
   let unsubscribe: Unsubscribe | null = null;
   let ended = false;
+  let checking = false;
 
   const end = () => {
     if (ended) return;
@@ -152,5 +171,18 @@ async function streamLog(
   const waiting = backlog;
   backlog = null;
   for (const entry of waiting) send(entry);
-  heartbeat = setInterval(() => write(": heartbeat\n\n"), options.heartbeatMs);
+  heartbeat = setInterval(() => {
+    write(": heartbeat\n\n");
+    if (checking) return;
+    checking = true;
+    void options
+      .stillAllowed()
+      .then((allowed) => {
+        if (allowed || ended) return;
+        logger.info("Ending a live log stream whose caller may no longer read it", { orgId });
+        end();
+        res.end();
+      })
+      .finally(() => (checking = false));
+  }, options.heartbeatMs);
 }

@@ -13,12 +13,14 @@ import { ensureTestDatabase, truncateAll } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { connectYws, type YwsClient } from "../../helpers/yws.ts";
 import { openRawSocket, authFrame, updateFrame, waitForAuthenticated, type RawSocket } from "../../helpers/raw-socket.ts";
-import { startMailbox, createTeam, closedWith, ApiClient, type Mailbox, type Team } from "../../helpers/accounts.ts";
+import { startMailbox, createTeam, closedWith, signUp, joinByInvitation, ApiClient, type Mailbox, type Team } from "../../helpers/accounts.ts";
 import { createThread } from "../../helpers/comments.ts";
 import { openSse, type SseStream } from "../../helpers/sse.ts";
 import { compareEntryIds, type LiveLogEntry } from "../../../server/domain/live-log/live-log.ts";
 
 const HISTORY = 50;
+/** Heartbeats and access re-checks of streams (15 s in production). */
+const HEARTBEAT_MS = 200;
 
 describe("live log (one process)", function () {
   this.timeout(30_000);
@@ -40,7 +42,10 @@ describe("live log (one process)", function () {
     await ensureTestDatabase();
     await truncateAll();
     mailbox = await startMailbox();
-    server = await startServer({ SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", LIVE_LOG_HISTORY: String(HISTORY) });
+    server = await startServer(
+      { SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", LIVE_LOG_HISTORY: String(HISTORY) },
+      { liveLogHeartbeatMs: HEARTBEAT_MS },
+    );
     team = await createTeam(server.httpUrl, mailbox);
     api = team.apiKey.client;
     const other = await team.owner.client.post("/organizations", { name: "Other" });
@@ -76,10 +81,10 @@ describe("live log (one process)", function () {
     return p;
   }
   async function stream(query = "", headers: Record<string, string> = {}): Promise<SseStream<LiveLogEntry>> {
-    const s = await openSse<LiveLogEntry>(`${server.httpUrl}/api/organizations/${team.orgId}/logs/stream${query}`, {
-      authorization: `Bearer ${team.apiKey.secret}`,
-      ...headers,
-    });
+    // An empty authorization: none at all (a member's session cookie instead).
+    const sent: Record<string, string> = { authorization: `Bearer ${team.apiKey.secret}`, ...headers };
+    if (!sent.authorization) delete sent.authorization;
+    const s = await openSse<LiveLogEntry>(`${server.httpUrl}/api/organizations/${team.orgId}/logs/stream${query}`, sent);
     streams.push(s);
     return s;
   }
@@ -267,6 +272,29 @@ describe("live log (one process)", function () {
     const again = await stream(`?room_id=${room}&kind=connect`);
     await provider("pat");
     await again.waitForEvents(1);
+  });
+
+  it("sends heartbeats, and ends the stream of a revoked key or a removed member", async () => {
+    const key = await team.owner.client.post(`/organizations/${team.orgId}/api-keys`, { name: "tail" });
+    expect(key.status).to.equal(201);
+    const byKey = await stream("", { authorization: `Bearer ${key.body.apiKey.secret}` });
+    await waitFor(() => byKey.comments.includes("heartbeat"), 5000, "a heartbeat");
+    expect((await team.owner.client.delete(`/organizations/${team.orgId}/api-keys/${key.body.apiKey.id}`)).status).to.equal(200);
+    await byKey.ended;
+
+    const account = await signUp(server.httpUrl, mailbox);
+    await joinByInvitation(team.owner.client, account.client, mailbox, team.orgId, account.user.email, "viewer");
+    const byMember = await stream("", { authorization: "", cookie: account.client.sessionCookie! });
+    expect(byMember.status).to.equal(200);
+    expect((await team.owner.client.delete(`/organizations/${team.orgId}/members/${account.user.id}`)).status).to.equal(204);
+    await byMember.ended;
+    const again = await stream("", { authorization: "", cookie: account.client.sessionCookie! });
+    expect(again.status).to.equal(404);
+    // Everyone else's streams go on.
+    const kept = await stream(`?room_id=${room}`);
+    await new Promise((r) => setTimeout(r, HEARTBEAT_MS * 3));
+    await provider("quinn");
+    await kept.waitForEvents(1);
   });
 
   it("lets every member read, a Viewer too, and API keys; another organisation's log is a 404", async () => {
