@@ -152,6 +152,8 @@ async function streamLog(
     else send(entry);
   });
   if (ended || req.destroyed) {
+    // The client left while the subscription was set up: end() ran without it.
+    unsubscribe();
     end();
     return;
   }
