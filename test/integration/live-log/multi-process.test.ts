@@ -22,6 +22,7 @@ describe("live log across two server processes with Redis", function () {
   let a: ChildServer;
   let b: ChildServer;
   let team: Team;
+  let prefix: string;
   const providers: TestProvider[] = [];
   const streams: SseStream[] = [];
 
@@ -29,7 +30,8 @@ describe("live log across two server processes with Redis", function () {
     await ensureTestDatabase();
     await truncateAll();
     mailbox = await startMailbox();
-    const env = { REDIS_URL, REDIS_PREFIX: `sf-test-${randomUUID()}`, SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" };
+    prefix = `sf-test-${randomUUID()}`;
+    const env = { REDIS_URL, REDIS_PREFIX: prefix, SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" };
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     team = await createTeam(a.httpUrl, mailbox);
   });
@@ -78,6 +80,20 @@ describe("live log across two server processes with Redis", function () {
     const onB = await stream(b, `?room_id=${room}`, { "last-event-id": connected!.id! });
     const [resumed] = await onB.waitForEvents(1);
     expect(resumed!.id).to.equal(onA.events[1]!.id);
+
+    // Each process follows the organisation's channel only while a stream of its own is open.
+    const redis = new Redis(REDIS_URL);
+    try {
+      const channel = `${prefix}:live-log:${team.orgId}:events`;
+      const followers = async () => Number(((await redis.pubsub("NUMSUB", channel)) as [string, number])[1]);
+      expect(await followers()).to.equal(2);
+      onA.close();
+      onB.close();
+      for (let i = 0; i < 100 && (await followers()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await followers()).to.equal(0);
+    } finally {
+      await redis.quit();
+    }
   });
 });
 
