@@ -6,7 +6,7 @@
  * permission-denied message and then close the socket with 4401 (bad token) or 4403 (room not
  * granted), as Hocuspocus' own close codes name them.
  */
-import type { Connection, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onTokenSyncPayload } from "@hocuspocus/server";
+import type { Connection, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onDisconnectPayload, onTokenSyncPayload } from "@hocuspocus/server";
 import type { ActorResolver } from "../server/auth/resolve-actor.ts";
 import type { AuthorizePhase } from "../server/auth/authorize-connection.ts";
 import type { EndUserActor } from "../server/auth/actor.ts";
@@ -75,6 +75,11 @@ export class Authenticate implements Extension {
       logger.info("Refused a token refresh", { code: r.code, reason: r.reason, roomId: context.roomId, orgId: context.orgId });
       closeConnection(payload.connection, payload.documentName, r);
     }
+  }
+
+  /** The socket no longer carries this document: its later refusals are not this room's. */
+  async onDisconnect({ documentName, context }: onDisconnectPayload): Promise<void> {
+    (context as Partial<SocketContext> | undefined)?.socket?.identify(documentName, null);
   }
 
   async onAuthenticate(payload: onAuthenticatePayload): Promise<Partial<ConnectionContext>> {

@@ -51,8 +51,11 @@ export interface RealtimeSocket {
    */
   refuse(internalName: string, code: number, reason: string, subject?: LogSubject): void;
   close(code?: number, reason?: string): void;
-  /** Who authenticated a document on this socket (extensions/authenticate.ts): for the live log. */
-  identify(documentName: string, subject: LogSubject): void;
+  /**
+   * Who authenticated a document on this socket, for the live log (extensions/authenticate.ts);
+   * null when its connection ends, so the socket's later refusals are not logged for a room it left.
+   */
+  identify(documentName: string, subject: LogSubject | null): void;
   /** The code the socket closed with, once it has (the disconnect entries of the live log). */
   readonly closeCode: number | null;
   /**
@@ -258,8 +261,8 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     this.refuseDocument(internalName, code, reason);
   }
 
-  identify(documentName: string, subject: LogSubject): void {
-    this.subjects = setEntry(this.subjects, documentName, subject);
+  identify(documentName: string, subject: LogSubject | null): void {
+    this.subjects = subject === null ? deleteEntry(this.subjects, documentName) : setEntry(this.subjects, documentName, subject);
   }
 
   /** Refuse one document on this socket (the edge's part of `refuse`). */

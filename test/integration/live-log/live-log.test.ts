@@ -8,6 +8,8 @@
 import { expect } from "chai";
 import http from "node:http";
 import * as Y from "yjs";
+import * as encoding from "lib0/encoding";
+import { MessageType } from "../../../protocol/messages.ts";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
 import { ensureTestDatabase, truncateAll } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
@@ -142,15 +144,27 @@ describe("live log (one process)", function () {
     expect(refused[0]).to.include({ kind: "refused", room_id: room, user_id: "carol", code: 4403, detail: "room_not_granted" });
   });
 
-  it("shows a connection closed for a malformed message as refused (4400)", async () => {
+  it("shows a connection closed for a malformed message as refused (4400), in the rooms it still had open", async () => {
+    const left = `${room}-left`;
     const raw = await openRawSocket(server.collabUrl);
     sockets.push(raw);
-    raw.send(authFrame(room, await token("dave")));
+    const both = await token("dave", [room, left]);
+    raw.send(authFrame(left, both));
     await waitForAuthenticated(raw);
+    raw.received.length = 0;
+    raw.send(authFrame(room, both));
+    await waitForAuthenticated(raw);
+    // Leave one room (Hocuspocus' Close message); the socket stays open for the other.
+    const close = encoding.createEncoder();
+    encoding.writeVarString(close, left);
+    encoding.writeVarUint(close, MessageType.Close);
+    raw.send(encoding.toUint8Array(close));
+    await until(`?room_id=${left}&kind=disconnect`, (l) => l.length > 0, "the left room's disconnect");
     raw.send(new Uint8Array([0xff, 0xff, 0xff]));
     expect((await closedWith(raw.closed)).code).to.equal(4400);
     const refused = await until(`?kind=refused&room_id=${room}`, (l) => l.length > 0, "a refused entry");
     expect(refused[0]).to.include({ user_id: "dave", code: 4400, detail: "malformed_message" });
+    expect(await entries(`?kind=refused&room_id=${left}`)).to.deep.equal([]);
   });
 
   it("shows throttling once, not per message", async () => {
