@@ -106,4 +106,10 @@ describe("config", () => {
     expect(loadConfig({ SECRET, MAIL_RATE_LIMIT: "10" }).mail.perAddressPerHour).to.equal(10);
     expect(() => loadConfig({ SECRET, MAIL_RATE_LIMIT: "0" })).to.throw(ConfigError, /MAIL_RATE_LIMIT/);
   });
+
+  it("LIVE_LOG_HISTORY: live log entries kept per organisation, 1,000 by default, 10 to 100,000", () => {
+    expect(loadConfig({ SECRET }).liveLog.history).to.equal(1000);
+    expect(loadConfig({ SECRET, LIVE_LOG_HISTORY: "50" }).liveLog.history).to.equal(50);
+    for (const bad of ["5", "200000", "many"]) expect(() => loadConfig({ SECRET, LIVE_LOG_HISTORY: bad })).to.throw(ConfigError, /LIVE_LOG_HISTORY/);
+  });
 });
