@@ -15,6 +15,9 @@ import { createDatabase, pingDatabase, type Database } from "../db/index.ts";
 import { migrate } from "../db/migrator.ts";
 import { DocumentStore } from "./domain/documents/document-store.ts";
 import { UpdateLog } from "./domain/documents/update-log.ts";
+import { createLiveLog, type LiveLog } from "./domain/live-log/index.ts";
+import { LiveLogEvents } from "../extensions/live-log.ts";
+import { liveLogRoutes } from "./http/routes/live-log.ts";
 import { AccessTokens } from "./auth/access-token.ts";
 import { createHocuspocus } from "./realtime/hocuspocus.ts";
 import { CollabSocket } from "./realtime/collab-socket.ts";
@@ -59,9 +62,6 @@ import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
-import { createLiveLog, type LiveLog } from "./domain/live-log/index.ts";
-import { LiveLogEvents } from "../extensions/live-log.ts";
-import { liveLogRoutes } from "./http/routes/live-log.ts";
 
 export interface App {
   config: Config;
@@ -89,14 +89,14 @@ export interface App {
   /** The /api router; other areas mount their routers on it. */
   api: express.Router;
   metrics: Metrics;
+  /** What happens in an organisation's rooms, live and bounded (issue 20); `record` is for other areas (webhooks). */
+  liveLog: LiveLog;
   /** Who is in each room; `presence.events` fires userEntered / userLeft (issue #8). */
   presence: PresenceService;
   /** Each room's awareness states (cursors, selections), across processes (issue 17). */
   presenceHub: PresenceHub;
   /** Comments, notifications and activity (issue #5). */
   comments: CommentsArea;
-  /** What happens in an organisation's rooms, live and bounded (issue 20); `record` is for other areas (webhooks). */
-  liveLog: LiveLog;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -252,6 +252,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const edgeOptions: EdgeOptions = {
+    liveLog,
     presence: presenceHub,
     documentMessages: config.realtime.documentMessages,
     metrics: metrics.realtime,
@@ -259,7 +260,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // One per server: a broadcast's message is rewritten and filtered once for all of its sockets.
     outbound: createSharedOutbound(),
     durability: new DurableOutbound(updateLog, { holdTimeoutMs: config.realtime.updateCommitTimeoutMs }),
-    liveLog,
   };
 
   const app = express();
@@ -297,9 +297,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     passport: createPassport(accounts),
     clock,
   });
+  api.router.use(liveLogRoutes({ auth: api.auth, liveLog, heartbeatMs: options.liveLogHeartbeatMs }));
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
-  api.router.use(liveLogRoutes({ auth: api.auth, liveLog, heartbeatMs: options.liveLogHeartbeatMs }));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -386,10 +386,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth: api.auth,
     api: api.router,
     metrics,
+    liveLog,
     presence,
     presenceHub,
     comments,
-    liveLog,
     express: app,
     httpServer,
     listen: () =>

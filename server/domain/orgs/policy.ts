@@ -22,10 +22,10 @@ export const ORG_ACTIONS = [
   "rooms:write",
   "rooms:delete",
   "rooms:join",
+  "logs:read",
   "access_tokens:mint",
   "users:act_as",
   "notifications:send",
-  "logs:read",
 ] as const;
 export type OrgAction = (typeof ORG_ACTIONS)[number];
 
@@ -41,12 +41,12 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   "rooms:write": "member",
   "rooms:delete": "admin",
   "rooms:join": "viewer",
+  // The live log (connects, refusals, comment writes) shows ids only: whoever reads the org's rooms.
+  "logs:read": "viewer",
   "access_tokens:mint": "admin",
   // Whoever may mint a token for any end user may as well act as them over REST.
   "users:act_as": "admin",
   "notifications:send": "admin",
-  // The live log (connects, refusals, comment writes) shows ids only: whoever reads the org's rooms.
-  "logs:read": "viewer",
 };
 
 /** What an API key may do in its own organisation. */
@@ -61,11 +61,11 @@ export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   "rooms:write": true,
   "rooms:delete": true,
   "rooms:join": false,
+  // A backend may tail its organisation's live log (ship it to its own log store).
+  "logs:read": true,
   "access_tokens:mint": true,
   "users:act_as": true,
   "notifications:send": true,
-  // A backend may tail its organisation's live log (ship it to its own log store).
-  "logs:read": true,
 };
 
 export function isOrgRole(value: unknown): value is OrgRole {
