@@ -6,7 +6,7 @@
  * permission-denied message and then close the socket with 4401 (bad token) or 4403 (room not
  * granted), as Hocuspocus' own close codes name them.
  */
-import type { Connection, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onTokenSyncPayload } from "@hocuspocus/server";
+import type { Connection, Extension, Hocuspocus, onAuthenticatePayload, onConfigurePayload, onDisconnectPayload, onTokenSyncPayload } from "@hocuspocus/server";
 import type { ActorResolver } from "../server/auth/resolve-actor.ts";
 import type { AuthorizePhase } from "../server/auth/authorize-connection.ts";
 import type { EndUserActor } from "../server/auth/actor.ts";
@@ -77,23 +77,33 @@ export class Authenticate implements Extension {
     }
   }
 
+  /** The socket no longer carries this document: its later refusals are not this room's. */
+  async onDisconnect({ documentName, context }: onDisconnectPayload): Promise<void> {
+    (context as Partial<SocketContext> | undefined)?.socket?.identify(documentName, null);
+  }
+
   async onAuthenticate(payload: onAuthenticatePayload): Promise<Partial<ConnectionContext>> {
     const { documentName, token, connectionConfig } = payload;
     const socket = (payload.context as Partial<SocketContext>).socket;
+    let actor: EndUserActor | null = null;
     try {
-      const actor = await this.actors.fromAccessToken(token, documentName);
+      actor = await this.actors.fromAccessToken(token, documentName);
       if (this.authorize) await this.authorize(actor);
       // Comment writers send document updates too; extensions/comments.ts refuses any that touch content.
       connectionConfig.readOnly = !(actor.access.canWrite || actor.access.canWriteComments);
       // Before the connection exists: from its first message on, the socket edge sends a reader
       // without room read access only what its level allows (server/realtime/read-filter.ts).
       socket?.setReadLevel({ documentName, token }, actor.access.readLevel);
+      socket?.identify(documentName, { orgId: actor.orgId, roomId: actor.roomId, userId: actor.userId });
       return { ...(payload.context as SocketContext), ...actor };
     } catch (error) {
       const r = toRefusal(error);
       const room = parseDocumentName(documentName);
       logger.info("Refused a WebSocket connection", { code: r.code, reason: r.reason, roomId: room?.roomId, orgId: room?.orgId });
-      socket?.refuse(documentName, r.code, r.reason);
+      // To the organisation's live log only when the token verified (an actor, or a refusal that
+      // names its subject): an unverified token could name any organisation.
+      const who = actor ?? r.subject;
+      socket?.refuse(documentName, r.code, r.reason, who && room ? { orgId: who.orgId, roomId: room.roomId, userId: who.userId } : undefined);
       throw r;
     }
   }

@@ -15,6 +15,9 @@ import { createDatabase, pingDatabase, type Database } from "../db/index.ts";
 import { migrate } from "../db/migrator.ts";
 import { DocumentStore } from "./domain/documents/document-store.ts";
 import { UpdateLog } from "./domain/documents/update-log.ts";
+import { createLiveLog, type LiveLog } from "./domain/live-log/index.ts";
+import { LiveLogEvents } from "../extensions/live-log.ts";
+import { liveLogRoutes } from "./http/routes/live-log.ts";
 import { AccessTokens } from "./auth/access-token.ts";
 import { createHocuspocus } from "./realtime/hocuspocus.ts";
 import { CollabSocket } from "./realtime/collab-socket.ts";
@@ -89,6 +92,8 @@ export interface App {
   /** The /api router; other areas mount their routers on it. */
   api: express.Router;
   metrics: Metrics;
+  /** What happens in an organisation's rooms, live and bounded (issue 20); `record` is for other areas (webhooks). */
+  liveLog: LiveLog;
   /** Who is in each room; `presence.events` fires userEntered / userLeft (issue #8). */
   presence: PresenceService;
   /** Each room's awareness states (cursors, selections), across processes (issue 17). */
@@ -112,6 +117,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Backoff of failed document stores (default 1 s, 2 s, 4 s, … 30 s); tests space retries out. */
   storeRetryDelayMs?: (failures: number) => number;
+  /** Live log streams' heartbeat and access re-check (default 15 s); tests shorten it. */
+  liveLogHeartbeatMs?: number;
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -218,7 +225,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     remoteTimeoutMs: config.realtime.awareness.remoteTimeoutMs,
     relay: redis ? (handlers) => createPresenceRelay({ redis, prefix: config.redis?.prefix ?? "syncforge", instanceId, handlers }) : undefined,
   });
-  const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(presenceHub), new Logging(), persistence];
+  // Live logs (issue 20): connects and disconnects (extension), refusals and throttling (socket
+  // edge), comment writes (comments area); kept per organisation, shared through Redis.
+  const liveLog = createLiveLog({ redis, prefix: config.redis?.prefix ?? "syncforge", history: config.liveLog.history });
+  const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(presenceHub), new Logging(), new LiveLogEvents(liveLog), persistence];
   const comments = await createCommentsArea({
     config,
     db,
@@ -228,6 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     persistence,
     store,
     ownerOf: (documentName, clientId) => presenceHub.ownerOf(documentName, clientId),
+    liveLog,
   });
   extensions.push(comments.extension);
   orgs.onMemberAdded = async (orgId, userId, role) => {
@@ -248,6 +259,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   const edgeOptions: EdgeOptions = {
+    liveLog,
     presence: presenceHub,
     documentMessages: config.realtime.documentMessages,
     metrics: metrics.realtime,
@@ -305,6 +317,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     passport: createPassport(accounts),
     clock,
   });
+  api.router.use(liveLogRoutes({ auth: api.auth, liveLog, heartbeatMs: options.liveLogHeartbeatMs }));
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
   api.router.use(billingRoutes({ auth: api.auth, billing }));
@@ -366,6 +379,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // their mail budget may be in Redis.
     if (!(await background.idle(config.shutdownTimeoutMs))) logger.warn("Shutting down with account mail still being sent");
     await control?.close();
+    await liveLog.close();
     redis?.disconnect();
     sessionStore.close();
     await comments.close();
@@ -394,6 +408,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth: api.auth,
     api: api.router,
     metrics,
+    liveLog,
     presence,
     presenceHub,
     comments,

@@ -24,6 +24,8 @@ import { commentRoutes } from "./http/routes/comments.ts";
 import { notificationRoutes } from "./http/routes/notifications.ts";
 import { logger } from "./logger.ts";
 import type { Observable, Unsubscribe } from "./domain/event-source.ts";
+import type { LiveLogRecorder } from "./domain/live-log/live-log.ts";
+import { commentEntries } from "./domain/live-log/comment-entries.ts";
 
 export interface CommentsArea {
   extension: Comments;
@@ -52,6 +54,8 @@ export interface CommentsAreaOptions {
   /** Who owns a Yjs client id in a document, from presence (the guard's client_id_taken). */
   ownerOf?: (documentName: string, clientId: number) => string | undefined;
   activityWindowMs?: number;
+  /** Comment writes (REST and sockets) go to the organisation's live log. */
+  liveLog?: LiveLogRecorder;
 }
 
 export async function createCommentsArea(options: CommentsAreaOptions): Promise<CommentsArea> {
@@ -83,7 +87,10 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
   const extension = new Comments({
     guard: config.comments.guard,
     ownerOf: options.ownerOf,
-    onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
+    onCommentEvents: (orgId, roomId, events) => {
+      for (const entry of commentEntries(orgId, roomId, events)) options.liveLog?.record(entry);
+      track(notifier(orgId, roomId, events));
+    },
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
     catchUp: async (documentName, document) => {
       // Origin "redis": like updates relayed from other processes, these are neither logged again

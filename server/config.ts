@@ -74,6 +74,8 @@ const envSchema = z.object({
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(30_000),
   UPDATE_COMMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(3600 * 1000).default(10_000),
   PRESENCE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
+  /** Live log entries kept per organisation (issue 20). */
+  LIVE_LOG_HISTORY: z.coerce.number().int().min(10).max(100_000).default(1000),
   STORE_MAX_DEBOUNCE_MS: z.coerce.number().int().min(0).default(10000),
   SNAPSHOT_CACHE_MB: z.coerce.number().min(0).max(64 * 1024).default(64),
   METRICS_EVENT_LOOP_RESOLUTION_MS: z.coerce.number().int().min(1).max(60_000).default(DEFAULT_EVENT_LOOP_RESOLUTION_MS),
@@ -145,6 +147,8 @@ export interface Config {
     updateCommitTimeoutMs: number;
   };
   tokens: { accessTokenTtlSeconds: number };
+  /** The live log (server/domain/live-log): entries kept per organisation. */
+  liveLog: { history: number };
   /** How often the event-loop delay histogram of /metrics samples (see server/metrics.ts). */
   metrics: { eventLoopResolutionMs: number };
   shutdownTimeoutMs: number;
@@ -219,6 +223,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       updateCommitTimeoutMs: env.UPDATE_COMMIT_TIMEOUT_MS,
     },
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
+    liveLog: { history: env.LIVE_LOG_HISTORY },
     metrics: { eventLoopResolutionMs: env.METRICS_EVENT_LOOP_RESOLUTION_MS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM, perAddressPerHour: env.MAIL_RATE_LIMIT },

@@ -11,6 +11,8 @@ export interface Refusal {
   code: number;
   reason: string;
   message: string;
+  /** Who was refused, when their token verified (the live log records only such refusals). */
+  subject?: { orgId: string; userId: string };
 }
 
 /** A Hocuspocus-shaped rejection: `reason` goes to the client in the permission-denied message. */

@@ -67,7 +67,7 @@ export function createActorResolver(options: ActorResolverOptions): ActorResolve
       if (!token) throw unauthorized("token_missing", "An access token is required");
       const verified = await verify(token);
       const room = parseDocumentName(documentName);
-      if (!room || room.orgId !== verified.orgId) throw roomNotGranted();
+      if (!room || room.orgId !== verified.orgId) throw roomNotGranted(verified);
       return toEndUser(verified, room.roomId);
     },
 
@@ -84,7 +84,7 @@ export function createActorResolver(options: ActorResolverOptions): ActorResolve
 /** The end-user actor a verified token makes for one room; refused when it grants nothing there. */
 function toEndUser(verified: VerifiedAccessToken, roomId: string): EndUserActor {
   const perms: Set<RoomPermission> = permissionsForRoom(verified.permissions, roomId);
-  if (perms.size === 0) throw roomNotGranted();
+  if (perms.size === 0) throw roomNotGranted(verified);
   return {
     kind: "end_user",
     userId: verified.userId,
@@ -104,6 +104,7 @@ function unauthorized(reason: string, message: string): Refusal {
   return refusal(CloseCodes.Unauthorized.code, reason, message);
 }
 
-function roomNotGranted(): Refusal {
-  return refusal(CloseCodes.Forbidden.code, "room_not_granted", "The token does not grant this room");
+/** The token verified, so who it names is known (the organisation's live log records the refusal). */
+function roomNotGranted(verified: VerifiedAccessToken): Refusal {
+  return { ...refusal(CloseCodes.Forbidden.code, "room_not_granted", "The token does not grant this room"), subject: { orgId: verified.orgId, userId: verified.userId } };
 }

@@ -63,7 +63,7 @@ export class CollabSocket extends SocketEdge {
    * Refuse one document: after Hocuspocus has sent its permission-denied message, close the socket
    * with `code` unless the socket still carries other documents.
    */
-  refuse(internalName: string, code: number, reason: string): void {
+  protected refuseDocument(internalName: string, code: number, reason: string): void {
     for (const [address, internal] of this.addresses) {
       if (documentNameOf(internal) === internalName) {
         this.dropAddress(address);

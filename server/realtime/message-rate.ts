@@ -28,6 +28,8 @@ export class MessageRate {
   private readonly socket: Pausable;
   private readonly deliver: (message: Uint8Array) => void;
   private readonly overflow: () => void;
+  private readonly reportThrottled: (message: Uint8Array) => void;
+  private reportedAt = -Infinity;
   private tokens: number;
   private refilledAt = performance.now();
   private readonly queue: Uint8Array[] = [];
@@ -44,12 +46,18 @@ export class MessageRate {
     deliver: (message: Uint8Array) => void;
     /** Called once when the queue overflows; the caller closes the socket with 4429. */
     overflow: () => void;
+    /**
+     * Called with the message that starts a queue, at most once per LOG_EVERY_MS: the live log's
+     * `throttled` entries (never per message).
+     */
+    throttled?: (message: Uint8Array) => void;
   }) {
     this.limits = options.limits;
     this.metrics = options.metrics;
     this.socket = options.socket;
     this.deliver = options.deliver;
     this.overflow = options.overflow;
+    this.reportThrottled = options.throttled ?? (() => {});
     this.tokens = options.limits.burst;
   }
 
@@ -68,7 +76,14 @@ export class MessageRate {
     this.queue.push(message);
     this.queuedBytes += message.length;
     this.note();
-    if (this.queue.length === 1) this.socket.pause();
+    if (this.queue.length === 1) {
+      this.socket.pause();
+      const now = performance.now();
+      if (now - this.reportedAt >= LOG_EVERY_MS) {
+        this.reportedAt = now;
+        this.reportThrottled(message);
+      }
+    }
     this.arm();
   }
 

@@ -34,6 +34,7 @@ import type { SocketPresence } from "./presence/socket-presence.ts";
 import { createDetachedRealtimeMetrics, type RealtimeMetrics } from "../metrics.ts";
 import { ALWAYS_DURABLE, DurableOutbound, type HoldingSocket } from "./durable-outbound.ts";
 import { logger } from "../logger.ts";
+import { NO_LIVE_LOG, type LiveLogRecorder } from "../domain/live-log/live-log.ts";
 
 type ClientConnection = ReturnType<Hocuspocus["handleConnection"]>;
 
@@ -43,14 +44,33 @@ export const AuthMessageType = { Token: 0, PermissionDenied: 1, Authenticated: 2
 /** What hooks may do with the socket a connection came in on (/collab or /yjs). */
 export interface RealtimeSocket {
   readonly awareness: SocketPresence;
-  refuse(internalName: string, code: number, reason: string): void;
+  /**
+   * Refuse one document (and close the socket when it carries nothing else). `subject`: who was
+   * refused, when the server knows it for sure (a verified token); the refusal goes to that
+   * organisation's live log. Without it, the identity given to `identify` for the document, if any.
+   */
+  refuse(internalName: string, code: number, reason: string, subject?: LogSubject): void;
   close(code?: number, reason?: string): void;
+  /**
+   * Who authenticated a document on this socket, for the live log (extensions/authenticate.ts);
+   * null when its connection ends, so the socket's later refusals are not logged for a room it left.
+   */
+  identify(documentName: string, subject: LogSubject | null): void;
+  /** The code the socket closed with, once it has (the disconnect entries of the live log). */
+  readonly closeCode: number | null;
   /**
    * What a connection may read of its document, from its verified token (extensions/authenticate.ts):
    * named by the token its Auth message carried when it authenticates, by its message address (the
    * internal name, Connection.messageAddress) on a refresh.
    */
   setReadLevel(connection: ReadLevelTarget, level: ReadLevel): void;
+}
+
+/** Who is on a document of a socket, as the live log names them (ids only). */
+export interface LogSubject {
+  orgId: string;
+  roomId: string;
+  userId: string | null;
 }
 
 export type ReadLevelTarget = { documentName: string; token: string } | { address: string };
@@ -86,6 +106,8 @@ export interface EdgeOptions {
   outbound: SharedOutbound;
   /** Holds outbound messages until the update log is durable for them (durable-outbound.ts). */
   durability: DurableOutbound;
+  /** Refusals and throttling of authenticated documents (server/domain/live-log). */
+  liveLog: LiveLogRecorder;
 }
 
 /** Options with the production defaults, each call with its own metrics and caches (tests, benchmarks). */
@@ -98,6 +120,7 @@ export function createEdgeOptions(overrides: Partial<EdgeOptions> = {}): EdgeOpt
     timeouts: new TimeoutSweep(30_000),
     outbound: createSharedOutbound(),
     durability: new DurableOutbound(ALWAYS_DURABLE),
+    liveLog: NO_LIVE_LOG,
     ...overrides,
   };
 }
@@ -185,6 +208,10 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   private held: Held | null = null;
   /** A close asked for while messages were held: done once they are sent. */
   private closeAfterHeld: { code?: number; reason?: string } | null = null;
+  private readonly liveLog: LiveLogRecorder;
+  /** Per authenticated document name: who is on it (identify); dropped when it is refused. */
+  private subjects: ReadonlyMap<string, LogSubject> = EMPTY_MAP;
+  closeCode: number | null = null;
 
   protected constructor(ws: WebSocket, options: EdgeOptions, edge: { endpoint: string; overflow: CloseCode; bodyOnly: boolean }) {
     this.ws = ws;
@@ -193,6 +220,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     this.outbound = options.outbound;
     this.timeouts = options.timeouts;
     this.durability = options.durability;
+    this.liveLog = options.liveLog;
     // Presence messages go out as they are: /collab's already addressed to the client's room id,
     // /yjs' without the address (bodyOnly). They carry nothing of the document, so they wait only
     // behind held document messages.
@@ -211,7 +239,11 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
         this.lastReceivedAt = performance.now();
         this.connection?.handleMessage(message);
       },
-      overflow: () => this.close(edge.overflow.code, edge.overflow.reason),
+      overflow: () => {
+        this.refuseAll(edge.overflow.code, edge.overflow.reason);
+        this.close(edge.overflow.code, edge.overflow.reason);
+      },
+      throttled: (message) => this.noteThrottled(message),
     });
   }
 
@@ -222,7 +254,19 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
   /** Called by Hocuspocus with every message for this socket. */
   abstract send(data: Uint8Array | ArrayBufferLike | string | Blob | ArrayBufferView): void;
 
-  abstract refuse(internalName: string, code: number, reason: string): void;
+  refuse(internalName: string, code: number, reason: string, subject?: LogSubject): void {
+    const who = subject ?? this.subjects.get(internalName);
+    this.subjects = deleteEntry(this.subjects, internalName);
+    if (who) this.liveLog.record({ ...who, kind: "refused", code, detail: reason });
+    this.refuseDocument(internalName, code, reason);
+  }
+
+  identify(documentName: string, subject: LogSubject | null): void {
+    this.subjects = subject === null ? deleteEntry(this.subjects, documentName) : setEntry(this.subjects, documentName, subject);
+  }
+
+  /** Refuse one document on this socket (the edge's part of `refuse`). */
+  protected abstract refuseDocument(internalName: string, code: number, reason: string): void;
 
   /** Read one binary message: returns what to hand Hocuspocus through the rate limit, or null; throws to close the socket. */
   protected abstract inbound(data: Uint8Array): Uint8Array | null;
@@ -235,6 +279,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     this.connection = connection;
     this.ws.on("message", (data, isBinary) => this.receive(data, isBinary));
     this.ws.on("close", (code, reason) => {
+      this.closeCode = code;
       this.closed = true;
       this.held = null;
       this.stopTimer();
@@ -243,7 +288,11 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
       this.awareness.forget();
       connection.handleClose({ code, reason: reason.toString() });
     });
-    this.ws.on("error", (error) => logger.warn("WebSocket error", { error: error.message, remoteAddress, endpoint: this.endpoint }));
+    this.ws.on("error", (error: Error & { code?: string }) => {
+      logger.warn("WebSocket error", { error: error.message, remoteAddress, endpoint: this.endpoint });
+      // ws closes a frame over maxPayload with 1009 itself (its documented error code).
+      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") this.refuseAll(CloseCodes.MessageTooBig.code, CloseCodes.MessageTooBig.reason);
+    });
     this.timeouts.add(this);
     return connection;
   }
@@ -305,6 +354,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
       holdTimeoutMs: this.durability.holdTimeoutMs,
     });
     this.metrics.connectionsClosed.inc({ code: String(CloseCodes.UpdateNotSaved.code) });
+    this.refuseAll(CloseCodes.UpdateNotSaved.code, CloseCodes.UpdateNotSaved.reason);
     this.closed = true;
     this.stopTimer();
     this.ws.close(CloseCodes.UpdateNotSaved.code, CloseCodes.UpdateNotSaved.reason);
@@ -400,6 +450,7 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
       const close = error instanceof AwarenessRejected || error instanceof EdgeRejection ? error : CloseCodes.MalformedMessage;
       logger.info("Closing a connection for a message it may not send", { error: (error as Error).message, code: close.code, endpoint: this.endpoint });
       this.metrics.connectionsClosed.inc({ code: String(close.code) });
+      this.refuseAll(close.code, close.reason);
       this.close(close.code, close.reason);
       return;
     }
@@ -418,7 +469,31 @@ export abstract class SocketEdge implements RealtimeSocket, HoldingSocket {
     if (now - since < this.timeouts.timeoutMs) return;
     logger.info(this.authenticated ? "Closing an idle connection" : "Closing a connection that did not authenticate in time", { endpoint: this.endpoint, timeoutMs: this.timeouts.timeoutMs });
     this.metrics.connectionsClosed.inc({ code: String(CloseCodes.ConnectionTimeout.code) });
+    this.refuseAll(CloseCodes.ConnectionTimeout.code, CloseCodes.ConnectionTimeout.reason);
     this.close(CloseCodes.ConnectionTimeout.code, CloseCodes.ConnectionTimeout.reason);
+  }
+
+  /**
+   * The whole socket is closed for something it did (a malformed or oversized message, the rate
+   * limit, idling): a refusal in the live log of each document it had authenticated. Before any
+   * has, nobody is known for sure and nothing is logged.
+   */
+  private refuseAll(code: number, reason: string): void {
+    if (this.closed) return;
+    for (const subject of this.subjects.values()) this.liveLog.record({ ...subject, kind: "refused", code, detail: reason });
+    this.subjects = EMPTY_MAP;
+  }
+
+  /** The rate limit started queueing this socket's messages (message-rate.ts reports it at most every 10 s). */
+  private noteThrottled(message: Uint8Array): void {
+    let internal: string;
+    try {
+      internal = decoding.readVarString(decoding.createDecoder(message));
+    } catch {
+      return;
+    }
+    const subject = this.subjects.get(documentNameOf(internal));
+    if (subject) this.liveLog.record({ ...subject, kind: "throttled", detail: "document_rate_limit" });
   }
 
   private stopTimer(): void {

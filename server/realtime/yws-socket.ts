@@ -131,7 +131,7 @@ export class YwsSocket extends SocketEdge {
   }
 
   /** The document was refused: close once Hocuspocus' permission-denied message has gone out. */
-  refuse(internalName: string, code: number, reason: string): void {
+  protected refuseDocument(internalName: string, code: number, reason: string): void {
     if (internalName !== this.internal) return;
     this.refusal = { code, reason };
     this.awareness.forget(this.internal);

@@ -59,6 +59,12 @@ describe("config", () => {
     expect(() => loadConfig({ SECRET, STORE_DEBOUNCE_MS: "-1" })).to.throw(ConfigError, /STORE_DEBOUNCE_MS/);
   });
 
+  it("LIVE_LOG_HISTORY: live log entries kept per organisation, 1,000 by default, 10 to 100,000", () => {
+    expect(loadConfig({ SECRET }).liveLog.history).to.equal(1000);
+    expect(loadConfig({ SECRET, LIVE_LOG_HISTORY: "50" }).liveLog.history).to.equal(50);
+    for (const bad of ["5", "200000", "many"]) expect(() => loadConfig({ SECRET, LIVE_LOG_HISTORY: bad })).to.throw(ConfigError, /LIVE_LOG_HISTORY/);
+  });
+
   it("takes ALLOWED_ORIGINS as a list of exact origins, none by default", () => {
     expect(loadConfig({ SECRET }).http.allowedOrigins).to.deep.equal([]);
     const origins = loadConfig({ SECRET, ALLOWED_ORIGINS: "https://app.example.com, http://localhost:5173" }).http.allowedOrigins;

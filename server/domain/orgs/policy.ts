@@ -22,6 +22,7 @@ export const ORG_ACTIONS = [
   "rooms:write",
   "rooms:delete",
   "rooms:join",
+  "logs:read",
   "access_tokens:mint",
   "users:act_as",
   "notifications:send",
@@ -42,6 +43,8 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   "rooms:write": "member",
   "rooms:delete": "admin",
   "rooms:join": "viewer",
+  // The live log (connects, refusals, comment writes) shows ids only: whoever reads the org's rooms.
+  "logs:read": "viewer",
   "access_tokens:mint": "admin",
   // Whoever may mint a token for any end user may as well act as them over REST.
   "users:act_as": "admin",
@@ -65,6 +68,8 @@ export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   "rooms:write": true,
   "rooms:delete": true,
   "rooms:join": false,
+  // A backend may tail its organisation's live log (ship it to its own log store).
+  "logs:read": true,
   "access_tokens:mint": true,
   "users:act_as": true,
   "notifications:send": true,

@@ -13,7 +13,7 @@
  * Other areas reuse it: `router.get("/organizations/:org_id/x", auth.requireOrgAccess("rooms:read"), handler)`.
  * Routes that act as an end user (comments, inboxes) then call `actingUserOf(res, userId)`.
  */
-import type { RequestHandler, Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type { ApiActor, OrgAccess } from "../../auth/actor.ts";
 import type { ActorResolver } from "../../auth/resolve-actor.ts";
 import { sessionUserOf } from "../../auth/passport.ts";
@@ -30,6 +30,12 @@ export interface AuthMiddleware {
   requireUser: RequestHandler;
   /** Resolve :org_id and check `action` against the policy tables. */
   requireOrgAccess(action: OrgAction): RequestHandler;
+  /**
+   * For a long-lived answer (an event stream) that passed requireOrgAccess: whether its caller may
+   * still take `action` — its API key not revoked, the member not removed nor demoted below it.
+   * Fails closed: an error answers false.
+   */
+  stillAllowed(req: Request, res: Response, action: OrgAction): Promise<boolean>;
 }
 
 export function createAuthMiddleware(deps: { actors: Pick<ActorResolver, "fromHttp">; orgs: OrgService }): AuthMiddleware {
@@ -74,7 +80,22 @@ export function createAuthMiddleware(deps: { actors: Pick<ActorResolver, "fromHt
     };
   }
 
-  return { authenticate, requireActor, requireUser, requireOrgAccess };
+  async function stillAllowed(req: Request, res: Response, action: OrgAction): Promise<boolean> {
+    const access = orgAccessOf(res);
+    const orgId = orgOf(res).id;
+    try {
+      if (access.actor.kind === "api_key") {
+        const actor = await deps.actors.fromHttp({ authorization: req.get("authorization"), sessionUser: undefined });
+        return actor?.kind === "api_key" && actor.apiKeyId === access.actor.apiKeyId && actor.orgId === orgId && canApiKey(action);
+      }
+      const role = await deps.orgs.roleOf(orgId, access.actor.userId);
+      return role !== null && canMember(role, action);
+    } catch {
+      return false;
+    }
+  }
+
+  return { authenticate, requireActor, requireUser, requireOrgAccess, stillAllowed };
 }
 
 function setAccess(res: Response, org: OrgView, access: OrgAccess): void {

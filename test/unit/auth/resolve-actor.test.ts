@@ -130,6 +130,8 @@ describe("actor resolution (server/auth)", () => {
           code: 4403,
           reason: "room_not_granted",
           message: "The token does not grant this room",
+          // The token verified: who it names is known (the live log records the refusal under it).
+          subject: { orgId: claims.orgId, userId: claims.userId },
         });
       }
     });
