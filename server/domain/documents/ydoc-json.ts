@@ -7,8 +7,9 @@
  * changes the root for good. So every read works on copies of the document, one per type it tries,
  * and never types a root of the document itself. A root's type is told from its content: map
  * entries make a map; XML elements or text nodes an XML fragment; a sequence of characters a text;
- * any other sequence an array. A root with no content left cannot be told: it reads as `null`
- * unless the request names its type.
+ * any other sequence an array. A root with no content (never written, or all of it deleted) cannot
+ * be told: it is left out of the whole document's JSON, and read alone it is `null` unless the
+ * request names its type.
  *
  * Writing: edits are made on a copy, and what the copy's transaction produced is the update the
  * caller applies to the room like any client's (comment guard, update log, broadcast).
@@ -77,8 +78,8 @@ function rootJson(copies: TypedCopies, key: string, type: RootType): unknown {
 }
 
 /**
- * The JSON of one root (`type` given, or told from its content), or of every root: `{ name: value }`
- * with `null` for a root whose type cannot be told. Undefined when `key` names no root.
+ * The JSON of one root (`type` given, or told from its content), or of every root with content:
+ * `{ name: value }`. Undefined when `key` names no root.
  */
 export function readDocumentJson(doc: Y.Doc, pick?: { key: string; type?: RootType }): unknown {
   const copies = new TypedCopies(doc);
@@ -91,7 +92,7 @@ export function readDocumentJson(doc: Y.Doc, pick?: { key: string; type?: RootTy
     const out: Record<string, unknown> = {};
     for (const key of rootNames(doc)) {
       const type = inferType(copies, key);
-      out[key] = type === null ? null : rootJson(copies, key, type);
+      if (type !== null) out[key] = rootJson(copies, key, type);
     }
     return out;
   } finally {
