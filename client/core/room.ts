@@ -215,11 +215,13 @@ export class Room<T extends TypeConfig = TypeConfig> {
   }
 
   /**
-   * Send a JSON event to everyone else in the room, now (not stored, not sent while disconnected;
-   * needs room:write or room:presence:write). A refusal arrives on `events.error`: broadcast_forbidden,
-   * event_too_large, event_rate_limited.
+   * Send a JSON event to everyone else in the room, now; events are not stored. While the room is
+   * not connected the event is dropped, unless `shouldQueueEventIfNotReady` (Liveblocks' option)
+   * queues it for the reconnect. Needs room:write or room:presence:write; a refusal arrives on
+   * `events.error`: broadcast_forbidden, event_too_large, event_rate_limited.
    */
-  broadcast(event: Json): void {
+  broadcast(event: Json, options: { shouldQueueEventIfNotReady?: boolean } = {}): void {
+    if (!options.shouldQueueEventIfNotReady && this.getStatus() !== "connected") return;
     this.provider.sendStateless(encodeBroadcast(event));
   }
 
