@@ -155,14 +155,16 @@ export class Persistence implements Extension {
     const source = (transactionOrigin as { source?: string } | null)?.source;
     if (source === "connection" || source === "redis") return;
     if ((context as Partial<Record<typeof PRE_LOGGED, boolean>> | undefined)?.[PRE_LOGGED]) return;
-    this.appendServerUpdate(documentName, document, update);
+    if (!this.documents.has(document)) return;
+    void this.appendServerUpdate(documentName, document, update);
   }
 
   /**
    * Log a server-side update of a loaded document; resolves once it is durable. Called before the
    * update is applied, its append number is taken now: as for a client's update (beforeHandleMessage),
    * nothing the apply sends leaves a socket before the commit (durable-outbound.ts), and the Redis
-   * extension announces it to other processes only after it.
+   * extension announces it to other processes only after it. Rejects only for a document not loaded
+   * here; never for the commit, which the log retries until it succeeds.
    */
   appendServerUpdate(documentName: string, document: Document, update: Uint8Array): Promise<void> {
     const state = this.documents.get(document);

@@ -79,6 +79,12 @@ describe("broadcast events", function () {
     const ada = await collab("ada");
     const bob = await collab("bob");
     const cy = await yws("cy");
+    // A stock y-websocket provider that did not ask with stateless=1 is sent no type 100 messages.
+    const plain = connectYws(server.httpUrl, room, await mintToken({ userId: "plain", permissions: { [room]: ["room:write"] } }));
+    ywsClients.push(plain);
+    let plainGot = 0;
+    (plain.provider.messageHandlers as unknown[])[100] = () => plainGot++;
+    await waitFor(() => plain.provider.synced, 5000, "the plain provider to sync");
     await awarenessSettled(bob.client, ada.client.doc.clientID);
     ada.send({ kind: "emoji", value: "🎉" });
     await waitFor(() => bob.events.length === 1 && cy.received.length === 1, 5000, "the event at Bob and Cy");
@@ -100,6 +106,7 @@ describe("broadcast events", function () {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(ada.events).to.have.length(1);
     expect(cy.received).to.have.length(1);
+    expect(plainGot).to.equal(0);
   });
 
   it("refuses read-only and comments-only tokens with a clear error and delivers nothing; presence writers may send", async () => {

@@ -202,10 +202,15 @@ describe("the room document over REST", function () {
 
   it("loads the room for a write and unloads it afterwards; a read does not load it", async () => {
     const name = toDocumentName(team.orgId, room);
+    const writes: Array<{ orgId: string; roomId: string; userId: string }> = [];
+    const unsubscribe = server.app.documents.written.subscribe(({ orgId, roomId, userId }) => writes.push({ orgId, roomId, userId }));
     expect((await api.get(path("ydoc"))).status).to.equal(200);
     expect(server.app.hocuspocus.documents.has(name)).to.equal(false);
     const written = await api.request("PUT", path("ydoc"), { type: "text", key: "content", text: "offline write" });
     expect(written.status).to.equal(204);
+    // The hook for features reacting to REST writes (webhooks) heard it, as an API key's (no user).
+    unsubscribe();
+    expect(writes).to.deep.equal([{ orgId: team.orgId, roomId: room, userId: "" }]);
     await waitFor(() => !server.app.hocuspocus.documents.has(name), 5000, "the room to unload");
     expect((await api.get(path("ydoc"))).body).to.deep.equal({ content: "offline write" });
     const alice = await connect();
