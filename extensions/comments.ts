@@ -31,7 +31,8 @@ import type {
   Connection,
 } from "@hocuspocus/server";
 import * as Y from "yjs";
-import { checkUpdate, UNPLACEABLE } from "../server/domain/comments/update-guard.ts";
+import { checkUpdate, UNPLACEABLE, type GuardVerdict } from "../server/domain/comments/update-guard.ts";
+import type { RuleWriter } from "../server/domain/comments/comment-rules.ts";
 import { COMMENTS, REACTIONS, THREADS } from "../protocol/comment-schema.ts";
 import { diffCommentMaps, type CommentEvent } from "../server/domain/comments/comment-events.ts";
 import { readDocumentUpdate } from "../protocol/messages.ts";
@@ -97,23 +98,7 @@ export class Comments implements Extension {
       if (this.options.onDocumentEdited) this.edited.add(connection);
       return;
     }
-    let owners = this.clientOwners.get(document);
-    if (!owners) {
-      owners = new Map();
-      this.clientOwners.set(document, owners);
-    }
-    const known = owners;
-    // A Yjs client id belongs to the user whose connection announces it in awareness (one owner per
-    // id, see server/realtime/presence/); remembered while the document is loaded, also after they
-    // leave. An id that a connection only relays is never taken for its own.
-    const presenceOwner = this.options.ownerOf;
-    const ownerOf = (clientId: number): string | undefined => {
-      const owner = known.get(clientId);
-      if (owner !== undefined) return owner;
-      const user = presenceOwner?.(documentName, clientId);
-      if (user !== undefined) known.set(clientId, user);
-      return user;
-    };
+    const ownerOf = this.ownerLookup(documentName, document);
     const writer = { userId: ctx.userId, canWrite: ctx.access.canWrite, canWriteComments: ctx.access.canWriteComments, ownerOf };
     const started = process.hrtime.bigint();
     let verdict = checkUpdate(document, data, writer);
@@ -140,6 +125,45 @@ export class Comments implements Extension {
       throw refusal;
     }
     if (verdict.touchesContent) this.edited.add(connection);
+  }
+
+  /**
+   * Judge a server-side update (a REST document write, server/realtime/server-documents.ts) by the
+   * rules a socket's update meets, with the same catch-up before a refusal, and call `apply` in the
+   * same turn as the check it passed, so nothing lands in between. Never throws for bad input.
+   */
+  async guardServerUpdate(documentName: string, document: Y.Doc, update: Uint8Array, writer: RuleWriter, apply: () => void): Promise<GuardVerdict> {
+    const full = { ...writer, ownerOf: this.ownerLookup(documentName, document) };
+    let verdict = this.options.guard ? checkUpdate(document, update, full) : ({ ok: true, touchesContent: true, touchesComments: false } as const);
+    if (!verdict.ok && verdict.reason !== "invalid_update" && this.options.catchUp) {
+      await this.catchUpOnce(documentName, document);
+      verdict = checkUpdate(document, update, full);
+    }
+    if (verdict.ok) apply();
+    else logger.info("Refused a server-side document update", { reason: verdict.reason, documentName, userId: writer.userId });
+    return verdict;
+  }
+
+  /**
+   * Who owns a Yjs client id in the document: the user whose connection announces it in awareness
+   * (one owner per id, see server/realtime/presence/), remembered while the document is loaded, also
+   * after they leave. An id that a connection only relays is never taken for its own.
+   */
+  private ownerLookup(documentName: string, document: Y.Doc): (clientId: number) => string | undefined {
+    let known = this.clientOwners.get(document);
+    if (!known) {
+      known = new Map();
+      this.clientOwners.set(document, known);
+    }
+    const owners = known;
+    const presenceOwner = this.options.ownerOf;
+    return (clientId) => {
+      const owner = owners.get(clientId);
+      if (owner !== undefined) return owner;
+      const user = presenceOwner?.(documentName, clientId);
+      if (user !== undefined) owners.set(clientId, user);
+      return user;
+    };
   }
 
   /** One catch-up per document at a time; concurrent refusals share it. */

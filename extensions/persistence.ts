@@ -41,6 +41,7 @@ import type { DocumentCopies } from "../server/realtime/document-copies.ts";
 import { StoreRetries } from "../server/realtime/store-retries.ts";
 import type { UpdateLog } from "../server/domain/documents/update-log.ts";
 import { readDocumentUpdate } from "../protocol/messages.ts";
+import { PRE_LOGGED } from "../server/realtime/server-documents.ts";
 import { logger } from "../server/logger.ts";
 
 interface DocumentState {
@@ -146,12 +147,28 @@ export class Persistence implements Extension {
     return DONE;
   }
 
-  /** Changes made on the server (direct connections: REST, comments) are logged here. */
-  async onChange({ documentName, document, update, transactionOrigin }: onChangePayload): Promise<void> {
+  /**
+   * Changes made on the server (direct connections: comments) are logged here, except those whose
+   * direct connection logged them itself before applying them (PRE_LOGGED: REST document writes).
+   */
+  async onChange({ documentName, document, update, transactionOrigin, context }: onChangePayload): Promise<void> {
     const source = (transactionOrigin as { source?: string } | null)?.source;
     if (source === "connection" || source === "redis") return;
+    if ((context as Partial<Record<typeof PRE_LOGGED, boolean>> | undefined)?.[PRE_LOGGED]) return;
+    if (!this.documents.has(document)) return;
+    void this.appendServerUpdate(documentName, document, update);
+  }
+
+  /**
+   * Log a server-side update of a loaded document; resolves once it is durable. Called before the
+   * update is applied, its append number is taken now: as for a client's update (beforeHandleMessage),
+   * nothing the apply sends leaves a socket before the commit (durable-outbound.ts), and the Redis
+   * extension announces it to other processes only after it. Rejects only for a document not loaded
+   * here; never for the commit, which the log retries until it succeeds.
+   */
+  appendServerUpdate(documentName: string, document: Document, update: Uint8Array): Promise<void> {
     const state = this.documents.get(document);
-    if (!state) return;
+    if (!state) return Promise.reject(new Error("the document is not loaded here"));
     const append = this.log.append(documentName, update).then((id) => {
       state.containedIds.push(id);
     });
@@ -159,6 +176,7 @@ export class Persistence implements Extension {
     append
       .catch((error) => logger.error("Could not log a server-side document change", { documentName, error }))
       .finally(() => state.inflight.delete(append));
+    return append;
   }
 
   /** Resolves when every server-side change made so far to the document is durable. */

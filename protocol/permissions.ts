@@ -60,3 +60,12 @@ export function roomAccess(perms: Set<RoomPermission>): RoomAccess {
     readLevel: canRead ? "full" : canReadComments ? "comments" : "presence",
   };
 }
+
+/**
+ * Whether a connection may broadcast events to its room: room:write or room:presence:write (events
+ * are presence-like, as in Liveblocks). A read-only or comments-only token receives them only.
+ */
+export function canBroadcast(perms: Iterable<RoomPermission>): boolean {
+  for (const p of perms) if (p === "room:write" || p === "room:presence:write") return true;
+  return false;
+}

@@ -65,6 +65,10 @@ import { CloseCodes } from "../protocol/close-codes.ts";
 import { BillingService } from "./domain/billing/billing-service.ts";
 import { startUsageReporter, type UsageReporter } from "./domain/billing/usage-reporter.ts";
 import { billingRoutes, stripeWebhookRoutes } from "./http/routes/billing.ts";
+import { RoomEvents } from "./realtime/room-events.ts";
+import { ServerDocuments } from "./realtime/server-documents.ts";
+import { Broadcast } from "../extensions/broadcast.ts";
+import { roomDocumentRoutes } from "./http/routes/room-documents.ts";
 
 export interface App {
   config: Config;
@@ -104,6 +108,10 @@ export interface App {
   billing: BillingService;
   /** The daily metered-usage report; null unless billing is on with STRIPE_METER_EVENT_NAME. */
   usageReporter: UsageReporter | null;
+  /** Broadcast events of rooms, from clients and REST, across processes (issue 22). */
+  roomEvents: RoomEvents;
+  /** Room documents read and written over REST; `documents.written` tells of each write (issue 22). */
+  documents: ServerDocuments;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -249,6 +257,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   };
   extensions.push(new Presence(presence));
   comments.useJoinEvents(presence.events);
+  // Broadcast events (issue 22): clients' arrive as stateless messages; Redis through presence's relay.
+  const roomEvents = new RoomEvents({ hocuspocus: () => hocuspocus, presence: presenceHub, limits: config.realtime.broadcast });
+  extensions.push(new Broadcast(roomEvents));
   if (config.redis) {
     extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId, log: updateLog }));
   }
@@ -256,6 +267,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     extensions,
     debounceMs: config.realtime.storeDebounceMs,
     maxDebounceMs: config.realtime.storeMaxDebounceMs,
+  });
+
+  // The room document over REST (issue 22): writes take a client update's path, comment guard included.
+  const documents = new ServerDocuments({
+    hocuspocus: () => hocuspocus,
+    store,
+    log: updateLog,
+    persistence,
+    guard: (name, document, update, writer, apply) => comments.extension.guardServerUpdate(name, document, update, writer, apply),
   });
 
   const edgeOptions: EdgeOptions = {
@@ -321,6 +341,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
   api.router.use(billingRoutes({ auth: api.auth, billing }));
+  api.router.use(roomDocumentRoutes({ auth: api.auth, rooms, documents, events: roomEvents, maxUpdateBytes: config.realtime.maxMessageBytes }));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -414,6 +435,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     comments,
     billing,
     usageReporter,
+    roomEvents,
+    documents,
     express: app,
     httpServer,
     listen: () =>

@@ -101,6 +101,10 @@ const envSchema = z.object({
   STRIPE_METERED_PRICE: z.string().startsWith("price_").optional(),
   STRIPE_METER_EVENT_NAME: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "letters, digits and _ . : - only").optional(),
   STRIPE_RETURN_URL: z.url().optional(),
+  // Broadcast events (server/realtime/room-events.ts): per connection, and bytes of one event's JSON.
+  BROADCAST_EVENTS_PER_SECOND: z.coerce.number().min(0.01).max(10_000).default(60),
+  BROADCAST_EVENTS_BURST: z.coerce.number().int().min(1).max(100_000).default(120),
+  BROADCAST_MAX_EVENT_BYTES: z.coerce.number().int().min(16).max(64 * 1024 * 1024).default(64 * 1024),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
 });
@@ -145,6 +149,8 @@ export interface Config {
      * database is down) is closed with 1013 (durable-outbound.ts).
      */
     updateCommitTimeoutMs: number;
+    /** Broadcast events per connection (token bucket) and the largest event's JSON in bytes. */
+    broadcast: { perSecond: number; burst: number; maxEventBytes: number };
   };
   tokens: { accessTokenTtlSeconds: number };
   /** The live log (server/domain/live-log): entries kept per organisation. */
@@ -221,6 +227,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       presenceTtlMs: env.PRESENCE_TTL_MS,
       connectionTimeoutMs: env.CONNECTION_TIMEOUT_MS,
       updateCommitTimeoutMs: env.UPDATE_COMMIT_TIMEOUT_MS,
+      broadcast: { perSecond: env.BROADCAST_EVENTS_PER_SECOND, burst: env.BROADCAST_EVENTS_BURST, maxEventBytes: env.BROADCAST_MAX_EVENT_BYTES },
     },
     tokens: { accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
     liveLog: { history: env.LIVE_LOG_HISTORY },

@@ -4,7 +4,9 @@
 export { createClient, toCollabUrl, DEFAULT_RECONNECT } from "./client.ts";
 export type { Client, ClientOptions, EnterRoomOptions, ReconnectOptions } from "./client.ts";
 export { Room } from "./room.ts";
-export type { RoomEvents } from "./room.ts";
+export type { RoomEvents, CustomEvent } from "./room.ts";
+export { attachYwsEvents } from "./yws-events.ts";
+export type { YwsEvents, YwsProviderLike } from "./yws-events.ts";
 export { makeEventSource } from "./event-source.ts";
 export type { EventSource, Observable, Callback, Unsubscribe } from "./event-source.ts";
 export { clampThrottle, throttleDelay, createThrottler, DEFAULT_THROTTLE_MS, MIN_THROTTLE_MS, MAX_THROTTLE_MS } from "./throttle.ts";

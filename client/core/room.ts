@@ -19,7 +19,11 @@ import { permissionsFor, type TokenSource } from "./token.ts";
 import { CommentsStore } from "./comments.ts";
 import { createRoomConnection, type RoomConnection } from "./connection.ts";
 import { ActivityFeed, parseServerMessage, type ActivityBackend, type InboxNotification } from "./notifications.ts";
-import { SyncForgeError, type Point, type Status, type TypeConfig, type User } from "./types.ts";
+import { SyncForgeError, type Json, type Point, type Status, type TypeConfig, type User } from "./types.ts";
+import { encodeBroadcast, parseEventMessage, type RoomEventMessage } from "../../protocol/events.ts";
+
+/** A broadcast event another connection (or the app's backend: `user` null, `connectionId` −1) sent to the room. */
+export type CustomEvent<E = Json> = Omit<RoomEventMessage<E>, "type">;
 
 export interface RoomEvents<T extends TypeConfig> {
   status: Observable<Status>;
@@ -34,6 +38,8 @@ export interface RoomEvents<T extends TypeConfig> {
   stateless: Observable<string>;
   /** Any change in the room's document (local or remote). */
   document: Observable<{ update: Uint8Array; origin: unknown; local: boolean }>;
+  /** Broadcast events from everyone else in the room (`room.broadcast`, or the REST API); never my own. */
+  customEvent: Observable<CustomEvent>;
 }
 
 export interface RoomInit<T extends TypeConfig> {
@@ -74,6 +80,7 @@ export class Room<T extends TypeConfig = TypeConfig> {
   private readonly tokenEvents = makeEventSource<void>();
   private readonly statelessEvents = makeEventSource<string>();
   private readonly documentEvents = makeEventSource<{ update: Uint8Array; origin: unknown; local: boolean }>();
+  private readonly customEvents = makeEventSource<CustomEvent>();
   private left = false;
   private holders = 1;
   private readonly unsubscribers: Array<() => void> = [];
@@ -111,6 +118,7 @@ export class Room<T extends TypeConfig = TypeConfig> {
       tokenRefreshed: this.tokenEvents.observable,
       stateless: this.statelessEvents.observable,
       document: this.documentEvents.observable,
+      customEvent: this.customEvents.observable,
     };
     const claims = this.tokens.claims;
     if (claims) this.presence.setIdentity({ id: claims.userId, info: claims.info });
@@ -206,6 +214,17 @@ export class Room<T extends TypeConfig = TypeConfig> {
     return this.refusedWith !== null;
   }
 
+  /**
+   * Send a JSON event to everyone else in the room, now; events are not stored. While the room is
+   * not connected the event is dropped, unless `shouldQueueEventIfNotReady` (Liveblocks' option)
+   * queues it for the reconnect. Needs room:write or room:presence:write; a refusal arrives on
+   * `events.error`: broadcast_forbidden, event_too_large, event_rate_limited.
+   */
+  broadcast(event: Json, options: { shouldQueueEventIfNotReady?: boolean } = {}): void {
+    if (!options.shouldQueueEventIfNotReady && this.getStatus() !== "connected") return;
+    this.provider.sendStateless(encodeBroadcast(event));
+  }
+
   /** Send a stateless message to the server for this room. */
   sendStateless(payload: string): void {
     this.provider.sendStateless(payload);
@@ -249,6 +268,7 @@ export class Room<T extends TypeConfig = TypeConfig> {
     this.tokenEvents.clear();
     this.statelessEvents.clear();
     this.documentEvents.clear();
+    this.customEvents.clear();
     this.doc.destroy();
     this.init.onLeave();
   }
@@ -347,7 +367,10 @@ export class Room<T extends TypeConfig = TypeConfig> {
   };
 
   private readonly onStateless = ({ payload }: { payload: string }): void => {
-    const message = parseServerMessage(payload);
+    const event = parseEventMessage(payload);
+    if (event?.type === "sf:event") this.customEvents.notify({ user: event.user, connectionId: event.connectionId, event: event.event as Json });
+    else if (event) this.reportError(new SyncForgeError(event.code, event.message, this.id));
+    const message = event ? null : parseServerMessage(payload);
     if (message?.type === "sf:notification") this.init.onNotification(message.notification);
     else if (message) this.activity.receive(message.activity);
     this.statelessEvents.notify(payload);

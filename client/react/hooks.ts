@@ -6,7 +6,7 @@
  */
 import { useCallback, useContext, useEffect, useRef, useSyncExternalStore } from "react";
 import type * as Y from "yjs";
-import type { Client, RenderedCursor, RemoteSelection, Room, Status, SyncForgeError, TypeConfig, User, Point } from "../core/index.ts";
+import type { Client, CustomEvent, Json, RenderedCursor, RemoteSelection, Room, Status, SyncForgeError, TypeConfig, User, Point } from "../core/index.ts";
 import { ClientContext, RoomContext, missingProvider } from "./providers.ts";
 import { useSelector, type EqualityFn } from "./use-selector.ts";
 
@@ -104,6 +104,20 @@ export function useErrorListener(callback: (error: SyncForgeError) => void): voi
   const latest = useRef(callback);
   latest.current = callback;
   useEffect(() => client.events.error.subscribe((error) => latest.current(error)), [client]);
+}
+
+/** A function that broadcasts a JSON event to everyone else in the room (Liveblocks' useBroadcastEvent). */
+export function useBroadcastEvent(): (event: Json) => void {
+  const room = useRoomFor("useBroadcastEvent");
+  return useCallback((event: Json) => room.broadcast(event), [room]);
+}
+
+/** Called with every event others broadcast to the room: `{ user, connectionId, event }` (Liveblocks' useEventListener). */
+export function useEventListener(callback: (message: CustomEvent) => void): void {
+  const room = useRoomFor("useEventListener");
+  const latest = useRef(callback);
+  latest.current = callback;
+  useEffect(() => room.events.customEvent.subscribe((message) => latest.current(message)), [room]);
 }
 
 /**

@@ -24,6 +24,8 @@ export {
   useSetTyping,
   useSelections,
   useErrorListener,
+  useBroadcastEvent,
+  useEventListener,
 } from "./hooks.ts";
 export { useThreads, useComments, useNotifications, useActivity } from "./comment-hooks.ts";
 export { useSelector, shallow } from "./use-selector.ts";
@@ -52,6 +54,8 @@ export function createRoomContext<T extends TypeConfig>() {
     useSetTyping: hooks.useSetTyping,
     useSelections: hooks.useSelections<T>,
     useErrorListener: hooks.useErrorListener,
+    useBroadcastEvent: hooks.useBroadcastEvent,
+    useEventListener: hooks.useEventListener,
     useThreads: comments.useThreads<T>,
     useComments: comments.useComments<T>,
     useNotifications: comments.useNotifications,

@@ -55,8 +55,13 @@ export interface ApiRouterOptions {
   clock: Clock;
 }
 
-/** Refuse mutating requests that are not JSON (415), see the CSRF note above. */
+/**
+ * Refuse mutating requests that are not JSON (415), see the CSRF note above. `PUT …/ydoc` may also
+ * be `application/octet-stream` (a Yjs update, routes/room-documents.ts): not a type a form or a
+ * no-cors fetch can send either, so it is preflighted too.
+ */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  if (req.method === "PUT" && req.path.endsWith("/ydoc") && req.is("application/octet-stream")) return next();
   if ((req.method === "POST" || req.method === "PUT" || req.method === "PATCH") && !req.is("application/json")) {
     throw new AppError("unsupported_media_type", "Send a JSON body with Content-Type: application/json", 415);
   }

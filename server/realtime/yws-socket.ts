@@ -19,6 +19,12 @@
  * 4401/4404 when the document was closed for a revoked token or a deleted room). Hocuspocus
  * addresses its messages by the internal name (with a session part for session-aware providers):
  * stripped like any address. What both edges share is in socket-edge.ts.
+ *
+ * SyncForge's stateless messages (broadcast events, protocol/events.ts; activity; notifications)
+ * travel as y-websocket message type 100, varString(JSON), both ways: a client's becomes a
+ * Hocuspocus Stateless message (so the same onStateless hook handles both endpoints), and Hocuspocus'
+ * Stateless messages become type 100 for a socket whose URL asked with `stateless=1` (the stock
+ * provider logs an error for a type it has no handler for; the SDK's helper registers one).
  */
 import type { WebSocket } from "ws";
 import * as decoding from "lib0/decoding";
@@ -27,6 +33,7 @@ import type { Hocuspocus } from "@hocuspocus/server";
 import { MessageType, readPayload, validateClientMessage } from "../../protocol/messages.ts";
 import { CloseCodes, closeCodeForReason } from "../../protocol/close-codes.ts";
 import { AuthMessageType, createEdgeOptions, routeDocumentName, SocketEdge, type EdgeOptions } from "./socket-edge.ts";
+import { YWS_STATELESS_MESSAGE, YWS_STATELESS_PARAM } from "../../protocol/events.ts";
 
 /** y-protocols/auth */
 const YAuth = { PermissionDenied: 0 } as const;
@@ -38,12 +45,15 @@ export class YwsSocket extends SocketEdge {
   private readonly prefix: Uint8Array;
   /** Set by refuse: the close that follows Hocuspocus' Close message for the document. */
   private refusal: { code: number; reason: string } | null = null;
+  /** Whether the client asked for stateless messages (type 100) with `stateless=1`. */
+  private readonly wantsStateless: boolean;
 
-  constructor(ws: WebSocket, internal: string, token: string, options: EdgeOptions = createEdgeOptions()) {
+  constructor(ws: WebSocket, internal: string, token: string, options: EdgeOptions = createEdgeOptions(), wantsStateless = false) {
     // Not 4429 on overflow: y-websocket treats every 44xx close as final and would never come back
     // to resend. 1013 (try again later) makes it reconnect with backoff and resync what the server lacks.
     super(ws, options, { endpoint: "yjs", overflow: CloseCodes.TryAgainLater, bodyOnly: true });
     this.internal = internal;
+    this.wantsStateless = wantsStateless;
     const e = encoding.createEncoder();
     encoding.writeVarString(e, internal);
     this.prefix = encoding.toUint8Array(e);
@@ -61,7 +71,7 @@ export class YwsSocket extends SocketEdge {
     } catch {
       roomId = "";
     }
-    const socket = new YwsSocket(ws, routeDocumentName(roomId, token), token, options);
+    const socket = new YwsSocket(ws, routeDocumentName(roomId, token), token, options, url.searchParams.get(YWS_STATELESS_PARAM) === "1");
     const connection = socket.start(hocuspocus, remoteAddress);
     // The handshake a Hocuspocus provider would send first.
     const auth = encoding.createEncoder();
@@ -124,8 +134,16 @@ export class YwsSocket extends SocketEdge {
         this.close(code ?? 1000, code === undefined ? "server_closed_document" : reason);
         return;
       }
+      case MessageType.Stateless: {
+        if (!this.wantsStateless) return;
+        const e = encoding.createEncoder();
+        encoding.writeVarUint(e, YWS_STATELESS_MESSAGE);
+        encoding.writeVarString(e, decoding.readVarString(decoder));
+        this.transmit(encoding.toUint8Array(e));
+        return;
+      }
       default:
-        // Stateless, SyncStatus, Ping: Hocuspocus-only.
+        // SyncStatus, Ping: Hocuspocus-only.
         return;
     }
   }
@@ -149,6 +167,16 @@ export class YwsSocket extends SocketEdge {
     if (type === MessageType.QueryAwareness) {
       this.awareness.query(this.internal);
       return null;
+    }
+    if (type === YWS_STATELESS_MESSAGE) {
+      // Handled like a /collab client's Stateless message, in order with its document messages.
+      const payload = readPayload(decoder);
+      const e = encoding.createEncoder();
+      encoding.writeUint8Array(e, this.prefix);
+      encoding.writeVarUint(e, MessageType.Stateless);
+      encoding.writeVarUint8Array(e, payload);
+      this.awareness.countDocumentMessage(this.internal);
+      return encoding.toUint8Array(e);
     }
     if (type !== MessageType.Sync) {
       throw new RangeError(`y-websocket message type ${type} is not accepted from clients`);

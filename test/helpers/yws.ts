@@ -16,13 +16,13 @@ export interface YwsClient {
   destroy(): void;
 }
 
-export function connectYws(httpOrWsUrl: string, room: string, token: string | null): YwsClient {
+export function connectYws(httpOrWsUrl: string, room: string, token: string | null, params: Record<string, string> = {}): YwsClient {
   const doc = new Y.Doc();
   const base = httpOrWsUrl.replace(/^http/, "ws").replace(/\/collab$/, "");
   const provider = new WebsocketProvider(`${base}/yjs`, room, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
-    params: token === null ? {} : { token },
+    params: token === null ? { ...params } : { token, ...params },
     maxBackoffTime: 500,
   });
   const client: YwsClient = {

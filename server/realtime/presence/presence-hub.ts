@@ -71,12 +71,19 @@ export class PresenceHub {
   private readonly processedEarly = new WeakMap<Connection, number>();
   private readonly remoteTimeoutMs: number;
   private sweep: NodeJS.Timeout | null = null;
+  /** Broadcast events other processes took in for a room (set by server/realtime/room-events.ts). */
+  onRemoteEvent: ((documentName: string, payload: string) => void) | null = null;
 
   constructor(options: PresenceHubOptions) {
     this.metrics = options.metrics;
     this.settings = { ...options.limits, metrics: options.metrics };
     this.remoteTimeoutMs = options.remoteTimeoutMs ?? REMOTE_STATE_TIMEOUT_MS;
-    this.relay = options.relay?.({ update: (name, from, entries) => this.receiveRemote(name, from, entries), query: (name, from) => this.answer(name, from) }) ?? null;
+    this.relay =
+      options.relay?.({
+        update: (name, from, entries) => this.receiveRemote(name, from, entries),
+        query: (name, from) => this.answer(name, from),
+        event: (name, _from, payload) => this.onRemoteEvent?.(name, payload),
+      }) ?? null;
   }
 
   /** The presence of one socket edge, sending to its client through `transport`. */
@@ -112,6 +119,14 @@ export class PresenceHub {
     const room = this.rooms.get(documentName);
     if (room === undefined) return undefined;
     return room.owners.get(clientId)?.user?.id ?? room.remote.get(clientId)?.userId;
+  }
+
+  /** The Yjs client id `connection` announces in its awareness (its `connectionId` for others), if any yet. */
+  clientIdOf(connection: Connection): number | null {
+    const owned = this.members.get(connection)?.owned;
+    if (owned === undefined) return null;
+    for (const clientId of owned) return clientId;
+    return null;
   }
 
   /** Every state a document's room shows, parsed; empty when it has no member here. */

@@ -10,6 +10,10 @@
  *    when its members leave. Published to the room's channel.
  *  - Query: sent by a process when a room gets its first member here; every other process with
  *    members in that room answers on the asker's reply channel with an Update of its states.
+ *  - Event: a room's broadcast event (server/realtime/room-events.ts), then varString(the stamped
+ *    JSON its connections get). Published to the room's channel by the process that took it in,
+ *    which delivers it to its own connections itself; any process may publish one (REST), whether
+ *    it has members in the room or not.
  *
  * Pub/sub is at most once: a lost removal is made good by the receiver's expiry of states not
  * renewed (providers renew every 15 s; see presence-room.ts).
@@ -31,6 +35,8 @@ export interface RelayEntry {
 export interface RelayHandlers {
   update(documentName: string, fromProcess: string, entries: RelayEntry[]): void;
   query(documentName: string, fromProcess: string): void;
+  /** A broadcast event another process took in, for this process's connections of the room. */
+  event(documentName: string, fromProcess: string, payload: string): void;
 }
 
 export interface PresenceRelay {
@@ -41,6 +47,8 @@ export interface PresenceRelay {
   publish(documentName: string, entries: RelayEntry[]): void;
   /** Answer `toProcess`'s query with this process's states. */
   answer(toProcess: string, documentName: string, entries: RelayEntry[]): void;
+  /** Send a room's broadcast event to the other processes with members in it. */
+  publishEvent(documentName: string, payload: string): void;
   close(): Promise<void>;
 }
 
@@ -51,7 +59,7 @@ export interface PresenceRelayOptions {
   handlers: RelayHandlers;
 }
 
-const MessageKind = { Update: 0, Query: 1 } as const;
+const MessageKind = { Update: 0, Query: 1, Event: 2 } as const;
 const WARN_EVERY_MS = 10_000;
 
 /** Subscribe this process's reply channel and return the relay (subscriptions are restored on reconnect by ioredis). */
@@ -89,6 +97,7 @@ export function createPresenceRelay(options: PresenceRelayOptions): PresenceRela
     }
     if (decoded.from === instanceId) return; // our own publish, echoed by Redis
     if (decoded.kind === MessageKind.Query) handlers.query(decoded.documentName, decoded.from);
+    else if (decoded.kind === MessageKind.Event) handlers.event(decoded.documentName, decoded.from, decoded.payload);
     else handlers.update(decoded.documentName, decoded.from, decoded.entries);
   });
   subscriber.subscribe(replyChannel(instanceId)).catch((error: Error) => warn("Could not subscribe to presence replies", error));
@@ -108,6 +117,9 @@ export function createPresenceRelay(options: PresenceRelayOptions): PresenceRela
       if (entries.length === 0) return;
       send(replyChannel(toProcess), encodeMessage(MessageKind.Update, instanceId, documentName, entries));
     },
+    publishEvent(documentName, payload) {
+      send(roomChannel(documentName), encodeMessage(MessageKind.Event, instanceId, documentName, [], payload));
+    },
     async close() {
       // Removals published while the sockets closed go out before the connection does.
       await Promise.allSettled([...inflight]);
@@ -121,9 +133,11 @@ interface DecodedMessage {
   from: string;
   documentName: string;
   entries: RelayEntry[];
+  /** An Event's stamped JSON ("" for other kinds). */
+  payload: string;
 }
 
-export function encodeMessage(kind: number, from: string, documentName: string, entries: RelayEntry[]): Uint8Array {
+export function encodeMessage(kind: number, from: string, documentName: string, entries: RelayEntry[], payload = ""): Uint8Array {
   const encoder = encoding.createEncoder();
   encoding.writeVarUint(encoder, kind);
   encoding.writeVarString(encoder, from);
@@ -136,6 +150,8 @@ export function encodeMessage(kind: number, from: string, documentName: string, 
       encoding.writeVarString(encoder, entry.userId);
       encoding.writeVarString(encoder, entry.json);
     }
+  } else if (kind === MessageKind.Event) {
+    encoding.writeVarString(encoder, payload);
   }
   return encoding.toUint8Array(encoder);
 }
@@ -146,7 +162,10 @@ export function decodeMessage(message: Uint8Array): DecodedMessage {
   const from = decoding.readVarString(decoder);
   const documentName = decoding.readVarString(decoder);
   const entries: RelayEntry[] = [];
-  if (kind === MessageKind.Update) {
+  let payload = "";
+  if (kind === MessageKind.Event) {
+    payload = decoding.readVarString(decoder);
+  } else if (kind === MessageKind.Update) {
     const count = decoding.readVarUint(decoder);
     if (count > message.length) throw new RangeError("presence entry count runs past the end");
     for (let i = 0; i < count; i++) {
@@ -160,5 +179,5 @@ export function decodeMessage(message: Uint8Array): DecodedMessage {
     throw new RangeError(`unknown presence message kind ${kind}`);
   }
   if (decoder.pos > message.length) throw new RangeError("presence message runs past the end");
-  return { kind, from, documentName, entries };
+  return { kind, from, documentName, entries, payload };
 }

@@ -24,6 +24,8 @@ import {
   useSelf,
   useStatus,
   useThreads,
+  useBroadcastEvent,
+  useEventListener,
 } from "../../../client/react/index.ts";
 
 type Types = {
@@ -139,6 +141,30 @@ describe("React hooks against the real server (jsdom)", () => {
     await waitFor(() => text("tools") === "brush", 5000, "tool seen");
     expect(renders.count).to.equal(mid.count);
     expect(renders.tools).to.be.greaterThan(mid.tools);
+  });
+
+  it("useBroadcastEvent sends to the others; useEventListener hears theirs, never its own", async () => {
+    const roomId = `react-events-${randomUUID()}`;
+    const heard: string[] = [];
+    let send: ((event: { says: string }) => void) | null = null;
+    function Events() {
+      const broadcast = useBroadcastEvent();
+      send = broadcast;
+      useEventListener(({ user, event }) => heard.push(`${user?.id}:${(event as { says: string }).says}`));
+      return h("span", { "data-testid": "status" }, useStatus());
+    }
+    rtl.render(app(client("alice"), roomId, h(Events)));
+    await waitFor(() => text("status") === "connected", 5000, "connected");
+    const bob = await coreUser("bob", roomId);
+    const atBob: string[] = [];
+    bob.events.customEvent.subscribe(({ user, event }) => atBob.push(`${user?.id}:${(event as { says: string }).says}`));
+    bob.broadcast({ says: "hi alice" });
+    await waitFor(() => heard.length === 1, 5000, "Bob's event in the component");
+    send!({ says: "hi bob" });
+    await waitFor(() => atBob.length === 1, 5000, "the component's event at Bob");
+    expect(atBob).to.deep.equal(["alice:hi bob"]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(heard).to.deep.equal(["bob:hi alice"]);
   });
 
   it("useMyPresence is [value, setter] shared with the room; useSelf names me", async () => {

@@ -44,6 +44,7 @@ function fakeRelay() {
         leave: (name) => relay.left.push(name),
         publish: (_name, entries) => relay.published.push(entries.map(({ clientId, clock, userId, json }) => ({ clientId, clock, userId, json }))),
         answer: () => {},
+        publishEvent: () => {},
         close: async () => {},
       };
     },
