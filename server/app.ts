@@ -59,6 +59,7 @@ import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
+import { dashboardRoutes, DASHBOARD_DIST } from "./http/dashboard.ts";
 
 export interface App {
   config: Config;
@@ -288,6 +289,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
   app.use("/api", api.router);
+  // The dashboard (issue 20): the web app at `/`; its client-side routes fall back to index.html.
+  app.use(dashboardRoutes({ dir: DASHBOARD_DIST }));
   app.use(notFoundHandler);
   app.use(errorHandler);
 

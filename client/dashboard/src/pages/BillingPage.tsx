@@ -1,0 +1,115 @@
+/**
+ * Billing (when the server runs it): the plan, usage against the plan's limits, upgrading through
+ * Stripe Checkout, managing the subscription in Stripe's billing portal, and a past-due banner.
+ * Checkout and portal answer a Stripe URL; the browser goes there.
+ */
+import { useState } from "react";
+import { post } from "../api.ts";
+import { can } from "../policy.ts";
+import { ErrorNotice, formatDate, LoadState, Notice, PageTitle, SelectField, useAction } from "../ui.tsx";
+import { useOrg } from "./OrgLayout.tsx";
+import { shareOf } from "./usage.ts";
+
+export interface Billing {
+  enabled: boolean;
+  plan: { id: string; name: string };
+  status: string;
+  current_period: { start: string; end: string } | null;
+  cancel_at_period_end: boolean;
+  past_due_since: string | null;
+  grace_ends_at: string | null;
+  limits: Record<string, number | null>;
+  usage: Record<string, number>;
+}
+
+const PLANS = [
+  { id: "starter", name: "Starter" },
+  { id: "pro", name: "Pro" },
+  { id: "business", name: "Business" },
+];
+
+const LABELS: Record<string, string> = { monthly_active_users: "Monthly active users", rooms: "Rooms" };
+
+export function BillingPage() {
+  const { org, billing } = useOrg();
+  const [plan, setPlan] = useState("pro");
+  const manage = can(org.role, "org:update");
+  const checkout = useAction(async () => {
+    const { url } = await post<{ url: string }>(`/organizations/${org.id}/billing/checkout`, { plan });
+    location.assign(url);
+  });
+  const portal = useAction(async () => {
+    const { url } = await post<{ url: string }>(`/organizations/${org.id}/billing/portal`);
+    location.assign(url);
+  });
+  return (
+    <>
+      <PageTitle>Billing</PageTitle>
+      <LoadState loaded={billing}>
+        {(value) =>
+          value === null ? (
+            <Notice>Billing is not enabled on this server.</Notice>
+          ) : (
+            <>
+              {value.past_due_since && (
+                <Notice kind="error">
+                  The last payment failed (since {formatDate(value.past_due_since)}).
+                  {value.grace_ends_at && ` Paid features stop on ${formatDate(value.grace_ends_at)} unless the payment method is updated.`}
+                </Notice>
+              )}
+              <div className="grid">
+                <section className="card">
+                  <h2>Plan</h2>
+                  <p className="stat">{value.plan.name}</p>
+                  <p className="muted">
+                    Status: {value.status}
+                    {value.current_period && ` · renews ${formatDate(value.current_period.end)}`}
+                    {value.cancel_at_period_end && " · cancels at the end of the period"}
+                  </p>
+                  {manage && (
+                    <div className="row">
+                      <SelectField
+                        label="Upgrade to"
+                        value={plan}
+                        onChange={(e) => setPlan(e.target.value)}
+                        options={PLANS.filter((p) => p.id !== value.plan.id).map((p) => [p.id, p.name])}
+                      />
+                      <button type="button" onClick={() => checkout.run()} disabled={checkout.busy}>
+                        Upgrade
+                      </button>
+                      <button type="button" className="secondary" onClick={() => portal.run()} disabled={portal.busy}>
+                        Manage billing
+                      </button>
+                    </div>
+                  )}
+                  <ErrorNotice error={checkout.error ?? portal.error} />
+                </section>
+                <section className="card">
+                  <h2>Usage this period</h2>
+                  {Object.entries(value.limits).map(([key, limit]) => (
+                    <Meter key={key} label={LABELS[key] ?? key.replaceAll("_", " ")} used={value.usage[key] ?? 0} limit={limit} />
+                  ))}
+                </section>
+              </div>
+            </>
+          )
+        }
+      </LoadState>
+    </>
+  );
+}
+
+export function Meter({ label, used, limit }: { label: string; used: number; limit: number | null | undefined }) {
+  const share = shareOf(used, limit);
+  return (
+    <div className="meter">
+      <div className="row spread">
+        <span>{label}</span>
+        <span>
+          {used.toLocaleString()} / {limit ? limit.toLocaleString() : "no limit"}
+        </span>
+      </div>
+      {limit ? <progress max={1} value={share} aria-label={`${label}: ${Math.round(share * 100)}% of the limit`} className={share >= 0.8 ? "near" : undefined} /> : null}
+    </div>
+  );
+}
