@@ -265,6 +265,11 @@ describe("the dashboard (Chromium)", function () {
     await page.getByText("Saved.").waitFor();
     await check(page, "settings");
     await page.goto(`${base}/account`);
+    await page.getByLabel("Name", { exact: true }).fill("Olivia O.");
+    await page.getByRole("button", { name: "Save name" }).click();
+    await page.getByText("Saved.").waitFor();
+    await page.getByRole("link", { name: "Olivia O." }).waitFor();
+    await page.getByTestId("sessions").getByText("(this browser)").waitFor();
     await check(page, "account");
   });
 
