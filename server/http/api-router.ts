@@ -27,6 +27,7 @@ import { guardInput } from "./middleware/input-guard.ts";
 import { createCors } from "./middleware/cors.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { accountRoutes } from "./routes/account.ts";
+import { orgDeletionRoutes } from "./routes/org-deletion.ts";
 import { orgRoutes } from "./routes/orgs.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -100,5 +101,7 @@ export function createApiRouter(options: ApiRouterOptions): { router: Router; au
   router.use(apiKeyRoutes({ apiKeys, auth }));
   router.use(accessTokenRoutes({ tokens: options.tokens, rooms, accounts, auth, clock: options.clock }));
   router.use(roomRoutes({ rooms, auth }));
+  // Deleting an organisation from the dashboard (issue 20).
+  router.use(orgDeletionRoutes({ orgs, rooms, apiKeys, auth }));
   return { router, auth };
 }

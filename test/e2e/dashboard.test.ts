@@ -295,4 +295,23 @@ describe("the dashboard (Chromium)", function () {
     await page.getByRole("heading", { name: "Organisations" }).waitFor();
     await page.getByRole("link", { name: "Acme Inc" }).waitFor();
   });
+
+  it("deletes the organisation after its name is typed", async () => {
+    const page = ownerPage;
+    await page.goto(`${base}/login`);
+    await page.getByLabel("Email").fill(owner.email);
+    await page.getByLabel("Password").fill("a brand new password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Organisations" }).waitFor();
+    await page.goto(`${orgUrl}/settings`);
+    await page.getByRole("button", { name: "Delete organisation" }).click();
+    const dialog = page.getByRole("dialog");
+    const confirm = dialog.getByRole("button", { name: "Delete organisation" });
+    expect(await confirm.isDisabled()).to.equal(true);
+    await dialog.getByLabel("Type “Acme Inc” to confirm").fill("Acme Inc");
+    await check(page, "delete-organisation");
+    await confirm.click();
+    await page.getByText("You are not in an organisation yet.").waitFor();
+    expect((await fetch(`${base}/api/organizations/${orgUrl.split("/").at(-1)}/rooms`, { headers: { authorization: `Bearer ${secret}` } })).status).to.equal(401);
+  });
 });

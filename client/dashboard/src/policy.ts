@@ -10,6 +10,7 @@ const RANK: Record<Role, number> = { viewer: 0, member: 1, admin: 2, owner: 3 };
 
 export const DASHBOARD_POLICY = {
   "org:update": "admin",
+  "org:delete": "owner",
   "members:manage": "admin",
   "api_keys:read": "admin",
   "api_keys:manage": "admin",
@@ -28,9 +29,4 @@ export function can(role: Role | null | undefined, action: DashboardAction): boo
 export function manageableRoles(actor: Role | null | undefined): Role[] {
   if (!can(actor, "members:manage")) return [];
   return actor === "owner" ? ["owner", "admin", "member", "viewer"] : ["admin", "member", "viewer"];
-}
-
-/** Deleting an organisation: its Owners only. */
-export function canDeleteOrg(role: Role | null | undefined): boolean {
-  return role === "owner";
 }

@@ -1,8 +1,9 @@
-/** Organisation settings: its name (Owners and Admins). */
+/** Organisation settings: its name (Owners and Admins), and deleting it (Owners, typing its name). */
 import { useState } from "react";
-import { patch } from "../api.ts";
+import { del, patch } from "../api.ts";
+import { navigate } from "../router.tsx";
 import { can } from "../policy.ts";
-import { ErrorNotice, Field, Form, Notice, PageTitle, useAction } from "../ui.tsx";
+import { ConfirmButton, ErrorNotice, Field, Form, Notice, PageTitle, useAction } from "../ui.tsx";
 import { useOrg } from "./OrgLayout.tsx";
 
 export function SettingsPage() {
@@ -16,6 +17,10 @@ export function SettingsPage() {
     setSaved(true);
     reload();
   });
+  const remove = async () => {
+    await del(`/organizations/${org.id}`);
+    navigate("/");
+  };
   return (
     <>
       <PageTitle>Settings</PageTitle>
@@ -47,6 +52,13 @@ export function SettingsPage() {
           <dd>{org.plan_type}</dd>
         </dl>
       </section>
+      {can(org.role, "org:delete") && (
+        <section className="card danger-zone">
+          <h2>Delete the organisation</h2>
+          <p>Its rooms and their documents, API keys, members and invitations are deleted; connected users are disconnected. This cannot be undone.</p>
+          <ConfirmButton label="Delete organisation" title={`Delete ${org.name} for good?`} expected={org.name} onConfirm={remove} />
+        </section>
+      )}
     </>
   );
 }
