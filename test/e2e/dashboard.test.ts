@@ -242,9 +242,19 @@ describe("the dashboard (Chromium)", function () {
     await guest.getByText("Nobody is connected.").waitFor();
     await check(guest, "room-as-viewer-phone");
 
+    // Someone else declines theirs through the link: it stops working, and leaves the pending list.
+    await page.getByLabel("Email").fill("unsure@example.test");
+    await page.getByRole("button", { name: "Send invitation" }).click();
+    await page.getByText("unsure@example.test as").waitFor();
+    const declining = await newPage();
+    await declining.goto(linkIn(await mailbox.waitForMail("unsure@example.test", /invit/i), "/accept-invitation"));
+    await declining.getByRole("button", { name: "Decline the invitation" }).click();
+    await declining.getByText("You declined to join Acme").waitFor();
+
     // The owner now sees the Viewer as a member, with the role offered for change.
     await page.reload();
     await page.getByRole("cell", { name: viewer.email }).waitFor();
+    await page.getByText("No pending invitations.").waitFor();
     expect(await page.getByLabel(`Role of ${viewer.name}`).inputValue()).to.equal("viewer");
   });
 

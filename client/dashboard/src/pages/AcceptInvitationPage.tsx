@@ -1,7 +1,7 @@
 /**
  * The invitation mail's link (PUBLIC_URL/accept-invitation?token=…): shows the organisation and
- * role, then accepts as the signed-in account, or creates the account (verified by the link) for
- * someone without one. Declining leaves the invitation unused; it expires after 7 days.
+ * role, then accepts as the signed-in account, creates the account (verified by the link) for
+ * someone without one, or declines (the link stops working).
  */
 import { useEffect, useState } from "react";
 import { post, type Organization, type Role, type User } from "../api.ts";
@@ -35,6 +35,10 @@ export function AcceptInvitationPage() {
     const { organization } = await post<{ organization: Organization }>("/invitations/accept", { token });
     navigate(`/organizations/${organization.id}`);
   });
+  const decline = useAction(async () => {
+    await post("/invitations/decline", { token });
+    setDeclined(true);
+  });
   const register = useAction(async () => {
     const joined = await post<{ user: User; organization: Organization }>("/invitations/register", { token, name, password });
     setUser(joined.user);
@@ -55,7 +59,7 @@ export function AcceptInvitationPage() {
       )}
       {invitation && declined && (
         <Notice>
-          You did not join {invitation.organization.name}. The invitation expires on its own. <Link to="/">Go to the dashboard</Link>
+          You declined to join {invitation.organization.name}; the link no longer works. <Link to="/">Go to the dashboard</Link>
         </Notice>
       )}
       {invitation && !declined && (
@@ -71,12 +75,12 @@ export function AcceptInvitationPage() {
                   You are signed in as {user.email}; the invitation is for {invitation.email}. Sign in with that address to accept it.
                 </Notice>
               )}
-              <ErrorNotice error={accept.error} />
+              <ErrorNotice error={accept.error ?? decline.error} />
               <div className="row">
                 <button type="button" onClick={() => accept.run()} disabled={accept.busy}>
                   Accept and join
                 </button>
-                <button type="button" className="secondary" onClick={() => setDeclined(true)}>
+                <button type="button" className="secondary" onClick={() => decline.run()} disabled={decline.busy}>
                   Decline
                 </button>
               </div>
@@ -89,15 +93,15 @@ export function AcceptInvitationPage() {
                 <Field label="Email" type="email" value={invitation.email} readOnly />
                 <Field label="Name" autoComplete="name" required value={name} onChange={(e) => setName(e.target.value)} />
                 <Field label="Password" type="password" autoComplete="new-password" required minLength={8} hint="At least 8 characters." value={password} onChange={(e) => setPassword(e.target.value)} />
-                <ErrorNotice error={register.error} />
+                <ErrorNotice error={register.error ?? decline.error} />
                 <button type="submit" disabled={register.busy}>
                   Create account and join
                 </button>
               </Form>
               <p>
                 Already have an account? <Link to={`/login?email=${encodeURIComponent(invitation.email)}&next=${encodeURIComponent(here)}`}>Sign in to accept</Link> ·{" "}
-                <button type="button" className="link" onClick={() => setDeclined(true)}>
-                  Decline
+                <button type="button" className="link" onClick={() => decline.run()} disabled={decline.busy}>
+                  Decline the invitation
                 </button>
               </p>
             </>
