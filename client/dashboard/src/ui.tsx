@@ -12,7 +12,10 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-/** Run `load` now and whenever `deps` change; `reload()` runs it again (after a write). */
+/**
+ * Run `load` now and whenever `deps` change; `reload()` runs it again (after a write). An answer
+ * that arrives after the deps changed is dropped, so a slow page never overwrites a newer one.
+ */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
   const [generation, setGeneration] = useState(0);
@@ -26,7 +29,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     return () => {
       current = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, generation]);
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
   return { data: state.data, error: state.error, loading: state.loading, reload };
