@@ -228,7 +228,7 @@ describe("the dashboard (Chromium)", function () {
 
     await guest.goto(`${base}/`);
     await guest.getByText("viewer · ").waitFor();
-    const changes = /create|save|delete|remove|rename|invit|revoke|rotate|upgrade/i;
+    const changes = /create|save|delete|remove|rename|invit|revoke|rotate|checkout|billing/i;
     for (const section of ["overview", "rooms", "rooms/design-review", "members", "settings"]) {
       await guest.goto(`${orgUrl}/${section}`);
       await guest.getByRole("heading", { level: 1 }).waitFor();

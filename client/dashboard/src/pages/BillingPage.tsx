@@ -32,10 +32,11 @@ const LABELS: Record<string, string> = { monthly_active_users: "Monthly active u
 
 export function BillingPage() {
   const { org, billing } = useOrg();
-  const [plan, setPlan] = useState("pro");
+  // The plan picked in the menu; null until the user picks one (then the menu's first choice).
+  const [plan, setPlan] = useState<string | null>(null);
   const manage = can(org.role, "org:update");
-  const checkout = useAction(async () => {
-    const { url } = await post<{ url: string }>(`/organizations/${org.id}/billing/checkout`, { plan });
+  const checkout = useAction(async (chosen: string) => {
+    const { url } = await post<{ url: string }>(`/organizations/${org.id}/billing/checkout`, { plan: chosen });
     location.assign(url);
   });
   const portal = useAction(async () => {
@@ -46,8 +47,10 @@ export function BillingPage() {
     <>
       <PageTitle>Billing</PageTitle>
       <LoadState loaded={billing}>
-        {(value) =>
-          value === null ? (
+        {(value) => {
+          const choices = PLANS.filter((p) => p.id !== value?.plan.id);
+          const chosen = choices.some((p) => p.id === plan) ? plan! : choices[0]!.id;
+          return value === null ? (
             <Notice>Billing is not enabled on this server.</Notice>
           ) : (
             <>
@@ -68,14 +71,9 @@ export function BillingPage() {
                   </p>
                   {manage && (
                     <div className="row">
-                      <SelectField
-                        label="Upgrade to"
-                        value={plan}
-                        onChange={(e) => setPlan(e.target.value)}
-                        options={PLANS.filter((p) => p.id !== value.plan.id).map((p) => [p.id, p.name])}
-                      />
-                      <button type="button" onClick={() => checkout.run()} disabled={checkout.busy}>
-                        Upgrade
+                      <SelectField label="Change plan to" value={chosen} onChange={(e) => setPlan(e.target.value)} options={choices.map((p) => [p.id, p.name])} />
+                      <button type="button" onClick={() => checkout.run(chosen)} disabled={checkout.busy}>
+                        Go to checkout
                       </button>
                       <button type="button" className="secondary" onClick={() => portal.run()} disabled={portal.busy}>
                         Manage billing
@@ -92,8 +90,8 @@ export function BillingPage() {
                 </section>
               </div>
             </>
-          )
-        }
+          );
+        }}
       </LoadState>
     </>
   );
