@@ -25,6 +25,7 @@ import { createRedisExtension } from "../extensions/redis.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { errorHandler, notFoundHandler } from "./http/middleware/error-handler.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { dashboardRoutes, DASHBOARD_DIST } from "./http/dashboard.ts";
 import { systemClock, type Clock } from "./domain/clock.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { createMailThrottle } from "./mail/mail-throttle.ts";
@@ -59,7 +60,6 @@ import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
-import { dashboardRoutes, DASHBOARD_DIST } from "./http/dashboard.ts";
 
 export interface App {
   config: Config;

@@ -22,7 +22,14 @@ const PUBLIC = {
 } as const;
 
 export function App() {
-  const { pathname } = useLocation();
+  const { pathname, search } = useLocation();
+  // Stripe Checkout and the billing portal return to PUBLIC_URL/?org_id=…&checkout=… (billing area).
+  const billingReturn = pathname === "/" && search.get("org_id");
+  useEffect(() => {
+    if (!billingReturn) return;
+    const checkout = search.get("checkout");
+    navigate(`/organizations/${encodeURIComponent(billingReturn)}/billing${checkout ? `?checkout=${encodeURIComponent(checkout)}` : ""}`, { replace: true });
+  }, [billingReturn, search]);
   const { user, error } = useSession();
   const Public = PUBLIC[pathname as keyof typeof PUBLIC];
   const needsLogin = !Public && user === null;

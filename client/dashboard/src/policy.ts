@@ -30,3 +30,11 @@ export function manageableRoles(actor: Role | null | undefined): Role[] {
   if (!can(actor, "members:manage")) return [];
   return actor === "owner" ? ["owner", "admin", "member", "viewer"] : ["admin", "member", "viewer"];
 }
+
+/**
+ * Buying a plan or opening the billing portal: Owners only (billing:manage of the billing area,
+ * issue 19, which this branch's server does not have yet; fold it into DASHBOARD_POLICY then).
+ */
+export function canManageBilling(role: Role | null | undefined): boolean {
+  return role === "owner";
+}

@@ -5,21 +5,24 @@
  */
 import { useState } from "react";
 import { post } from "../api.ts";
-import { can } from "../policy.ts";
+import { canManageBilling } from "../policy.ts";
+import { useLocation } from "../router.tsx";
 import { ErrorNotice, formatDate, LoadState, Notice, PageTitle, SelectField, useAction } from "../ui.tsx";
 import { useOrg } from "./OrgLayout.tsx";
 import { shareOf } from "./usage.ts";
 
 export interface Billing {
   enabled: boolean;
-  plan: { id: string; name: string };
+  /** null: no plan in effect (billing on, nothing bought). */
+  plan: { id: string; name: string } | null;
   status: string;
   current_period: { start: string; end: string } | null;
   cancel_at_period_end: boolean;
   past_due_since: string | null;
   grace_ends_at: string | null;
   limits: Record<string, number | null>;
-  usage: Record<string, number>;
+  /** null when the usage could not be read just now. */
+  usage: Record<string, number> | null;
 }
 
 const PLANS = [
@@ -34,7 +37,9 @@ export function BillingPage() {
   const { org, billing } = useOrg();
   // The plan picked in the menu; null until the user picks one (then the menu's first choice).
   const [plan, setPlan] = useState<string | null>(null);
-  const manage = can(org.role, "org:update");
+  const manage = canManageBilling(org.role);
+  // Stripe sends the browser back with ?checkout=success|canceled (App.tsx routes it here).
+  const checkoutResult = useLocation().search.get("checkout");
   const checkout = useAction(async (chosen: string) => {
     const { url } = await post<{ url: string }>(`/organizations/${org.id}/billing/checkout`, { plan: chosen });
     location.assign(url);
@@ -46,9 +51,11 @@ export function BillingPage() {
   return (
     <>
       <PageTitle>Billing</PageTitle>
+      {checkoutResult === "success" && <Notice kind="success">Thank you: the subscription starts as soon as Stripe confirms the payment.</Notice>}
+      {checkoutResult === "canceled" && <Notice>Checkout was cancelled; nothing changed.</Notice>}
       <LoadState loaded={billing}>
         {(value) => {
-          const choices = PLANS.filter((p) => p.id !== value?.plan.id);
+          const choices = PLANS.filter((p) => p.id !== value?.plan?.id);
           const chosen = choices.some((p) => p.id === plan) ? plan! : choices[0]!.id;
           return value === null ? (
             <Notice>Billing is not enabled on this server.</Notice>
@@ -63,7 +70,7 @@ export function BillingPage() {
               <div className="grid">
                 <section className="card">
                   <h2>Plan</h2>
-                  <p className="stat">{value.plan.name}</p>
+                  <p className="stat">{value.plan?.name ?? "No plan"}</p>
                   <p className="muted">
                     Status: {value.status}
                     {value.current_period && ` · renews ${formatDate(value.current_period.end)}`}
@@ -85,7 +92,7 @@ export function BillingPage() {
                 <section className="card">
                   <h2>Usage this period</h2>
                   {Object.entries(value.limits).map(([key, limit]) => (
-                    <Meter key={key} label={LABELS[key] ?? key.replaceAll("_", " ")} used={value.usage[key] ?? 0} limit={limit} />
+                    <Meter key={key} label={LABELS[key] ?? key.replaceAll("_", " ")} used={value.usage?.[key] ?? null} limit={limit} />
                   ))}
                 </section>
               </div>
@@ -97,17 +104,18 @@ export function BillingPage() {
   );
 }
 
-export function Meter({ label, used, limit }: { label: string; used: number; limit: number | null | undefined }) {
-  const share = shareOf(used, limit);
+/** Used against a limit; `used` null: not known just now. */
+export function Meter({ label, used, limit }: { label: string; used: number | null; limit: number | null | undefined }) {
+  const share = shareOf(used ?? 0, limit);
   return (
     <div className="meter">
       <div className="row spread">
         <span>{label}</span>
         <span>
-          {used.toLocaleString()} / {limit ? limit.toLocaleString() : "no limit"}
+          {used === null ? "—" : used.toLocaleString()} / {limit ? limit.toLocaleString() : "no limit"}
         </span>
       </div>
-      {limit ? <progress max={1} value={share} aria-label={`${label}: ${Math.round(share * 100)}% of the limit`} className={share >= 0.8 ? "near" : undefined} /> : null}
+      {limit && used !== null ? <progress max={1} value={share} aria-label={`${label}: ${Math.round(share * 100)}% of the limit`} className={share >= 0.8 ? "near" : undefined} /> : null}
     </div>
   );
 }

@@ -46,7 +46,7 @@ export function OverviewPage() {
       <div className="grid cards-4">
         <section className="card">
           <h2>Plan</h2>
-          <p className="stat">{u?.plan.name ?? org.plan_type}</p>
+          <p className="stat">{u?.plan.name ?? billing.data?.plan?.name ?? org.plan_type}</p>
         </section>
         {u ? (
           <>
