@@ -2,7 +2,8 @@
  * Live logs: what happens in the organisation's rooms (connects, disconnects, refusals with their
  * codes, throttling, comment writes, webhook deliveries), filtered by room, user and kind. The
  * recent history comes from GET …/logs, then new entries stream in over Server-Sent Events
- * (GET …/logs/stream, `event: log`) with the same filters.
+ * (GET …/logs/stream, `event: log`) with the same filters, resuming after the newest entry shown
+ * (`last_event_id`; EventSource sends Last-Event-ID itself when it reconnects).
  */
 import { useEffect, useState } from "react";
 import { get } from "../api.ts";
@@ -50,8 +51,12 @@ export function LogsPage() {
     get<{ data: LogEntry[] }>(`/organizations/${org.id}/logs?${query}&limit=${HISTORY}`).then(
       ({ data }) => {
         if (stopped) return;
-        setEntries(newestFirst(data));
-        source = new EventSource(`/api/organizations/${org.id}/logs/stream?${query}`);
+        const history = newestFirst(data);
+        setEntries(history);
+        // Resume after the newest entry shown, so nothing logged in between is missed.
+        const stream = new URLSearchParams(query);
+        if (history[0]) stream.set("last_event_id", history[0].id);
+        source = new EventSource(`/api/organizations/${org.id}/logs/stream?${stream}`);
         source.addEventListener("open", () => setLive(true));
         source.addEventListener("error", () => setLive(false));
         source.addEventListener("log", (event) => {
