@@ -169,6 +169,7 @@ describe("the dashboard (Chromium)", function () {
   it("creates a room, and shows an end user who connects with a token minted by the key, live", async () => {
     const page = ownerPage;
     await page.getByRole("link", { name: "Rooms" }).click();
+    await page.getByText("No rooms yet.", { exact: false }).waitFor();
     await page.getByLabel("Room id").fill("design-review");
     await page.getByLabel("Name", { exact: true }).fill("Design review");
     await check(page, "rooms");
@@ -191,6 +192,27 @@ describe("the dashboard (Chromium)", function () {
 
     ann.destroy();
     await page.getByText("Nobody is connected.").waitFor({ timeout: 10_000 });
+  });
+
+  it("finds rooms: filters the list as you type, opens one by its id", async () => {
+    const page = ownerPage;
+    const orgId = orgUrl.split("/").at(-1)!;
+    const created = await fetch(`${base}/api/organizations/${orgId}/rooms`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "roadmap" }),
+    });
+    expect(created.status).to.equal(201);
+    await page.getByRole("link", { name: "Rooms" }).click();
+    await page.getByRole("link", { name: "roadmap" }).waitFor();
+    await page.getByLabel("Search rooms").fill("design");
+    await page.getByRole("link", { name: "roadmap" }).waitFor({ state: "detached" });
+    expect(await page.getByRole("link", { name: "design-review" }).count()).to.equal(1);
+    await page.getByLabel("Search rooms").fill("roadmap");
+    await page.getByRole("button", { name: "Open room" }).click();
+    await page.getByRole("heading", { name: "Room roadmap" }).waitFor();
+    await page.goto(`${orgUrl}/rooms/design-review`);
+    await page.getByRole("heading", { name: "Room design-review" }).waitFor();
   });
 
   it("edits a room's settings", async () => {

@@ -1,6 +1,7 @@
 /**
- * Rooms: a page at a time in room-id order (the API's cursor pagination), filtered as you type,
- * and creating one (Owners, Admins, Members).
+ * Rooms: a page at a time in room-id order (the API's cursor pagination), filtered as you type
+ * (the list endpoint has no search), a room opened by its exact id from any page, and creating
+ * one (Owners, Admins, Members).
  */
 import { useState } from "react";
 import { get, post, type Room } from "../api.ts";
@@ -51,7 +52,19 @@ export function RoomsPage() {
           <ErrorNotice error={create.error} />
         </section>
       )}
-      <Field label="Search this page" type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Room id or name" />
+      <Form onSubmit={() => (query.trim() ? navigate(`/organizations/${org.id}/rooms/${encodeURIComponent(query.trim())}`) : undefined)} className="inline-form">
+        <Field
+          label="Search rooms"
+          type="search"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+          placeholder="Room id or name"
+          hint="Filters this page as you type; Enter opens the room with exactly this id."
+        />
+        <button type="submit" className="secondary">
+          Open room
+        </button>
+      </Form>
       <LoadState loaded={page}>
         {({ data, nextCursor }) => {
           const rooms = data.filter((r) => !needle || r.id.toLowerCase().includes(needle) || (r.name ?? "").toLowerCase().includes(needle));
