@@ -150,7 +150,7 @@ describe("the dashboard (Chromium)", function () {
     await check(page, "overview");
   });
 
-  it("creates an API key, shows its secret once and copies it", async () => {
+  it("creates an API key, shows its secret once and copies it; rotates one with its grace period counting down", async () => {
     const page = ownerPage;
     await page.getByRole("link", { name: "API keys" }).click();
     await page.getByLabel("Key name").fill("backend");
@@ -164,6 +164,20 @@ describe("the dashboard (Chromium)", function () {
     await check(page, "api-keys");
     await page.getByRole("button", { name: "Done" }).click();
     expect(await page.getByTestId("api-key-secret").count()).to.equal(0);
+
+    // A second key, rotated: a new secret once, and the old one's 24-hour grace counting down.
+    await page.getByLabel("Key name").fill("worker");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const first = (await page.getByTestId("api-key-secret").textContent())!;
+    await page.getByRole("button", { name: "Done" }).click();
+    await page.getByRole("row", { name: /worker/ }).getByRole("button", { name: "Rotate" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Rotate" }).click();
+    const rotated = (await page.getByTestId("api-key-secret").textContent())!;
+    expect(rotated).to.match(/^sk_/).and.not.equal(first);
+    const badge = page.getByRole("row", { name: /worker/ }).getByText(/previous secret ends in 2[34]:\d\d:\d\d/);
+    const before = await badge.textContent();
+    await page.waitForFunction((text) => !document.body.textContent!.includes(text!), before, { timeout: 5000 });
+    await page.getByRole("button", { name: "Done" }).click();
   });
 
   it("creates a room, and shows an end user who connects with a token minted by the key, live", async () => {
