@@ -28,6 +28,7 @@ import { createRedisExtension } from "../extensions/redis.ts";
 import { requestId } from "./http/middleware/request-id.ts";
 import { errorHandler, notFoundHandler } from "./http/middleware/error-handler.ts";
 import { healthRoutes } from "./http/routes/health.ts";
+import { dashboardRoutes, DASHBOARD_DIST } from "./http/dashboard.ts";
 import { systemClock, type Clock } from "./domain/clock.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { createMailThrottle } from "./mail/mail-throttle.ts";
@@ -343,6 +344,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   api.router.use(billingRoutes({ auth: api.auth, billing }));
   api.router.use(roomDocumentRoutes({ auth: api.auth, rooms, documents, events: roomEvents, maxUpdateBytes: config.realtime.maxMessageBytes }));
   app.use("/api", api.router);
+  // The dashboard (issue 20): the web app at `/`; its client-side routes fall back to index.html.
+  app.use(dashboardRoutes({ dir: DASHBOARD_DIST }));
   app.use(notFoundHandler);
   app.use(errorHandler);
 

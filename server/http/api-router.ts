@@ -26,6 +26,8 @@ import { createAuthMiddleware, type AuthMiddleware } from "./middleware/authenti
 import { guardInput } from "./middleware/input-guard.ts";
 import { createCors } from "./middleware/cors.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { accountRoutes } from "./routes/account.ts";
+import { orgDeletionRoutes } from "./routes/org-deletion.ts";
 import { orgRoutes } from "./routes/orgs.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -97,10 +99,14 @@ export function createApiRouter(options: ApiRouterOptions): { router: Router; au
   router.use(passport.session());
   router.use(auth.authenticate);
   router.use(authRoutes({ accounts, passport, auth, rateLimit: options.authRateLimit }));
+  // The account page of the dashboard (issue 20): name, password, sessions.
+  router.use(accountRoutes({ accounts, auth, rateLimit: options.authRateLimit }));
   router.use(orgRoutes({ orgs, invitations: options.invitations, auth }));
   router.use(invitationRoutes({ invitations: options.invitations, auth, rateLimit: options.authRateLimit }));
   router.use(apiKeyRoutes({ apiKeys, auth }));
   router.use(accessTokenRoutes({ tokens: options.tokens, rooms, accounts, auth, clock: options.clock }));
   router.use(roomRoutes({ rooms, auth }));
+  // Deleting an organisation from the dashboard (issue 20).
+  router.use(orgDeletionRoutes({ orgs, rooms, apiKeys, auth }));
   return { router, auth };
 }

@@ -5,12 +5,12 @@
  * password either way), and do what depends on the address (writes, mail) after the answer.
  * Mail to one address is throttled per kind (MAIL_RATE_LIMIT).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import bcrypt from "bcryptjs";
-import type { Transaction } from "sequelize";
+import { Op, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { User } from "../../../db/models/index.ts";
-import { BadRequestError, ConflictError } from "../../errors.ts";
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
 import type { Mailer } from "../../mail/mailer.ts";
 import type { MailKind, MailThrottle } from "../../mail/mail-throttle.ts";
 import { logger } from "../../logger.ts";
@@ -24,6 +24,21 @@ export interface UserView {
   name: string;
   emailVerified: boolean;
   createdAt: string;
+}
+
+/** A signed-in session of the account, as its owner sees it (never the session id itself). */
+export interface SessionView {
+  /** A hash of the session id: names it for ending it, useless as a cookie. */
+  id: string;
+  createdAt: string;
+  lastActiveAt: string;
+  expiresAt: string;
+  current: boolean;
+}
+
+/** The public name of a session: the session id is a bearer secret and never leaves the server. */
+export function sessionIdOf(sid: string): string {
+  return createHash("sha256").update(sid).digest("base64url").slice(0, 22);
 }
 
 export interface AccountServiceOptions {
@@ -224,5 +239,49 @@ export class AccountService {
     } catch (error) {
       logger.error("Sending mail failed", { subject: message.subject, error: (error as Error).message });
     }
+  }
+
+  // --- Account settings (the dashboard's account page, issue 20) ---
+
+  async rename(userId: string, name: string): Promise<UserView> {
+    const user = await this.findUserRow(userId);
+    if (!user) throw new NotFoundError("Account not found", "user_not_found");
+    await user.update({ name });
+    return toUserView(user);
+  }
+
+  /**
+   * A new password, proven by the current one; every other session of the account ends (the
+   * one making the change stays), as after a reset.
+   */
+  async changePassword(userId: string, currentPassword: string, newPassword: string, currentSid: string): Promise<void> {
+    const user = await this.findUserRow(userId);
+    if (!user) throw new NotFoundError("Account not found", "user_not_found");
+    if (!(await bcrypt.compare(currentPassword, user.passwordHash))) throw new ForbiddenError("The current password is wrong", "wrong_password");
+    await user.update({ passwordHash: await bcrypt.hash(newPassword, this.rounds) });
+    await this.db.models.Session.destroy({ where: { userId, sid: { [Op.ne]: currentSid } } });
+  }
+
+  /** The account's live sessions, newest activity first. */
+  async listSessions(userId: string, currentSid: string): Promise<SessionView[]> {
+    const rows = await this.db.models.Session.findAll({
+      where: { userId, expiresAt: { [Op.gt]: this.clock() } },
+      order: [["updatedAt", "DESC"]],
+    });
+    return rows.map((row) => ({
+      id: sessionIdOf(row.sid),
+      createdAt: row.createdAt.toISOString(),
+      lastActiveAt: row.updatedAt.toISOString(),
+      expiresAt: row.expiresAt.toISOString(),
+      current: row.sid === currentSid,
+    }));
+  }
+
+  /** End one of the account's sessions by its public id; another account's is "not found". */
+  async endSession(userId: string, sessionId: string): Promise<void> {
+    const rows = await this.db.models.Session.findAll({ where: { userId }, attributes: ["sid"] });
+    const row = rows.find((r) => sessionIdOf(r.sid) === sessionId);
+    if (!row) throw new NotFoundError("Session not found", "session_not_found");
+    await this.db.models.Session.destroy({ where: { sid: row.sid, userId } });
   }
 }

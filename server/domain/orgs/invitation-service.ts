@@ -182,6 +182,18 @@ export class InvitationService {
   }
 
   /**
+   * Decline: the link's holder (the link proves the address, as for signing up through it) turns
+   * the invitation down; it stops working at once, as a withdrawn one does (issue 20).
+   */
+  async decline(token: string): Promise<void> {
+    const invitation = await this.findPending(token);
+    if (!invitation) throw invalidToken();
+    const now = this.options.clock();
+    const [count] = await this.db.models.Invitation.update({ revokedAt: now }, { where: { ...this.pending(now), id: invitation.id } });
+    if (count !== 1) throw invalidToken();
+  }
+
+  /**
    * Create the invited address's account (verified: the link proves the address) and join. 409
    * email_taken when the address has an account by now: sign in and accept instead.
    */

@@ -122,6 +122,21 @@ export class OrgService {
     return toOrgView(org);
   }
 
+  /** Whether a Stripe subscription still bills the organisation (it must be cancelled before deletion). */
+  async hasLiveSubscription(orgId: string): Promise<boolean> {
+    const account = await this.db.models.BillingAccount.findOne({ where: { orgId } });
+    return Boolean(account?.stripeSubscriptionId) && !["canceled", "incomplete_expired"].includes(account!.status);
+  }
+
+  /**
+   * Remove the organisation's row; memberships, keys, invitations, rooms, tombstones and the
+   * billing account go with it (ON DELETE CASCADE). deleteOrganization empties it first.
+   */
+  async destroy(orgId: string): Promise<void> {
+    const count = await this.db.models.Organization.destroy({ where: { id: orgId } });
+    if (count === 0) throw new NotFoundError("Organization not found", "org_not_found");
+  }
+
   async listMembers(orgId: string): Promise<MemberView[]> {
     const { Membership, User } = this.db.models;
     const rows = await Membership.findAll({

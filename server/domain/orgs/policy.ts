@@ -14,6 +14,7 @@ const RANK: Record<OrgRole, number> = { viewer: 0, member: 1, admin: 2, owner: 3
 export const ORG_ACTIONS = [
   "org:read",
   "org:update",
+  "org:delete",
   "members:read",
   "members:manage",
   "api_keys:read",
@@ -35,6 +36,8 @@ export type OrgAction = (typeof ORG_ACTIONS)[number];
 export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   "org:read": "viewer",
   "org:update": "admin",
+  // Deleting the organisation (its rooms, documents and keys): its Owners only.
+  "org:delete": "owner",
   "members:read": "viewer",
   "members:manage": "admin",
   "api_keys:read": "admin",
@@ -60,6 +63,7 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
 export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   "org:read": true,
   "org:update": false,
+  "org:delete": false,
   "members:read": true,
   "members:manage": false,
   "api_keys:read": false,

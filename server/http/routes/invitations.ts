@@ -46,6 +46,13 @@ export function invitationRoutes({ invitations, auth, rateLimit }: InvitationRou
     res.json(await invitations.accept(token, { userId: actor.userId, email: actor.email }));
   });
 
+  // Turning an invitation down from the mail's link (issue 20, the dashboard's invitation page).
+  router.post("/invitations/decline", rateLimit, async (req, res) => {
+    const { token } = parseInput(tokenSchema, req.body);
+    await invitations.decline(token);
+    res.status(204).end();
+  });
+
   router.post("/invitations/register", rateLimit, async (req, res) => {
     const { token, name, password } = parseInput(signUpSchema, req.body);
     const { user, organization, member } = await invitations.acceptWithSignUp(token, { name, password });

@@ -112,6 +112,17 @@ describe("invitations", function () {
     expect((await anon().post("/invitations/register", { token, name: "Twice", password: "a long password" })).body.error.code).to.equal("invalid_token");
   });
 
+  it("the link's holder declines: the invitation leaves the pending list and the link stops working", async () => {
+    await team.owner.client.post(members(), { email: "unsure@example.test", role: "member" });
+    const token = tokenFromMail(await mailbox.waitForMail("unsure@example.test", /invit/i));
+    expect((await anon().post("/invitations/decline", { token: "not-a-token" })).body.error.code).to.equal("invalid_token");
+    expect((await anon().post("/invitations/decline", { token })).status).to.equal(204);
+    expect((await team.owner.client.get(invitations())).body.data).to.deep.equal([]);
+    expect((await anon().post("/invitations/preview", { token })).body.error.code).to.equal("invalid_token");
+    expect((await anon().post("/invitations/register", { token, name: "Late", password: "a long password" })).body.error.code).to.equal("invalid_token");
+    expect((await anon().post("/invitations/decline", { token })).body.error.code).to.equal("invalid_token");
+  });
+
   it("signing up through a link for an email that has an account is refused and leaves the link usable", async () => {
     const existing = await signUp(server.httpUrl, mailbox, { email: "has-account@example.test", password: "the real password" });
     await team.owner.client.post(members(), { email: "has-account@example.test", role: "member" });
