@@ -59,6 +59,7 @@ import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
+import { createWebhooksArea, type WebhooksArea } from "./webhooks-area.ts";
 
 export interface App {
   config: Config;
@@ -92,6 +93,8 @@ export interface App {
   presenceHub: PresenceHub;
   /** Comments, notifications and activity (issue #5). */
   comments: CommentsArea;
+  /** Outbound webhooks: endpoints, outbox, delivery worker (issue 22). */
+  webhooks: WebhooksArea;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -212,7 +215,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     relay: redis ? (handlers) => createPresenceRelay({ redis, prefix: config.redis?.prefix ?? "syncforge", instanceId, handlers }) : undefined,
   });
   const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(presenceHub), new Logging(), persistence];
+  // Outbound webhooks (issue 22): the outbox rows of room and notification events commit in those
+  // events' own transactions; connection, document and comment events are written right after.
+  const webhooks = createWebhooksArea({
+    config: config.webhooks,
+    db,
+    notifyOwners: async (orgId, data) => {
+      const owners = (await orgs.listMembers(orgId)).filter((m) => m.role === "owner");
+      for (const owner of owners) await comments.notifications.notify({ orgId, userId: owner.user_id, kind: "webhook_disabled", data });
+    },
+  });
+  rooms.onLifecycle = webhooks.onRoomLifecycle;
+  extensions.push(webhooks.extension);
   const comments = await createCommentsArea({
+    onCommentEvents: webhooks.onCommentEvents,
     config,
     db,
     redis,
@@ -223,6 +239,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     ownerOf: (documentName, clientId) => presenceHub.ownerOf(documentName, clientId),
   });
   extensions.push(comments.extension);
+  comments.notifications.onStored = webhooks.onNotificationStored;
   orgs.onMemberAdded = async (orgId, userId, role) => {
     // The membership is made; a failed notification is logged, never turned into a failed request.
     await comments.notifications
@@ -287,11 +304,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
+  api.router.use(webhooks.routes(api.auth));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
 
   const httpServer = http.createServer(app);
+  webhooks.start();
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.realtime.maxMessageBytes, perMessageDeflate: false });
   let accepting = true;
 
@@ -347,6 +366,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis?.disconnect();
     sessionStore.close();
     await comments.close();
+    await webhooks.close(config.shutdownTimeoutMs);
     mailer.close();
     await db.close();
   }
@@ -375,6 +395,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     presence,
     presenceHub,
     comments,
+    webhooks,
     express: app,
     httpServer,
     listen: () =>

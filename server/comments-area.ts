@@ -24,6 +24,7 @@ import { commentRoutes } from "./http/routes/comments.ts";
 import { notificationRoutes } from "./http/routes/notifications.ts";
 import { logger } from "./logger.ts";
 import type { Observable, Unsubscribe } from "./domain/event-source.ts";
+import type { CommentEvent } from "./domain/comments/comment-events.ts";
 
 export interface CommentsArea {
   extension: Comments;
@@ -52,6 +53,8 @@ export interface CommentsAreaOptions {
   /** Who owns a Yjs client id in a document, from presence (the guard's client_id_taken). */
   ownerOf?: (documentName: string, clientId: number) => string | undefined;
   activityWindowMs?: number;
+  /** Also told of every batch of comment events (webhooks). */
+  onCommentEvents?: (orgId: string, roomId: string, events: CommentEvent[]) => void;
 }
 
 export async function createCommentsArea(options: CommentsAreaOptions): Promise<CommentsArea> {
@@ -83,7 +86,10 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
   const extension = new Comments({
     guard: config.comments.guard,
     ownerOf: options.ownerOf,
-    onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
+    onCommentEvents: (orgId, roomId, events) => {
+      options.onCommentEvents?.(orgId, roomId, events);
+      track(notifier(orgId, roomId, events));
+    },
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
     catchUp: async (documentName, document) => {
       // Origin "redis": like updates relayed from other processes, these are neither logged again

@@ -17,6 +17,9 @@ import { RoomActivity } from "./RoomActivity.ts";
 import { RoomTombstone } from "./RoomTombstone.ts";
 import { Invitation } from "./Invitation.ts";
 import { BillingAccount } from "./BillingAccount.ts";
+// Outbound webhooks (issue 22).
+import { WebhookEndpoint } from "./WebhookEndpoint.ts";
+import { WebhookDelivery } from "./WebhookDelivery.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -34,6 +37,8 @@ export interface Models {
   RoomTombstone: typeof RoomTombstone;
   Invitation: typeof Invitation;
   BillingAccount: typeof BillingAccount;
+  WebhookEndpoint: typeof WebhookEndpoint;
+  WebhookDelivery: typeof WebhookDelivery;
 }
 
 /**
@@ -64,6 +69,8 @@ export function initModels(sequelize: Sequelize): Models {
     RoomTombstone: bound(RoomTombstone).initModel(sequelize),
     Invitation: bound(Invitation).initModel(sequelize),
     BillingAccount: bound(BillingAccount).initModel(sequelize),
+    WebhookEndpoint: bound(WebhookEndpoint).initModel(sequelize),
+    WebhookDelivery: bound(WebhookDelivery).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -81,4 +88,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount, WebhookEndpoint, WebhookDelivery };

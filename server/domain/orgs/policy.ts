@@ -25,6 +25,8 @@ export const ORG_ACTIONS = [
   "access_tokens:mint",
   "users:act_as",
   "notifications:send",
+  "webhooks:read",
+  "webhooks:manage",
 ] as const;
 export type OrgAction = (typeof ORG_ACTIONS)[number];
 
@@ -44,6 +46,9 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   // Whoever may mint a token for any end user may as well act as them over REST.
   "users:act_as": "admin",
   "notifications:send": "admin",
+  // Endpoints receive every room's events and hold signing secrets.
+  "webhooks:read": "admin",
+  "webhooks:manage": "admin",
 };
 
 /** What an API key may do in its own organisation. */
@@ -61,6 +66,9 @@ export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   "access_tokens:mint": true,
   "users:act_as": true,
   "notifications:send": true,
+  // A backend registers its own endpoints (Liveblocks' management API); a key reads all rooms anyway.
+  "webhooks:read": true,
+  "webhooks:manage": true,
 };
 
 export function isOrgRole(value: unknown): value is OrgRole {
