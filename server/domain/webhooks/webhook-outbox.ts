@@ -22,7 +22,7 @@ export interface EndpointTarget {
 export interface WebhookOutboxOptions {
   db: Database;
   /** The enabled endpoints of an organisation (cached by the service). */
-  endpointsOf: (orgId: string) => Promise<EndpointTarget[]>;
+  endpointsOf: (orgId: string, transaction?: Transaction) => Promise<EndpointTarget[]>;
   /** Told after rows commit, so this process's worker looks at once instead of at its next poll. */
   onWritten?: () => void;
 }
@@ -47,7 +47,7 @@ export class WebhookOutbox {
 
   /** Rows of `event` inside the caller's transaction: they commit with the event's own write. */
   async writeInTransaction(event: WebhookEvent, transaction: Transaction): Promise<void> {
-    const rows = await this.rowsOf([event]);
+    const rows = await this.rowsOf([event], transaction);
     if (rows.length === 0) return;
     await this.options.db.models.WebhookDelivery.bulkCreate(rows, { transaction, ignoreDuplicates: true });
     // The worker learns of them at its next poll or when the caller's transaction has committed.
@@ -98,12 +98,12 @@ export class WebhookOutbox {
     }
   }
 
-  private async rowsOf(events: WebhookEvent[]): Promise<Array<Record<string, unknown>>> {
+  private async rowsOf(events: WebhookEvent[], transaction?: Transaction): Promise<Array<Record<string, unknown>>> {
     const rows: Array<Record<string, unknown>> = [];
     const byOrg = new Map<string, EndpointTarget[]>();
     for (const event of events) {
       let endpoints = byOrg.get(event.orgId);
-      if (!endpoints) byOrg.set(event.orgId, (endpoints = await this.options.endpointsOf(event.orgId)));
+      if (!endpoints) byOrg.set(event.orgId, (endpoints = await this.options.endpointsOf(event.orgId, transaction)));
       for (const endpoint of endpoints) {
         if (!endpoint.events.has(event.type)) continue;
         rows.push(deliveryRow(endpoint.id, event));

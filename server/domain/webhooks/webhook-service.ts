@@ -4,7 +4,7 @@
  * create and roll answers only; after a roll the previous secret keeps signing beside the new one
  * for 24 h (two `v1,` signatures), so receivers can switch without dropping a delivery.
  */
-import { Op } from "sequelize";
+import { Op, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { WebhookDelivery, WebhookEndpoint } from "../../../db/models/index.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
@@ -214,13 +214,19 @@ export class WebhookService {
     return { replayed };
   }
 
-  /** The enabled endpoints of an organisation with their events (the outbox fans out to these). */
-  endpointsOf(orgId: string): Promise<EndpointTarget[]> {
+  /**
+   * The enabled endpoints of an organisation with their events (the outbox fans out to these).
+   * Inside a transaction the query runs on that transaction's connection: taking a second pooled
+   * connection while holding one can exhaust the pool under concurrent writes (every holder waits
+   * for a connection that only another holder could return).
+   */
+  endpointsOf(orgId: string, transaction?: Transaction): Promise<EndpointTarget[]> {
     const cached = this.cache.get(orgId);
     if (cached && Date.now() - cached.at < ENDPOINT_CACHE_MS) return cached.targets;
-    const targets = this.db.models.WebhookEndpoint.findAll({ where: { orgId, enabled: true }, attributes: ["id", "events"] }).then((rows) =>
+    const targets = this.db.models.WebhookEndpoint.findAll({ where: { orgId, enabled: true }, attributes: ["id", "events"], transaction }).then((rows) =>
       rows.map((r) => ({ id: r.id, events: new Set(JSON.parse(r.events) as string[]) })),
     );
+    if (transaction) return targets;
     this.cache.set(orgId, { at: Date.now(), targets });
     targets.catch(() => this.cache.delete(orgId));
     return targets;
