@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { startServer, mintToken, type TestServer } from "../../helpers/server.ts";
-import { truncateAll } from "../../helpers/database.ts";
+import { tempSqliteUrl, truncateAll } from "../../helpers/database.ts";
 import { connectProvider, waitFor, waitForSynced, type TestProvider } from "../../helpers/clients.ts";
 import { createTeam, startMailbox, type ApiClient, type Mailbox, type Team } from "../../helpers/accounts.ts";
 import { documentedVerify, startReceiver, type Receiver } from "../../helpers/webhook-receiver.ts";
@@ -274,5 +274,35 @@ describe("webhooks without WEBHOOK_ALLOW_PRIVATE", function () {
       expect(refused.status, url).to.equal(400);
       expect(refused.body.error.code, url).to.equal("private_webhook_url");
     }
+  });
+});
+
+describe("webhooks on SQLite", function () {
+  this.timeout(30_000);
+  let mailbox: Mailbox;
+  let server: TestServer;
+  let receiver: Receiver;
+
+  before(async () => {
+    mailbox = await startMailbox();
+    receiver = await startReceiver();
+    server = await startServer({ DATABASE_URL: tempSqliteUrl(), SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", WEBHOOK_ALLOW_PRIVATE: "1", WEBHOOK_RETRY_SCHEDULE_MS: "100" });
+  });
+  after(async () => {
+    await server.close();
+    await receiver.close();
+    await mailbox.close();
+  });
+
+  it("claims and delivers from the outbox, retrying once", async () => {
+    const verify = await documentedVerify();
+    const team = await createTeam(server.httpUrl, mailbox);
+    const created = await team.owner.client.post(`/organizations/${team.orgId}/webhooks`, { url: receiver.url, events: ["roomCreated", "roomDeleted"] });
+    expect(created.status).to.equal(201);
+    receiver.respond = (_r, index) => (index === 0 ? 500 : 204);
+    await team.owner.client.post(`/organizations/${team.orgId}/rooms`, { id: "lite" });
+    await team.owner.client.delete(`/organizations/${team.orgId}/rooms/lite`);
+    await waitFor(() => receiver.ofType("roomDeleted").length === 1 && receiver.ofType("roomCreated").length >= 1 && receiver.received.length === 3, 10_000, "deliveries");
+    for (const r of receiver.received) expect(verify(created.body.webhook.secret, r.headers, r.body).data.roomId).to.equal("lite");
   });
 });
