@@ -40,6 +40,16 @@ interface Claimed {
   attempts: number;
 }
 
+/** One endpoint's work in this process: claimed rows waiting, requests in flight. */
+interface Lane {
+  queue: Claimed[];
+  inflight: number;
+  endpoint: EndpointRow | null;
+}
+
+/** Rows claimed ahead per lane, in multiples of its concurrency: fewer claim round trips under load. */
+const CLAIM_AHEAD = 4;
+
 interface EndpointRow {
   id: string;
   org_id: string;
@@ -55,7 +65,7 @@ const USER_AGENT = "SyncForge-Webhooks/1";
 
 export class WebhookWorker {
   private readonly options: WebhookWorkerOptions;
-  private readonly lanes = new Map<string, number>();
+  private readonly lanes = new Map<string, Lane>();
   private readonly inflight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
@@ -102,6 +112,13 @@ export class WebhookWorker {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await Promise.race([Promise.allSettled([this.ticking, ...this.inflight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    // Claimed but never started: hand them back now rather than after their lease.
+    const waiting = [...this.lanes.values()].flatMap((lane) => lane.queue.splice(0).map((row) => row.id));
+    if (waiting.length > 0) {
+      await this.options.db.models.WebhookDelivery.update({ lockedUntil: null }, { where: { id: waiting } }).catch((error: Error) => {
+        logger.warn("Could not release claimed webhook deliveries; they are retried after their lease", { error: error.message });
+      });
+    }
   }
 
   private async tick(): Promise<void> {
@@ -112,17 +129,28 @@ export class WebhookWorker {
       { type: QueryTypes.SELECT, replacements: { now } },
     );
     for (const { endpoint_id: endpointId } of due) {
-      const free = this.options.concurrencyPerEndpoint - (this.lanes.get(endpointId) ?? 0);
-      if (free <= 0 || this.stopped) continue;
-      const claimed = await this.claim(endpointId, free, now);
+      const concurrency = this.options.concurrencyPerEndpoint;
+      const lane = this.lanes.get(endpointId) ?? { queue: [], inflight: 0, endpoint: null };
+      // Claim only when the lane runs low: a slow endpoint's lane stays full and claims nothing more.
+      const room = CLAIM_AHEAD * concurrency - lane.queue.length - lane.inflight;
+      if (lane.queue.length >= concurrency || room <= 0 || this.stopped) continue;
+      const claimed = await this.claim(endpointId, room, now);
       if (claimed.length === 0) continue;
-      const endpoint = await this.endpoint(endpointId);
-      for (const row of claimed) this.run(endpointId, endpoint, row);
+      lane.endpoint = await this.endpoint(endpointId);
+      lane.queue.push(...claimed);
+      this.lanes.set(endpointId, lane);
+      this.pump(endpointId, lane);
     }
   }
 
+  private pump(endpointId: string, lane: Lane): void {
+    while (lane.inflight < this.options.concurrencyPerEndpoint && lane.queue.length > 0) this.run(endpointId, lane, lane.queue.shift()!);
+  }
+
   private async claim(endpointId: string, limit: number, now: Date): Promise<Claimed[]> {
-    const lease = new Date(now.getTime() + this.options.timeoutMs + 30_000);
+    // Long enough for every claimed row to be tried, `concurrency` at a time, each up to the timeout.
+    const rounds = Math.ceil(limit / this.options.concurrencyPerEndpoint);
+    const lease = new Date(now.getTime() + rounds * this.options.timeoutMs + 30_000);
     const { db } = this.options;
     const select = `SELECT id FROM webhook_deliveries
         WHERE endpoint_id = :endpointId AND status = 'pending' AND next_attempt_at <= :now
@@ -157,18 +185,19 @@ export class WebhookWorker {
     return row ?? null;
   }
 
-  private run(endpointId: string, endpoint: EndpointRow | null, row: Claimed): void {
-    this.lanes.set(endpointId, (this.lanes.get(endpointId) ?? 0) + 1);
-    const done = this.attempt(endpoint, row)
+  private run(endpointId: string, lane: Lane, row: Claimed): void {
+    lane.inflight += 1;
+    const done = this.attempt(lane.endpoint, row)
       .catch((error: Error) => {
         logger.error("Webhook delivery bookkeeping failed", { deliveryId: row.id, error: error.message });
       })
       .finally(() => {
         this.inflight.delete(done);
-        const left = (this.lanes.get(endpointId) ?? 1) - 1;
-        if (left > 0) this.lanes.set(endpointId, left);
-        else this.lanes.delete(endpointId);
-        this.wake();
+        lane.inflight -= 1;
+        if (this.stopped) return;
+        this.pump(endpointId, lane);
+        if (lane.inflight === 0 && lane.queue.length === 0) this.lanes.delete(endpointId);
+        if (lane.queue.length < this.options.concurrencyPerEndpoint) this.wake();
       });
     this.inflight.add(done);
   }
