@@ -16,7 +16,7 @@
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
-import { QueryTypes } from "sequelize";
+import { Op, QueryTypes } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import { logger } from "../../logger.ts";
 import { createGuardedLookup, isPrivateAddress } from "./url-guard.ts";
@@ -62,6 +62,9 @@ interface EndpointRow {
 }
 
 const USER_AGENT = "SyncForge-Webhooks/1";
+/** Finished deliveries stay in the log (and replayable) this long. */
+export const DELIVERY_RETENTION_MS = 30 * 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 export class WebhookWorker {
   private readonly options: WebhookWorkerOptions;
@@ -79,8 +82,13 @@ export class WebhookWorker {
   }
 
   start(): void {
+    let pruned = 0;
     const poll = () => {
       this.wake();
+      if (Date.now() - pruned > PRUNE_EVERY_MS) {
+        pruned = Date.now();
+        void this.prune();
+      }
       this.timer = setTimeout(poll, this.options.pollMs ?? 500);
       this.timer.unref();
     };
@@ -119,6 +127,15 @@ export class WebhookWorker {
         logger.warn("Could not release claimed webhook deliveries; they are retried after their lease", { error: error.message });
       });
     }
+  }
+
+  /** Drop finished deliveries older than the retention (any process may; the DELETE is idempotent). */
+  private async prune(): Promise<void> {
+    const { WebhookDelivery } = this.options.db.models;
+    const before = new Date(Date.now() - DELIVERY_RETENTION_MS);
+    await WebhookDelivery.destroy({ where: { status: ["succeeded", "failed"], createdAt: { [Op.lt]: before } } }).catch((error: Error) => {
+      logger.warn("Could not prune old webhook deliveries", { error: error.message });
+    });
   }
 
   private async tick(): Promise<void> {

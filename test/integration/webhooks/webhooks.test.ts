@@ -235,6 +235,28 @@ describe("webhooks", function () {
     expect(admin.body.data.map((n: { kind: string }) => n.kind)).to.not.include("webhook_disabled");
   });
 
+  it("prunes finished deliveries older than 30 days when a worker starts", async () => {
+    const endpoint = await register(undefined, ["roomCreated"]);
+    await team.owner.client.post(`/organizations/${team.orgId}/rooms`, { id: "old" });
+    await team.owner.client.post(`/organizations/${team.orgId}/rooms`, { id: "recent" });
+    const { WebhookDelivery } = server.app.db.models;
+    await waitFor(() => receiver.received.length === 2, 5000, "deliveries");
+    const [old] = receiver.received.filter((r) => r.event.data.roomId === "old").map((r) => r.headers["webhook-id"]!);
+    await server.app.db.sequelize.query("UPDATE webhook_deliveries SET created_at = :at WHERE id = :id", { replacements: { at: new Date(Date.now() - 31 * 24 * 3600 * 1000), id: old } });
+    const second = await startServer({ WEBHOOK_ALLOW_PRIVATE: "1" });
+    try {
+      let left = 2;
+      for (let i = 0; i < 50 && left === 2; i++) {
+        left = await WebhookDelivery.count({ where: { endpointId: endpoint.id } });
+        if (left === 2) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(left).to.equal(1);
+      expect(await WebhookDelivery.findByPk(old)).to.equal(null);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("lets Owners, Admins and API keys manage endpoints, not Members; hides other tenants' ids", async () => {
     const endpoint = await register(team.admin.client);
     expect(endpoint.secret).to.match(/^whsec_[A-Za-z0-9+/]+=*$/);
