@@ -7,7 +7,7 @@
 import { Op, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { WebhookDelivery, WebhookEndpoint } from "../../../db/models/index.ts";
-import { BadRequestError, NotFoundError } from "../../errors.ts";
+import { BadRequestError, ConflictError, NotFoundError } from "../../errors.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import { newWebhookSecret } from "./webhook-signature.ts";
 import { assertPublicUrl, parseEndpointUrl } from "./url-guard.ts";
@@ -15,6 +15,8 @@ import { sampleEvent, type WebhookEventType } from "./webhook-events.ts";
 import { deliveryRow, newDeliveryId, type EndpointTarget } from "./webhook-outbox.ts";
 
 export const SECRET_ROLL_GRACE_MS = 24 * 3600 * 1000;
+/** Every event is written once per subscribed endpoint: a cap keeps one org from multiplying the outbox. */
+export const MAX_ENDPOINTS_PER_ORG = 20;
 /** Enabled endpoints per org are cached this long; another process's change is seen within it. */
 const ENDPOINT_CACHE_MS = 1000;
 
@@ -104,6 +106,9 @@ export class WebhookService {
 
   async create(orgId: string, input: EndpointInput): Promise<WebhookEndpointView & { secret: string }> {
     const url = await this.checkedUrl(input.url);
+    if ((await this.db.models.WebhookEndpoint.count({ where: { orgId } })) >= MAX_ENDPOINTS_PER_ORG) {
+      throw new ConflictError(`An organization has at most ${MAX_ENDPOINTS_PER_ORG} webhook endpoints`, "webhook_limit_reached");
+    }
     const secret = newWebhookSecret();
     const row = await this.db.models.WebhookEndpoint.create({
       id: `ep_${newDeliveryId().slice(4)}`,

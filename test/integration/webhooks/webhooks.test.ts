@@ -276,6 +276,10 @@ describe("webhooks", function () {
     expect((await team.owner.client.post(`${base()}/${endpoint.id}/disable`, {})).body.webhook).to.include({ enabled: false, disabledReason: "manual" });
     expect((await team.owner.client.delete(`${base()}/${endpoint.id}`)).status).to.equal(204);
     expect((await team.owner.client.get(`${base()}/${endpoint.id}`)).status).to.equal(404);
+    for (let i = 0; i < 20; i++) expect((await team.apiKey.client.post(base(), { url: receiver.url, events: ["roomCreated"] })).status).to.equal(201);
+    const over = await team.apiKey.client.post(base(), { url: receiver.url, events: ["roomCreated"] });
+    expect(over.status).to.equal(409);
+    expect(over.body.error.code).to.equal("webhook_limit_reached");
   });
 });
 
