@@ -212,6 +212,29 @@ describe("webhooks", function () {
     release();
   });
 
+  it("keeps delivering to other endpoints while one endpoint hangs", async () => {
+    const healthy = await startReceiver();
+    try {
+      let release!: () => void;
+      const hung = new Promise<void>((r) => (release = r));
+      receiver.respond = async () => {
+        await hung;
+        return 204;
+      };
+      await register(undefined, ["roomCreated"]);
+      expect((await team.owner.client.post(base(), { url: healthy.url, events: ["roomCreated"] })).status).to.equal(201);
+      for (let i = 0; i < 12; i++) await team.owner.client.post(`/organizations/${team.orgId}/rooms`, { id: `lane-${i}` });
+      await waitFor(() => healthy.received.length === 12, 5000, "every delivery to the healthy endpoint");
+      // Meanwhile the hanging endpoint holds its whole lane (8 requests), none answered.
+      await waitFor(() => receiver.open() === 8, 5000, "the hung lane to be full");
+      expect(receiver.received).to.have.length(8);
+      release();
+      await waitFor(() => receiver.received.length === 12, 5000, "the hung endpoint's deliveries after it recovers");
+    } finally {
+      await healthy.close();
+    }
+  });
+
   it("disables an endpoint that keeps failing and tells the Owners", async () => {
     receiver.respond = () => 500;
     const owner = team.owner.client;
