@@ -18,6 +18,9 @@ export interface WebhookConnectionEvent {
   userInfo: Record<string, unknown>;
   /** Connections this server process holds to the room after the change. */
   numActiveConnections: number;
+  /** Liveblocks' names for the moment: enteredAt on userEntered, leftAt on userLeft. */
+  enteredAt?: string;
+  leftAt?: string;
 }
 
 export interface WebhooksExtensionOptions {
@@ -70,6 +73,7 @@ export class Webhooks implements Extension {
       connectionId,
       userInfo: ctx.userInfo ? { ...ctx.userInfo } : {},
       numActiveConnections: count,
+      [type === "userEntered" ? "enteredAt" : "leftAt"]: new Date().toISOString(),
     });
   }
 }

@@ -91,7 +91,7 @@ export function createWebhooksArea(options: WebhooksAreaOptions): WebhooksArea {
           type: "notification",
           orgId,
           at: new Date(n.createdAt),
-          data: { channel: "webhook", kind: n.kind, userId: n.userId, roomId: n.roomId, threadId: n.threadId, inboxNotificationId: n.id, triggeredAt: n.createdAt },
+          data: { kind: n.kind, userId: n.userId, roomId: n.roomId, threadId: n.threadId, inboxNotificationId: n.id, triggeredAt: n.createdAt },
         },
         transaction,
       ),

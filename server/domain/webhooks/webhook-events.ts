@@ -59,7 +59,7 @@ export function sampleEvent(orgId: string, type: WebhookEventType): WebhookEvent
     commentDeleted: { ...room, threadId: "th_test", commentId: "cm_test", deletedBy: "test-user" },
     reactionAdded: { ...room, threadId: "th_test", commentId: "cm_test", emoji: "👍", userId: "test-user" },
     reactionRemoved: { ...room, threadId: "th_test", commentId: "cm_test", emoji: "👍", userId: "test-user" },
-    notification: { roomId: null, userId: "test-user", kind: "mention", inboxNotificationId: "in_test", channel: "webhook" },
+    notification: { roomId: null, userId: "test-user", kind: "mention", inboxNotificationId: "in_test" },
   };
   return { type, orgId, data: samples[type] };
 }

@@ -94,11 +94,14 @@ describe("webhooks", function () {
     const entered = receiver.ofType("userEntered")[0]!.event.data;
     expect(entered).to.include({ roomId: "doc-1", userId: "alice" });
     expect(entered.connectionId).to.be.a("string");
+    expect(Date.parse(String(entered.enteredAt))).to.not.be.NaN;
+    expect(receiver.ofType("userLeft")[0]!.event.data).to.include({ userId: "alice", connectionId: entered.connectionId });
     expect(receiver.ofType("threadCreated")[0]!.event.data).to.include({ roomId: "doc-1", threadId: "th1", createdBy: "alice" });
     expect(receiver.ofType("commentEdited")[0]!.event.data).to.include({ commentId: "c2", editedBy: "bob" });
     expect(receiver.ofType("reactionAdded")[0]!.event.data).to.include({ commentId: "c1", emoji: "👍", userId: "bob" });
     const deployed = receiver.ofType("notification").find((r) => r.event.data.kind === "$deployed");
-    expect(deployed?.event.data).to.include({ userId: "alice", roomId: "doc-1", channel: "webhook" });
+    expect(deployed?.event.data).to.include({ userId: "alice", roomId: "doc-1" });
+    expect(deployed?.event.data.inboxNotificationId).to.match(/^in_/);
     // The reply to alice's thread notified her too (a built-in kind).
     expect(receiver.ofType("notification").map((r) => r.event.data.kind)).to.include("reply");
     expect(receiver.ofType("roomDeleted")[0]!.event.data).to.include({ roomId: "doc-1" });
