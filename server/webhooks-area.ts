@@ -61,7 +61,12 @@ export function createWebhooksArea(options: WebhooksAreaOptions): WebhooksArea {
       await options.notifyOwners(endpoint.orgId, { endpointId: endpoint.id, url: endpoint.url });
     },
   });
-  const outbox = new WebhookOutbox({ db, endpointsOf: (orgId, transaction) => service.endpointsOf(orgId, transaction), onWritten: () => worker.wake() });
+  const outbox = new WebhookOutbox({
+    db,
+    endpointsOf: (orgId, transaction) => service.endpointsOf(orgId, transaction),
+    onWritten: () => worker.wake(),
+    forget: (orgId) => service.forget(orgId),
+  });
   service.onDue = () => worker.wake();
 
   const window = config.ydocCoalesceMs;

@@ -8,7 +8,7 @@
  * and retried until it commits: once the INSERT has committed, a kill -9 loses nothing.
  */
 import { randomUUID } from "node:crypto";
-import type { Transaction } from "sequelize";
+import { ForeignKeyConstraintError, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import { logger } from "../../logger.ts";
 import { webhookPayload, type WebhookEvent, type WebhookEventType } from "./webhook-events.ts";
@@ -25,6 +25,8 @@ export interface WebhookOutboxOptions {
   endpointsOf: (orgId: string, transaction?: Transaction) => Promise<EndpointTarget[]>;
   /** Told after rows commit, so this process's worker looks at once instead of at its next poll. */
   onWritten?: () => void;
+  /** Told when a cached endpoint list named an endpoint deleted since (another process deleted it). */
+  forget?: (orgId: string) => void;
 }
 
 const RETRY_MAX_MS = 5000;
@@ -82,6 +84,7 @@ export class WebhookOutbox {
 
   private async write(events: WebhookEvent[]): Promise<void> {
     this.pruneKeys();
+    let reread = false;
     for (let failures = 0; ; failures++) {
       try {
         const rows = await this.rowsOf(events);
@@ -91,6 +94,12 @@ export class WebhookOutbox {
         }
         return;
       } catch (error) {
+        if (error instanceof ForeignKeyConstraintError && !reread) {
+          reread = true;
+          // An endpoint was deleted after the list was cached: read the lists again and retry at once.
+          for (const orgId of new Set(events.map((e) => e.orgId))) this.options.forget?.(orgId);
+          continue;
+        }
         // The events happened: keep trying rather than drop them (the database may be restarting).
         logger.warn("Could not write webhook deliveries; retrying", { events: events.length, error: (error as Error).message });
         await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, 100 * 2 ** failures)));

@@ -226,7 +226,8 @@ export class WebhookService {
    * for a connection that only another holder could return).
    */
   endpointsOf(orgId: string, transaction?: Transaction): Promise<EndpointTarget[]> {
-    const cached = this.cache.get(orgId);
+    // In a transaction, always read: the rows written there must name endpoints that exist now.
+    const cached = transaction ? undefined : this.cache.get(orgId);
     if (cached && Date.now() - cached.at < ENDPOINT_CACHE_MS) return cached.targets;
     const targets = this.db.models.WebhookEndpoint.findAll({ where: { orgId, enabled: true }, attributes: ["id", "events"], transaction }).then((rows) =>
       rows.map((r) => ({ id: r.id, events: new Set(JSON.parse(r.events) as string[]) })),
