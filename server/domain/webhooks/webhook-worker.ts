@@ -75,6 +75,7 @@ export class WebhookWorker {
   private again = false;
   private stopped = false;
   private readonly lookup: ReturnType<typeof createGuardedLookup>;
+  private successes: Array<{ id: string; status: number; latencyMs: number; resolve: () => void; reject: (error: unknown) => void }> = [];
 
   constructor(options: WebhookWorkerOptions) {
     this.options = options;
@@ -230,8 +231,11 @@ export class WebhookWorker {
     const attempts = row.attempts + 1;
     const common = { attempts, lastAttemptAt: started, responseStatus: result.status, latencyMs: result.latencyMs, lockedUntil: null };
     if (result.ok) {
-      await WebhookDelivery.update({ ...common, status: "succeeded", lastError: null, deliveredAt: new Date(), nextAttemptAt: null }, { where: { id: row.id } });
-      if (endpoint.failing_since) await this.options.db.models.WebhookEndpoint.update({ failingSince: null }, { where: { id: endpoint.id } });
+      await this.recordSuccess(row.id, result.status!, result.latencyMs);
+      if (endpoint.failing_since) {
+        endpoint.failing_since = null;
+        await this.options.db.models.WebhookEndpoint.update({ failingSince: null }, { where: { id: endpoint.id } });
+      }
       return;
     }
     const delay = this.options.retryScheduleMs[attempts - 1];
@@ -242,6 +246,45 @@ export class WebhookWorker {
       { where: { id: row.id } },
     );
     await this.recordFailure(endpoint, started);
+  }
+
+  /**
+   * Successes are written together, one UPDATE per event-loop turn: under load a statement per
+   * delivery would cost more than the deliveries. The row stays claimed (leased) until then.
+   */
+  private recordSuccess(id: string, status: number, latencyMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.successes.push({ id, status, latencyMs, resolve, reject });
+      if (this.successes.length > 1) return;
+      setImmediate(() => {
+        const batch = this.successes.splice(0);
+        this.flushSuccesses(batch).then(
+          () => batch.forEach((s) => s.resolve()),
+          (error: unknown) => batch.forEach((s) => s.reject(error)),
+        );
+      });
+    });
+  }
+
+  private async flushSuccesses(batch: Array<{ id: string; status: number; latencyMs: number }>): Promise<void> {
+    const replacements: Record<string, unknown> = { now: new Date() };
+    const statusCases: string[] = [];
+    const latencyCases: string[] = [];
+    batch.forEach((s, i) => {
+      replacements[`i${i}`] = s.id;
+      replacements[`s${i}`] = s.status;
+      replacements[`l${i}`] = s.latencyMs;
+      statusCases.push(`WHEN :i${i} THEN :s${i}`);
+      latencyCases.push(`WHEN :i${i} THEN :l${i}`);
+    });
+    replacements.ids = batch.map((s) => s.id);
+    await this.options.db.sequelize.query(
+      `UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1, last_attempt_at = :now, delivered_at = :now,
+         updated_at = :now, last_error = NULL, next_attempt_at = NULL, locked_until = NULL,
+         response_status = CASE id ${statusCases.join(" ")} END, latency_ms = CASE id ${latencyCases.join(" ")} END
+       WHERE id IN (:ids)`,
+      { replacements },
+    );
   }
 
   private async recordFailure(endpoint: EndpointRow, at: Date): Promise<void> {
