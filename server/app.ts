@@ -70,6 +70,7 @@ import { RoomEvents } from "./realtime/room-events.ts";
 import { ServerDocuments } from "./realtime/server-documents.ts";
 import { Broadcast } from "../extensions/broadcast.ts";
 import { roomDocumentRoutes } from "./http/routes/room-documents.ts";
+import { createWebhooksArea, type WebhooksArea } from "./webhooks-area.ts";
 
 export interface App {
   config: Config;
@@ -113,6 +114,8 @@ export interface App {
   roomEvents: RoomEvents;
   /** Room documents read and written over REST; `documents.written` tells of each write (issue 22). */
   documents: ServerDocuments;
+  /** Outbound webhooks: endpoints, outbox, delivery worker (issue 22). */
+  webhooks: WebhooksArea;
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -238,7 +241,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // edge), comment writes (comments area); kept per organisation, shared through Redis.
   const liveLog = createLiveLog({ redis, prefix: config.redis?.prefix ?? "syncforge", history: config.liveLog.history });
   const extensions: Extension[] = [new Authenticate({ actors, authorize }), new Awareness(presenceHub), new Logging(), new LiveLogEvents(liveLog), persistence];
+  // Outbound webhooks (issue 22): the outbox rows of room and notification events commit in those
+  // events' own transactions; connection, document and comment events are written right after.
+  const webhooks = createWebhooksArea({
+    config: config.webhooks,
+    db,
+    notifyOwners: async (orgId, data) => {
+      const owners = (await orgs.listMembers(orgId)).filter((m) => m.role === "owner");
+      for (const owner of owners) await comments.notifications.notify({ orgId, userId: owner.user_id, kind: "webhook_disabled", data });
+    },
+  });
+  rooms.onLifecycle = webhooks.onRoomLifecycle;
+  extensions.push(webhooks.extension);
   const comments = await createCommentsArea({
+    onCommentEvents: webhooks.onCommentEvents,
     config,
     db,
     redis,
@@ -250,6 +266,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     liveLog,
   });
   extensions.push(comments.extension);
+  comments.notifications.onStored = webhooks.onNotificationStored;
   orgs.onMemberAdded = async (orgId, userId, role) => {
     // The membership is made; a failed notification is logged, never turned into a failed request.
     await comments.notifications
@@ -343,6 +360,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
   api.router.use(billingRoutes({ auth: api.auth, billing }));
   api.router.use(roomDocumentRoutes({ auth: api.auth, rooms, documents, events: roomEvents, maxUpdateBytes: config.realtime.maxMessageBytes }));
+  api.router.use(webhooks.routes(api.auth));
   app.use("/api", api.router);
   // The dashboard (issue 20): the web app at `/`; its client-side routes fall back to index.html.
   app.use(dashboardRoutes({ dir: DASHBOARD_DIST }));
@@ -350,6 +368,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use(errorHandler);
 
   const httpServer = http.createServer(app);
+  webhooks.start();
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.realtime.maxMessageBytes, perMessageDeflate: false });
   let accepting = true;
 
@@ -407,6 +426,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis?.disconnect();
     sessionStore.close();
     await comments.close();
+    await webhooks.close(config.shutdownTimeoutMs);
     mailer.close();
     await db.close();
   }
@@ -440,6 +460,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     usageReporter,
     roomEvents,
     documents,
+    webhooks,
     express: app,
     httpServer,
     listen: () =>

@@ -26,6 +26,7 @@ import { logger } from "./logger.ts";
 import type { Observable, Unsubscribe } from "./domain/event-source.ts";
 import type { LiveLogRecorder } from "./domain/live-log/live-log.ts";
 import { commentEntries } from "./domain/live-log/comment-entries.ts";
+import type { CommentEvent } from "./domain/comments/comment-events.ts";
 
 export interface CommentsArea {
   extension: Comments;
@@ -56,6 +57,8 @@ export interface CommentsAreaOptions {
   activityWindowMs?: number;
   /** Comment writes (REST and sockets) go to the organisation's live log. */
   liveLog?: LiveLogRecorder;
+  /** Also told of every batch of comment events (webhooks). */
+  onCommentEvents?: (orgId: string, roomId: string, events: CommentEvent[]) => void;
 }
 
 export async function createCommentsArea(options: CommentsAreaOptions): Promise<CommentsArea> {
@@ -89,6 +92,7 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     ownerOf: options.ownerOf,
     onCommentEvents: (orgId, roomId, events) => {
       for (const entry of commentEntries(orgId, roomId, events)) options.liveLog?.record(entry);
+      options.onCommentEvents?.(orgId, roomId, events);
       track(notifier(orgId, roomId, events));
     },
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),

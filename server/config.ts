@@ -105,6 +105,16 @@ const envSchema = z.object({
   BROADCAST_EVENTS_PER_SECOND: z.coerce.number().min(0.01).max(10_000).default(60),
   BROADCAST_EVENTS_BURST: z.coerce.number().int().min(1).max(100_000).default(120),
   BROADCAST_MAX_EVENT_BYTES: z.coerce.number().int().min(16).max(64 * 1024 * 1024).default(64 * 1024),
+  // Outbound webhooks (issue 22, docs/webhooks.md).
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .default("5000,300000,1800000,7200000,18000000,36000000,36000000")
+    .refine((v) => v === "" || v.split(",").every((d) => /^\d+$/.test(d.trim())), "a comma-separated list of delays in ms (empty: no retries)"),
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1000).default(5 * 24 * 3600 * 1000),
+  WEBHOOK_YDOC_COALESCE_MS: z.coerce.number().int().min(10).max(3600 * 1000).default(5000),
+  WEBHOOK_CONCURRENCY_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(8),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
 });
@@ -178,6 +188,21 @@ export interface Config {
   };
   /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
   comments: { guard: boolean };
+  /** Outbound webhooks: delivery timeout, retry delays, disabling, ydocUpdated window, SSRF guard. */
+  webhooks: WebhooksConfig;
+}
+
+export interface WebhooksConfig {
+  /** Allow endpoints on loopback/private/link-local addresses (tests, private networks). */
+  allowPrivate: boolean;
+  timeoutMs: number;
+  /** Delays before each retry (the first attempt is immediate). */
+  retryScheduleMs: number[];
+  /** An endpoint failing without a success for this long is disabled. */
+  disableAfterMs: number;
+  /** At most one ydocUpdated per room per window. */
+  ydocCoalesceMs: number;
+  concurrencyPerEndpoint: number;
 }
 
 export class ConfigError extends Error {}
@@ -245,6 +270,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       returnUrl: env.STRIPE_RETURN_URL ?? env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },
     comments: { guard: env.COMMENT_GUARD === "on" },
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS.split(",").map((d) => d.trim()).filter(Boolean).map(Number),
+      disableAfterMs: env.WEBHOOK_DISABLE_AFTER_MS,
+      ydocCoalesceMs: env.WEBHOOK_YDOC_COALESCE_MS,
+      concurrencyPerEndpoint: env.WEBHOOK_CONCURRENCY_PER_ENDPOINT,
+    },
   };
 }
 

@@ -18,6 +18,9 @@ import { RoomTombstone } from "./RoomTombstone.ts";
 import { Invitation } from "./Invitation.ts";
 import { BillingAccount } from "./BillingAccount.ts";
 import { StripeEvent } from "./StripeEvent.ts";
+// Outbound webhooks (issue 22).
+import { WebhookEndpoint } from "./WebhookEndpoint.ts";
+import { WebhookDelivery } from "./WebhookDelivery.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -36,6 +39,8 @@ export interface Models {
   Invitation: typeof Invitation;
   BillingAccount: typeof BillingAccount;
   StripeEvent: typeof StripeEvent;
+  WebhookEndpoint: typeof WebhookEndpoint;
+  WebhookDelivery: typeof WebhookDelivery;
 }
 
 /**
@@ -67,6 +72,8 @@ export function initModels(sequelize: Sequelize): Models {
     Invitation: bound(Invitation).initModel(sequelize),
     BillingAccount: bound(BillingAccount).initModel(sequelize),
     StripeEvent: bound(StripeEvent).initModel(sequelize),
+    WebhookEndpoint: bound(WebhookEndpoint).initModel(sequelize),
+    WebhookDelivery: bound(WebhookDelivery).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -84,4 +91,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount, StripeEvent };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount, StripeEvent, WebhookEndpoint, WebhookDelivery };

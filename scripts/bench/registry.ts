@@ -19,4 +19,5 @@ export const registry: Registration[] = [
   { name: "join", load: () => import("./join.ts") },
   { name: "connections", load: () => import("./connections.ts") },
   { name: "idle-memory", load: () => import("./idle-memory.ts") },
+  { name: "webhooks", load: () => import("./webhooks.ts") },
 ];

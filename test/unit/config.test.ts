@@ -122,4 +122,14 @@ describe("config", () => {
     expect(on.stripe).to.include({ secretKey: "sk_test_x", returnUrl: "https://sync.example.com", meterEventName: null });
     expect(on.stripe.prices).to.deep.equal({ starter: null, pro: "price_1", business: null });
   });
+
+  it("WEBHOOK_*: Standard Webhooks' retry schedule, 5-day disabling, 5 s ydocUpdated window, private addresses refused by default", () => {
+    const defaults = loadConfig({ SECRET }).webhooks;
+    expect(defaults.retryScheduleMs).to.deep.equal([5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000]);
+    expect(defaults).to.include({ allowPrivate: false, timeoutMs: 10_000, disableAfterMs: 5 * 24 * 3600 * 1000, ydocCoalesceMs: 5000 });
+    const set = loadConfig({ SECRET, WEBHOOK_RETRY_SCHEDULE_MS: "100, 200", WEBHOOK_ALLOW_PRIVATE: "1", WEBHOOK_YDOC_COALESCE_MS: "250" }).webhooks;
+    expect(set).to.deep.include({ retryScheduleMs: [100, 200], allowPrivate: true, ydocCoalesceMs: 250 });
+    expect(loadConfig({ SECRET, WEBHOOK_RETRY_SCHEDULE_MS: "" }).webhooks.retryScheduleMs).to.deep.equal([]);
+    expect(() => loadConfig({ SECRET, WEBHOOK_RETRY_SCHEDULE_MS: "5s,1m" })).to.throw(ConfigError, /WEBHOOK_RETRY_SCHEDULE_MS/);
+  });
 });

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** The composition root wires the extensions to everything else (STYLE.md: one composition root). */
-const COMPOSITION_ROOT = new Set(["server/app.ts", "server/comments-area.ts"]);
+const COMPOSITION_ROOT = new Set(["server/app.ts", "server/comments-area.ts", "server/webhooks-area.ts"]);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true })

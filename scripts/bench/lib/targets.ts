@@ -42,6 +42,8 @@ export interface RunningTarget {
    */
   readPersisted(roomId: string): Promise<Y.Doc | null>;
   memory(): { rss: number; peakRss: number } | null;
+  /** SyncForge targets: the database the server uses (benchmarks that seed rows, e.g. webhooks). */
+  databaseUrl?: string;
   stop(): Promise<void>;
   /**
    * For crash checks, on servers that persist: SIGKILL the server process (no shutdown hooks, no
@@ -146,6 +148,7 @@ async function startSyncForge(target: Target, dialect: "postgres" | "sqlite", ex
       return doc;
     },
     memory: () => readMemory(running.server.pid),
+    databaseUrl,
     stop: async () => {
       try {
         await pgClient?.end();

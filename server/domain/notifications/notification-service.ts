@@ -5,7 +5,7 @@
  * missing from a user's settings use DEFAULT_CHANNELS. Custom kinds start with "$".
  */
 import { randomUUID } from "node:crypto";
-import { Op } from "sequelize";
+import { Op, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import type { Notification } from "../../../db/models/Notification.ts";
 import { BadRequestError, NotFoundError } from "../../errors.ts";
@@ -13,7 +13,7 @@ import { logger } from "../../logger.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import type { InboxNotification } from "../../../protocol/notifications.ts";
 
-export const NOTIFICATION_KINDS = ["mention", "reply", "reaction", "thread_resolved", "added_to_room", "added_to_org"] as const;
+export const NOTIFICATION_KINDS = ["mention", "reply", "reaction", "thread_resolved", "added_to_room", "added_to_org", "webhook_disabled"] as const;
 export type BuiltInKind = (typeof NOTIFICATION_KINDS)[number];
 export const CUSTOM_KIND = /^\$[A-Za-z0-9_.:-]{1,63}$/;
 
@@ -29,6 +29,8 @@ export const DEFAULT_CHANNELS: Record<BuiltInKind, ChannelSettings> = {
   thread_resolved: { inApp: true, email: false },
   added_to_room: { inApp: true, email: true },
   added_to_org: { inApp: true, email: true },
+  // To an organisation's Owners: one of its webhook endpoints kept failing and was disabled.
+  webhook_disabled: { inApp: true, email: true },
 };
 const CUSTOM_DEFAULT: ChannelSettings = { inApp: true, email: false };
 
@@ -66,6 +68,8 @@ export interface NotificationServiceOptions {
 export class NotificationService {
   private readonly options: NotificationServiceOptions;
   private readonly sending = new Set<Promise<void>>();
+  /** Runs in the transaction that stores a notification (webhooks' outbox commits with it). */
+  onStored: ((orgId: string, notification: NotificationView, transaction: Transaction) => Promise<void>) | null = null;
 
   constructor(options: NotificationServiceOptions) {
     this.options = options;
@@ -78,7 +82,7 @@ export class NotificationService {
     const channels = settings.channels[input.kind] ?? CUSTOM_DEFAULT;
     let view: NotificationView | null = null;
     if (channels.inApp) {
-      const row = await this.options.db.models.Notification.create({
+      const values = {
         id: `in_${randomUUID().replace(/-/g, "")}`,
         orgId: input.orgId,
         userId: input.userId,
@@ -89,7 +93,16 @@ export class NotificationService {
         actorId: input.actorId ?? null,
         data: input.data ?? {},
         readAt: null,
-      });
+      };
+      const { Notification } = this.options.db.models;
+      const onStored = this.onStored;
+      const row = onStored
+        ? await this.options.db.sequelize.transaction(async (transaction) => {
+            const created = await Notification.create(values, { transaction });
+            await onStored(input.orgId, toView(created), transaction);
+            return created;
+          })
+        : await Notification.create(values);
       view = toView(row);
       this.options.push(input.orgId, input.userId, { type: "sf:notification", notification: view });
     }
@@ -193,6 +206,7 @@ function renderEmail(input: NotifyInput, publicUrl: string): { subject: string; 
     thread_resolved: `${who} resolved a thread${where}`,
     added_to_room: `You were added to ${input.roomId ?? "a room"}`,
     added_to_org: "You were added to an organization",
+    webhook_disabled: "A webhook endpoint was disabled after failing for days",
   };
   const subject = subjects[input.kind] ?? `New notification: ${input.kind}`;
   return { subject, text: `${subject}.${excerpt}\n\n${publicUrl}\n` };

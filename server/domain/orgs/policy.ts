@@ -29,6 +29,8 @@ export const ORG_ACTIONS = [
   "notifications:send",
   "billing:read",
   "billing:manage",
+  "webhooks:read",
+  "webhooks:manage",
 ] as const;
 export type OrgAction = (typeof ORG_ACTIONS)[number];
 
@@ -57,6 +59,9 @@ export const MEMBER_POLICY: Record<OrgAction, OrgRole> = {
   // Owner's decision (as making someone an Owner is): Admins run the workspace, not its bill.
   "billing:read": "viewer",
   "billing:manage": "owner",
+  // Endpoints receive every room's events and hold signing secrets.
+  "webhooks:read": "admin",
+  "webhooks:manage": "admin",
 };
 
 /** What an API key may do in its own organisation. */
@@ -80,6 +85,9 @@ export const API_KEY_POLICY: Record<OrgAction, boolean> = {
   // A backend may check its plan and usage; it never buys, cancels or opens the billing portal.
   "billing:read": true,
   "billing:manage": false,
+  // A backend registers its own endpoints (Liveblocks' management API); a key reads all rooms anyway.
+  "webhooks:read": true,
+  "webhooks:manage": true,
 };
 
 export function isOrgRole(value: unknown): value is OrgRole {

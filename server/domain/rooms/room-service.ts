@@ -70,8 +70,13 @@ export function toRoomView(room: Room): RoomView {
   };
 }
 
+/** A room's creation or deletion, told inside the transaction that makes it (webhooks' outbox). */
+export type RoomLifecycleListener = (event: { type: "roomCreated" | "roomDeleted"; orgId: string; roomId: string; at: Date }, transaction: Transaction) => Promise<void>;
+
 export class RoomService {
   private readonly db: Database;
+  /** Runs in the creating or deleting transaction: what it writes commits with the room row. */
+  onLifecycle: RoomLifecycleListener | null = null;
   private readonly destroyDocument: RoomServiceOptions["destroyDocument"];
   private readonly clock: Clock;
   private readonly tombstoneTtlMs: number;
@@ -137,7 +142,7 @@ export class RoomService {
       if (!org) throw new NotFoundError("Organization not found", "org_not_found");
       const count = await Room.count({ where: { orgId }, transaction });
       if (count >= org.maxRooms) return null;
-      return Room.create(
+      const room = await Room.create(
         {
           id: randomUUID(),
           orgId,
@@ -150,6 +155,8 @@ export class RoomService {
         },
         { transaction },
       );
+      await this.onLifecycle?.({ type: "roomCreated", orgId, roomId, at: room.createdAt }, transaction);
+      return room;
     });
   }
 
@@ -196,7 +203,10 @@ export class RoomService {
     const now = this.clock();
     const deleted = await this.db.sequelize.transaction(async (transaction) => {
       const count = await Room.destroy({ where: { orgId, roomId }, transaction });
-      if (count > 0) await RoomTombstone.upsert({ orgId, roomId, deletedAt: now }, { transaction });
+      if (count > 0) {
+        await RoomTombstone.upsert({ orgId, roomId, deletedAt: now }, { transaction });
+        await this.onLifecycle?.({ type: "roomDeleted", orgId, roomId, at: now }, transaction);
+      }
       return count;
     });
     if (deleted === 0) throw new NotFoundError("Room not found", "room_not_found");
