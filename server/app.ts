@@ -59,6 +59,13 @@ import { presenceRoutes } from "./http/routes/presence.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
+// Plans and usage (issue 19, docs/billing.md).
+import { Entitlements } from "./domain/billing/entitlements.ts";
+import { UsageMeter } from "./domain/usage/usage-meter.ts";
+import { MauGate } from "./domain/usage/mau-gate.ts";
+import { UsageService } from "./domain/usage/usage-service.ts";
+import { Usage } from "../extensions/usage.ts";
+import { usageRoutes } from "./http/routes/usage.ts";
 
 export interface App {
   config: Config;
@@ -92,6 +99,10 @@ export interface App {
   presenceHub: PresenceHub;
   /** Comments, notifications and activity (issue #5). */
   comments: CommentsArea;
+  /** Effective plans, limits and features; `entitlements.invalidate(orgId)` after changing billing rows (issue 19). */
+  entitlements: Entitlements;
+  /** Usage metering and reports (issue 19). */
+  usage: { meter: UsageMeter; service: UsageService };
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -136,7 +147,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throttle: mailThrottle,
     background,
   });
-  const orgs = new OrgService(db);
+  // Plans and usage (issue 19): every edge reads limits from this cache, never the database per message.
+  const entitlements = new Entitlements({ db, billingEnabled: config.stripe.secretKey !== null, clock });
+  const usageMeter = new UsageMeter({ db, instanceId, flushMs: config.usage.flushMs, now: () => clock().getTime() });
+  const mauGate = new MauGate({ db, redis, prefix: config.redis?.prefix ?? "syncforge", now: () => clock().getTime() });
+  const usage = new UsageService({ db, meter: usageMeter, entitlements, clock });
+  const orgs = new OrgService(db, (orgId) => entitlements.get(orgId));
   const invitations = new InvitationService({
     db,
     orgs,
@@ -160,6 +176,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     destroyDocument: (orgId, roomId) => publish({ type: "room_deleted", orgId, roomId }),
     clock,
     tombstoneTtlMs: config.tokens.accessTokenTtlSeconds * 1000,
+    roomsLimit: async (orgId) => (await entitlements.get(orgId)).limits.rooms,
   });
   const presence = createPresenceService({
     redis,
@@ -175,6 +192,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     rooms,
     connectionsCount: (name) => hocuspocus.documents.get(name)?.getConnectionsCount() ?? 0,
     connectionsElsewhere: redis ? (orgId, roomId) => presence.connectionsElsewhere({ orgId, roomId }) : undefined,
+    admitUser: async (orgId, userId) => {
+      const limit = (await entitlements.get(orgId)).limits.monthlyActiveUsers;
+      return (await mauGate.admit(orgId, userId, limit)) ? { admitted: true } : { admitted: false, limit: limit ?? 0 };
+    },
   });
   control = await createControlChannel({
     redis,
@@ -191,8 +212,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         copies: documentCopies,
         roomExists: async (orgId, roomId) => (await rooms.find(orgId, roomId)) !== null,
       }),
+      entitlements,
     }),
   });
+  entitlements.broadcast = (orgId) => publish({ type: "entitlements_changed", orgId });
   apiKeys.onRevoked = (keyId) => publish({ type: "api_key_revoked", keyId });
   orgs.onMemberRemoved = (orgId, userId) => publish({ type: "member_changed", orgId, userId, role: null });
   orgs.onMemberRoleChanged = (orgId, userId, role) => publish({ type: "member_changed", orgId, userId, role });
@@ -221,6 +244,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     persistence,
     store,
     ownerOf: (documentName, clientId) => presenceHub.ownerOf(documentName, clientId),
+    entitlements,
+    meter: usageMeter,
   });
   extensions.push(comments.extension);
   orgs.onMemberAdded = async (orgId, userId, role) => {
@@ -230,6 +255,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       .catch((error: Error) => logger.warn("Could not notify a new member", { orgId, userId, error: error.message }));
   };
   extensions.push(new Presence(presence));
+  extensions.push(new Usage(usageMeter));
   comments.useJoinEvents(presence.events);
   if (config.redis) {
     extensions.push(createRedisExtension({ url: config.redis.url, prefix: config.redis.prefix, identifier: instanceId, log: updateLog }));
@@ -287,6 +313,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
+  api.router.use(usageRoutes({ auth: api.auth, usage }));
   app.use("/api", api.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -347,6 +374,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis?.disconnect();
     sessionStore.close();
     await comments.close();
+    await usageMeter.close();
     mailer.close();
     await db.close();
   }
@@ -375,6 +403,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     presence,
     presenceHub,
     comments,
+    entitlements,
+    usage: { meter: usageMeter, service: usage },
     express: app,
     httpServer,
     listen: () =>

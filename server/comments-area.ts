@@ -24,6 +24,8 @@ import { commentRoutes } from "./http/routes/comments.ts";
 import { notificationRoutes } from "./http/routes/notifications.ts";
 import { logger } from "./logger.ts";
 import type { Observable, Unsubscribe } from "./domain/event-source.ts";
+import type { Entitlements } from "./domain/billing/entitlements.ts";
+import type { UsageMeter } from "./domain/usage/usage-meter.ts";
 
 export interface CommentsArea {
   extension: Comments;
@@ -52,6 +54,10 @@ export interface CommentsAreaOptions {
   /** Who owns a Yjs client id in a document, from presence (the guard's client_id_taken). */
   ownerOf?: (documentName: string, clientId: number) => string | undefined;
   activityWindowMs?: number;
+  /** Plan features: comment writes and notifications need them (docs/billing.md); absent: all allowed. */
+  entitlements?: Pick<Entitlements, "peek" | "hasFeature" | "assertFeature">;
+  /** Usage metering: messages, comments, notifications. */
+  meter?: Pick<UsageMeter, "countMessage" | "countComment" | "countNotification">;
 }
 
 export async function createCommentsArea(options: CommentsAreaOptions): Promise<CommentsArea> {
@@ -66,6 +72,8 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     mailer: options.mailer,
     push: (orgId, userId, message) => push.toUser(orgId, userId, message),
     publicUrl: config.http.publicUrl,
+    allowed: options.entitlements ? (orgId) => options.entitlements!.hasFeature(orgId, "notifications") : undefined,
+    onSent: (orgId) => options.meter?.countNotification(orgId),
   });
   const activity = new ActivityService({
     db,
@@ -83,7 +91,12 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
   const extension = new Comments({
     guard: config.comments.guard,
     ownerOf: options.ownerOf,
-    onCommentEvents: (orgId, roomId, events) => track(notifier(orgId, roomId, events)),
+    onCommentEvents: (orgId, roomId, events) => {
+      for (const event of events) if (event.type === "comment_created") options.meter?.countComment(orgId);
+      track(notifier(orgId, roomId, events));
+    },
+    commentsAllowed: options.entitlements ? (orgId) => commentsAllowed(options.entitlements!, orgId) : undefined,
+    onDocumentUpdate: options.meter ? (orgId) => options.meter!.countMessage(orgId) : undefined,
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
     catchUp: async (documentName, document) => {
       // Origin "redis": like updates relayed from other processes, these are neither logged again
@@ -111,6 +124,8 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
         });
         if (failure) throw failure;
         await options.persistence.flushDocument(name);
+        // A server-side write (REST comments) is a message as much as a client's update.
+        options.meter?.countMessage(orgId);
         return result;
       } finally {
         await connection.disconnect({ unloadImmediately: false });
@@ -138,7 +153,10 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     notifications,
     activity,
     push,
-    routes: (auth) => [commentRoutes({ comments, activity, auth }), notificationRoutes({ notifications, auth })],
+    routes: (auth) => [
+      commentRoutes({ comments, activity, auth, features: options.entitlements }),
+      notificationRoutes({ notifications, auth, features: options.entitlements }),
+    ],
     useJoinEvents(events) {
       unsubscribeJoins?.();
       unsubscribeJoins = events.subscribe((event) => {
@@ -154,4 +172,10 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
       await push.close();
     },
   };
+}
+
+/** From memory when the organisation's plan is loaded (it is, for any connected client): no await per message. */
+function commentsAllowed(entitlements: Pick<Entitlements, "peek" | "hasFeature">, orgId: string): boolean | Promise<boolean> {
+  const known = entitlements.peek(orgId);
+  return known ? known.features.has("comments") : entitlements.hasFeature(orgId, "comments");
 }

@@ -91,6 +91,7 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.url().optional(),
+  USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(3600 * 1000).default(15_000),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
 });
@@ -145,6 +146,8 @@ export interface Config {
   /** Dashboard accounts: bcrypt cost, auth attempts per IP per minute, session lifetime. */
   auth: { bcryptRounds: number; rateLimitPerMinute: number; sessionTtlSeconds: number };
   stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
+  /** How often each process writes its usage counts (docs/billing.md "What is metered"). */
+  usage: { flushMs: number };
   /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
   comments: { guard: boolean };
 }
@@ -206,6 +209,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: env.STRIPE_API_URL ?? null,
     },
     comments: { guard: env.COMMENT_GUARD === "on" },
+    usage: { flushMs: env.USAGE_FLUSH_MS },
   };
 }
 

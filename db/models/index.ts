@@ -17,6 +17,9 @@ import { RoomActivity } from "./RoomActivity.ts";
 import { RoomTombstone } from "./RoomTombstone.ts";
 import { Invitation } from "./Invitation.ts";
 import { BillingAccount } from "./BillingAccount.ts";
+// Usage metering (issue 19).
+import { UsageUserDay } from "./UsageUserDay.ts";
+import { UsageHour } from "./UsageHour.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -34,6 +37,8 @@ export interface Models {
   RoomTombstone: typeof RoomTombstone;
   Invitation: typeof Invitation;
   BillingAccount: typeof BillingAccount;
+  UsageUserDay: typeof UsageUserDay;
+  UsageHour: typeof UsageHour;
 }
 
 /**
@@ -64,6 +69,8 @@ export function initModels(sequelize: Sequelize): Models {
     RoomTombstone: bound(RoomTombstone).initModel(sequelize),
     Invitation: bound(Invitation).initModel(sequelize),
     BillingAccount: bound(BillingAccount).initModel(sequelize),
+    UsageUserDay: bound(UsageUserDay).initModel(sequelize),
+    UsageHour: bound(UsageHour).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -81,4 +88,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount, UsageUserDay, UsageHour };
