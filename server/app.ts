@@ -149,8 +149,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   // Plans and usage (issue 19): every edge reads limits from this cache, never the database per message.
   const entitlements = new Entitlements({ db, billingEnabled: config.stripe.secretKey !== null, clock });
-  const usageMeter = new UsageMeter({ db, instanceId, flushMs: config.usage.flushMs, now: () => clock().getTime() });
-  const mauGate = new MauGate({ db, redis, prefix: config.redis?.prefix ?? "syncforge", now: () => clock().getTime() });
+  // The meter reads the time per message: Date.now unless a test moves the clock.
+  const now = options.clock ? () => clock().getTime() : Date.now;
+  const usageMeter = new UsageMeter({ db, instanceId, flushMs: config.usage.flushMs, now });
+  const mauGate = new MauGate({ db, redis, prefix: config.redis?.prefix ?? "syncforge", now });
   const usage = new UsageService({ db, meter: usageMeter, entitlements, clock });
   const orgs = new OrgService(db, (orgId) => entitlements.get(orgId));
   const invitations = new InvitationService({
