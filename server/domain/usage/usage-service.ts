@@ -89,6 +89,8 @@ export class UsageService {
     const to = query.to?.getTime() ?? now;
     const from = query.from?.getTime() ?? to - (granularity === "hour" ? 24 * HOUR_MS : 30 * DAY_MS);
     if (from >= to) throw new BadRequestError("from must be before to", "invalid_range");
+    // Bounds the series: no bucket starts after now.
+    if (to > now + step) throw new BadRequestError("to may not be in the future", "invalid_range");
     if (from < now - SERIES_REACH_MS[granularity]) {
       throw new BadRequestError(`granularity=${granularity} reaches ${granularity === "hour" ? "48 hours" : "90 days"} back at most`, "invalid_range");
     }

@@ -99,6 +99,7 @@ describe("usage endpoint", function () {
       `?granularity=hour&from=${encodeURIComponent(ago(72 * HOUR))}`,
       `?granularity=day&from=${encodeURIComponent(ago(100 * 24 * HOUR))}`,
       `?from=${encodeURIComponent(ago(HOUR))}&to=${encodeURIComponent(ago(2 * HOUR))}`,
+      `?granularity=hour&to=${encodeURIComponent(ago(-1000 * 24 * HOUR))}`,
     ]) {
       const r = await team.apiKey.client.get(usagePath(query));
       expect(r.status, query).to.equal(400);
