@@ -27,6 +27,9 @@ import { PAST_DUE_GRACE_DAYS, PLANS, isPlanId, type Feature, type Plan, type Pla
 const ALL_FEATURES: readonly Feature[] = ["presence", "comments", "notifications", "webhooks", "analytics", "sso"];
 const DAY_MS = 24 * 3600 * 1000;
 
+/** How the API names the absence of a plan (billing off, no operator plan): no limits. */
+export const NO_PLAN = { id: "self_hosted", name: "Self-hosted (no plan)" } as const;
+
 /** Where the effective plan comes from. */
 export type EntitlementSource = "override" | "subscription" | "past_due_grace" | "default" | "unmetered";
 

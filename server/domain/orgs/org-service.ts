@@ -11,7 +11,7 @@ import type { Database } from "../../../db/index.ts";
 import type { Membership, Organization } from "../../../db/models/index.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
 import { canAssignRole, type OrgRole } from "./policy.ts";
-import type { Entitlement } from "../billing/entitlements.ts";
+import { NO_PLAN, type Entitlement } from "../billing/entitlements.ts";
 
 /**
  * plan_type, max_rooms and max_monthly_connections show the effective plan and limits
@@ -43,9 +43,6 @@ export interface OrgSettingsPatch {
 
 /** The effective plan of an organisation (server/domain/billing/entitlements.ts). */
 export type PlanOf = (orgId: string) => Promise<Entitlement>;
-
-/** Billing off and no operator plan: no plan, no limits. */
-export const NO_PLAN = { id: "self_hosted", name: "Self-hosted (no plan)" } as const;
 
 async function toOrgView(org: Organization, planOf: PlanOf | null): Promise<OrgView> {
   const entitlement = planOf ? await planOf(org.id) : null;

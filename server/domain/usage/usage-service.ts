@@ -12,7 +12,7 @@
 import { Op, col, fn } from "sequelize";
 import type { Database } from "../../../db/index.ts";
 import { INTERNAL_MARK } from "../../../protocol/document-name.ts";
-import type { Entitlements } from "../billing/entitlements.ts";
+import { NO_PLAN, type Entitlements } from "../billing/entitlements.ts";
 import { BadRequestError } from "../../errors.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import { utcDay, type UsageMeter } from "./usage-meter.ts";
@@ -111,7 +111,7 @@ export class UsageService {
     ]);
     return {
       period: { start: new Date(monthStart).toISOString(), end: new Date(monthEnd).toISOString() },
-      plan: entitlement.plan ? { id: entitlement.plan.id, name: entitlement.plan.name } : { id: "self_hosted", name: "Self-hosted (no plan)" },
+      plan: entitlement.plan ? { id: entitlement.plan.id, name: entitlement.plan.name } : { ...NO_PLAN },
       billing_enabled: entitlement.billingEnabled,
       limits: { monthly_active_users: entitlement.limits.monthlyActiveUsers, rooms: entitlement.limits.rooms },
       current: {
@@ -160,16 +160,15 @@ export class UsageService {
       mauAt.set(row.day, users.size);
     }
     const points: UsagePoint[] = [];
-    let lastMonth = "";
+    const firstDay = utcDay(first);
+    let month = firstDay.slice(0, 7);
+    // The month's count before the first bucket, then carried from day to day.
     let running = 0;
-    for (const day of [...mauAt.keys()].filter((d) => d < utcDay(first))) {
-      if (day.slice(0, 7) === utcDay(first).slice(0, 7)) running = mauAt.get(day)!;
-    }
-    lastMonth = utcDay(first).slice(0, 7);
+    for (const [day, count] of mauAt) if (day < firstDay && day.startsWith(month)) running = count;
     for (let at = first; at < to; at += DAY_MS) {
       const day = utcDay(at);
-      if (day.slice(0, 7) !== lastMonth) {
-        lastMonth = day.slice(0, 7);
+      if (!day.startsWith(month)) {
+        month = day.slice(0, 7);
         running = 0;
       }
       running = mauAt.get(day) ?? running;
