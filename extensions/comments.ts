@@ -69,7 +69,17 @@ export interface CommentsExtensionOptions {
    * that Redis has not delivered, or never will after a crash). Run once before refusing.
    */
   catchUp?: (documentName: string, document: Y.Doc) => Promise<void>;
+  /**
+   * Whether the organisation's plan includes comments (docs/billing.md), from memory when it can:
+   * an update that touches the comment roots is refused with 4403 feature_not_in_plan otherwise.
+   */
+  commentsAllowed?: (orgId: string) => boolean | Promise<boolean>;
+  /** Told of every document update accepted from a client (usage metering; synchronous, cheap). */
+  onDocumentUpdate?: (orgId: string) => void;
 }
+
+/** A comment write on a plan without comments (docs/billing.md). */
+const FeatureNotInPlan = { code: CommentWriteForbidden, reason: "feature_not_in_plan" };
 
 export class Comments implements Extension {
   extensionName = "syncforge-comments";
@@ -96,6 +106,7 @@ export class Comments implements Extension {
     const ctx = context as ConnectionContext;
     if (!this.options.guard) {
       if (this.options.onDocumentEdited) this.edited.add(connection);
+      this.options.onDocumentUpdate?.(ctx.orgId);
       return;
     }
     const ownerOf = this.ownerLookup(documentName, document);
@@ -124,7 +135,13 @@ export class Comments implements Extension {
       // No `message`: Hocuspocus would print it; the reason is what the client gets.
       throw refusal;
     }
+    if (verdict.touchesComments && this.options.commentsAllowed && !(await this.options.commentsAllowed(ctx.orgId))) {
+      logger.info("Refused a comment write: the plan has no comments", { orgId: ctx.orgId, roomId: ctx.roomId, userId: ctx.userId });
+      ctx.socket?.refuse(documentName, FeatureNotInPlan.code, FeatureNotInPlan.reason);
+      throw { ...FeatureNotInPlan };
+    }
     if (verdict.touchesContent) this.edited.add(connection);
+    this.options.onDocumentUpdate?.(ctx.orgId);
   }
 
   /**

@@ -30,11 +30,16 @@ export const CloseCodes = {
   /** The room's maxParticipants, counted over every process. */
   RoomFull: { code: 4005, reason: "room_full" },
   MalformedMessage: { code: 4400, reason: "malformed_message" },
+  /**
+   * The organisation's plan is at a limit (docs/billing.md): a new end user over its monthly active
+   * users, or a new room over its rooms. Final: a retry cannot help until the plan changes.
+   */
+  PlanLimitReached: { code: 4402, reason: "plan_limit_reached" },
   /** Missing, invalid or expired access token (token_missing, invalid_token, token_expired, token_mismatch). */
   Unauthorized: { code: 4401, reason: "unauthorized" },
   /** The key or member that minted the token was revoked, removed, or may no longer grant it. */
   TokenRevoked: { code: 4401, reason: "token_revoked" },
-  /** The token does not grant this room or organisation (also: room_not_granted, plan_limit_reached, comment guard reasons). */
+  /** The token does not grant this room or organisation (also: room_not_granted, feature_not_in_plan, comment guard reasons). */
   Forbidden: { code: 4403, reason: "forbidden" },
   /** The room was deleted (live connections), or deleted after the token was minted (new ones). */
   RoomDeleted: { code: 4404, reason: "room_deleted" },
@@ -65,9 +70,12 @@ export const TOKEN_REASONS: ReadonlySet<string> = new Set([
   "unauthorized",
 ]);
 
-/** Reasons the comment guard refuses an update with (4403 after a Close message; docs/comments.md). */
+/**
+ * Reasons the comment guard refuses an update with (4403 after a Close message; docs/comments.md),
+ * and feature_not_in_plan: a comment write on a plan without comments (docs/billing.md).
+ */
 export function isWriteRefusalReason(reason: string | undefined): boolean {
-  return !!reason && (/^(comment|comments|thread|reaction|document)_/.test(reason) || reason === "invalid_update");
+  return !!reason && (/^(comment|comments|thread|reaction|document)_/.test(reason) || reason === "invalid_update" || reason === "feature_not_in_plan");
 }
 
 /**

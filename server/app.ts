@@ -71,6 +71,13 @@ import { ServerDocuments } from "./realtime/server-documents.ts";
 import { Broadcast } from "../extensions/broadcast.ts";
 import { roomDocumentRoutes } from "./http/routes/room-documents.ts";
 import { createWebhooksArea, type WebhooksArea } from "./webhooks-area.ts";
+// Plans and usage (issue 19, docs/billing.md).
+import { Entitlements } from "./domain/billing/entitlements.ts";
+import { UsageMeter } from "./domain/usage/usage-meter.ts";
+import { MauGate } from "./domain/usage/mau-gate.ts";
+import { UsageService } from "./domain/usage/usage-service.ts";
+import { Usage } from "../extensions/usage.ts";
+import { usageRoutes } from "./http/routes/usage.ts";
 
 export interface App {
   config: Config;
@@ -116,6 +123,10 @@ export interface App {
   documents: ServerDocuments;
   /** Outbound webhooks: endpoints, outbox, delivery worker (issue 22). */
   webhooks: WebhooksArea;
+  /** Effective plans, limits and features; `entitlements.invalidate(orgId)` after changing billing rows (issue 19). */
+  entitlements: Entitlements;
+  /** Usage metering and reports (issue 19). */
+  usage: { meter: UsageMeter; service: UsageService };
   express: Express;
   httpServer: http.Server;
   /** Listen on config.http.port (0 picks a free port); resolves the bound port. */
@@ -162,7 +173,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throttle: mailThrottle,
     background,
   });
-  const orgs = new OrgService(db);
+  // Plans and usage (issue 19): every edge reads limits from this cache, never the database per message.
+  const entitlements = new Entitlements({ db, billingEnabled: config.stripe.secretKey !== null, clock });
+  // The meter reads the time per message: Date.now unless a test moves the clock.
+  const now = options.clock ? () => clock().getTime() : Date.now;
+  const usageMeter = new UsageMeter({ db, instanceId, flushMs: config.usage.flushMs, now });
+  const mauGate = new MauGate({ db, redis, prefix: config.redis?.prefix ?? "syncforge", now });
+  const usage = new UsageService({ db, meter: usageMeter, entitlements, clock });
+  const orgs = new OrgService(db, (orgId) => entitlements.get(orgId));
   const invitations = new InvitationService({
     db,
     orgs,
@@ -186,6 +204,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     destroyDocument: (orgId, roomId) => publish({ type: "room_deleted", orgId, roomId }),
     clock,
     tombstoneTtlMs: config.tokens.accessTokenTtlSeconds * 1000,
+    roomsLimit: async (orgId) => (await entitlements.get(orgId)).limits.rooms,
   });
   const presence = createPresenceService({
     redis,
@@ -201,6 +220,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     rooms,
     connectionsCount: (name) => hocuspocus.documents.get(name)?.getConnectionsCount() ?? 0,
     connectionsElsewhere: redis ? (orgId, roomId) => presence.connectionsElsewhere({ orgId, roomId }) : undefined,
+    admitUser: async (orgId, userId) => {
+      const limit = (await entitlements.get(orgId)).limits.monthlyActiveUsers;
+      return (await mauGate.admit(orgId, userId, limit)) ? { admitted: true } : { admitted: false, limit: limit ?? 0 };
+    },
   });
   control = await createControlChannel({
     redis,
@@ -217,8 +240,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         copies: documentCopies,
         roomExists: async (orgId, roomId) => (await rooms.find(orgId, roomId)) !== null,
       }),
+      entitlements,
     }),
   });
+  entitlements.broadcast = (orgId) => publish({ type: "entitlements_changed", orgId });
   apiKeys.onRevoked = (keyId) => publish({ type: "api_key_revoked", keyId });
   orgs.onMemberRemoved = (orgId, userId) => publish({ type: "member_changed", orgId, userId, role: null });
   orgs.onMemberRoleChanged = (orgId, userId, role) => publish({ type: "member_changed", orgId, userId, role });
@@ -264,6 +289,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     ownerOf: (documentName, clientId) => presenceHub.ownerOf(documentName, clientId),
     liveLog,
+    entitlements,
+    meter: usageMeter,
   });
   extensions.push(comments.extension);
   comments.notifications.onStored = webhooks.onNotificationStored;
@@ -274,6 +301,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       .catch((error: Error) => logger.warn("Could not notify a new member", { orgId, userId, error: error.message }));
   };
   extensions.push(new Presence(presence));
+  extensions.push(new Usage(usageMeter));
   comments.useJoinEvents(presence.events);
   // Broadcast events (issue 22): clients' arrive as stateless messages; Redis through presence's relay.
   const roomEvents = new RoomEvents({ hocuspocus: () => hocuspocus, presence: presenceHub, limits: config.realtime.broadcast });
@@ -361,6 +389,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   api.router.use(billingRoutes({ auth: api.auth, billing }));
   api.router.use(roomDocumentRoutes({ auth: api.auth, rooms, documents, events: roomEvents, maxUpdateBytes: config.realtime.maxMessageBytes }));
   api.router.use(webhooks.routes(api.auth));
+  api.router.use(usageRoutes({ auth: api.auth, usage }));
   app.use("/api", api.router);
   // The dashboard (issue 20): the web app at `/`; its client-side routes fall back to index.html.
   app.use(dashboardRoutes({ dir: DASHBOARD_DIST }));
@@ -427,6 +456,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     sessionStore.close();
     await comments.close();
     await webhooks.close(config.shutdownTimeoutMs);
+    await usageMeter.close();
     mailer.close();
     await db.close();
   }
@@ -461,6 +491,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     roomEvents,
     documents,
     webhooks,
+    entitlements,
+    usage: { meter: usageMeter, service: usage },
     express: app,
     httpServer,
     listen: () =>

@@ -27,6 +27,8 @@ import type { Observable, Unsubscribe } from "./domain/event-source.ts";
 import type { LiveLogRecorder } from "./domain/live-log/live-log.ts";
 import { commentEntries } from "./domain/live-log/comment-entries.ts";
 import type { CommentEvent } from "./domain/comments/comment-events.ts";
+import type { Entitlements } from "./domain/billing/entitlements.ts";
+import type { UsageMeter } from "./domain/usage/usage-meter.ts";
 
 export interface CommentsArea {
   extension: Comments;
@@ -59,6 +61,10 @@ export interface CommentsAreaOptions {
   liveLog?: LiveLogRecorder;
   /** Also told of every batch of comment events (webhooks). */
   onCommentEvents?: (orgId: string, roomId: string, events: CommentEvent[]) => void;
+  /** Plan features: comment writes and notifications need them (docs/billing.md); absent: all allowed. */
+  entitlements?: Pick<Entitlements, "peek" | "hasFeature" | "assertFeature">;
+  /** Usage metering: messages, comments, notifications. */
+  meter?: Pick<UsageMeter, "countMessage" | "countComment" | "countNotification">;
 }
 
 export async function createCommentsArea(options: CommentsAreaOptions): Promise<CommentsArea> {
@@ -73,6 +79,8 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     mailer: options.mailer,
     push: (orgId, userId, message) => push.toUser(orgId, userId, message),
     publicUrl: config.http.publicUrl,
+    allowed: options.entitlements ? (orgId) => options.entitlements!.hasFeature(orgId, "notifications") : undefined,
+    onSent: (orgId) => options.meter?.countNotification(orgId),
   });
   const activity = new ActivityService({
     db,
@@ -93,8 +101,11 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     onCommentEvents: (orgId, roomId, events) => {
       for (const entry of commentEntries(orgId, roomId, events)) options.liveLog?.record(entry);
       options.onCommentEvents?.(orgId, roomId, events);
+      for (const event of events) if (event.type === "comment_created") options.meter?.countComment(orgId);
       track(notifier(orgId, roomId, events));
     },
+    commentsAllowed: options.entitlements ? (orgId) => commentsAllowed(options.entitlements!, orgId) : undefined,
+    onDocumentUpdate: options.meter ? (orgId) => options.meter!.countMessage(orgId) : undefined,
     onDocumentEdited: (orgId, roomId, userId) => activity.recordEdit(orgId, roomId, userId),
     catchUp: async (documentName, document) => {
       // Origin "redis": like updates relayed from other processes, these are neither logged again
@@ -122,6 +133,8 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
         });
         if (failure) throw failure;
         await options.persistence.flushDocument(name);
+        // A server-side write (REST comments) is a message as much as a client's update.
+        options.meter?.countMessage(orgId);
         return result;
       } finally {
         await connection.disconnect({ unloadImmediately: false });
@@ -149,7 +162,10 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     notifications,
     activity,
     push,
-    routes: (auth) => [commentRoutes({ comments, activity, auth }), notificationRoutes({ notifications, auth })],
+    routes: (auth) => [
+      commentRoutes({ comments, activity, auth, features: options.entitlements }),
+      notificationRoutes({ notifications, auth, features: options.entitlements }),
+    ],
     useJoinEvents(events) {
       unsubscribeJoins?.();
       unsubscribeJoins = events.subscribe((event) => {
@@ -165,4 +181,10 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
       await push.close();
     },
   };
+}
+
+/** From memory when the organisation's plan is loaded (it is, for any connected client): no await per message. */
+function commentsAllowed(entitlements: Pick<Entitlements, "peek" | "hasFeature">, orgId: string): boolean | Promise<boolean> {
+  const known = entitlements.peek(orgId);
+  return known ? known.features.has("comments") : entitlements.hasFeature(orgId, "comments");
 }

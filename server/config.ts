@@ -115,6 +115,7 @@ const envSchema = z.object({
   WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1000).default(5 * 24 * 3600 * 1000),
   WEBHOOK_YDOC_COALESCE_MS: z.coerce.number().int().min(10).max(3600 * 1000).default(5000),
   WEBHOOK_CONCURRENCY_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(8),
+  USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(3600 * 1000).default(15_000),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
 });
@@ -186,6 +187,8 @@ export interface Config {
     meterEventName: string | null;
     returnUrl: string;
   };
+  /** How often each process writes its usage counts (docs/billing.md "What is metered"). */
+  usage: { flushMs: number };
   /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
   comments: { guard: boolean };
   /** Outbound webhooks: delivery timeout, retry delays, disabling, ydocUpdated window, SSRF guard. */
@@ -278,6 +281,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       ydocCoalesceMs: env.WEBHOOK_YDOC_COALESCE_MS,
       concurrencyPerEndpoint: env.WEBHOOK_CONCURRENCY_PER_ENDPOINT,
     },
+    usage: { flushMs: env.USAGE_FLUSH_MS },
   };
 }
 

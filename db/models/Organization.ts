@@ -4,9 +4,14 @@ import { DataTypes, Model, type Sequelize } from "sequelize";
 export class Organization extends Model {
   declare id: string;
   declare name: string;
+  /** Legacy, no longer read (members could write them): see the overrides below. */
   declare planType: string;
   declare maxRooms: number;
   declare maxMonthlyConnections: number;
+  /** Operator overrides (npm run admin; db/migrations/20261204020000-usage.ts): null = none. */
+  declare planOverride: string | null;
+  declare mauLimitOverride: number | null;
+  declare roomsLimitOverride: number | null;
   declare createdAt: Date;
   declare updatedAt: Date;
 
@@ -18,6 +23,9 @@ export class Organization extends Model {
         planType: { type: DataTypes.STRING(32), allowNull: false, defaultValue: "free" },
         maxRooms: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 100 },
         maxMonthlyConnections: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1000 },
+        planOverride: { type: DataTypes.STRING(32), allowNull: true },
+        mauLimitOverride: { type: DataTypes.INTEGER, allowNull: true },
+        roomsLimitOverride: { type: DataTypes.INTEGER, allowNull: true },
       },
       { sequelize, tableName: "organizations", underscored: true },
     );

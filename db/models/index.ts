@@ -21,6 +21,9 @@ import { StripeEvent } from "./StripeEvent.ts";
 // Outbound webhooks (issue 22).
 import { WebhookEndpoint } from "./WebhookEndpoint.ts";
 import { WebhookDelivery } from "./WebhookDelivery.ts";
+// Usage metering (issue 19).
+import { UsageUserDay } from "./UsageUserDay.ts";
+import { UsageHour } from "./UsageHour.ts";
 
 export interface Models {
   RoomDocument: typeof RoomDocument;
@@ -41,6 +44,8 @@ export interface Models {
   StripeEvent: typeof StripeEvent;
   WebhookEndpoint: typeof WebhookEndpoint;
   WebhookDelivery: typeof WebhookDelivery;
+  UsageUserDay: typeof UsageUserDay;
+  UsageHour: typeof UsageHour;
 }
 
 /**
@@ -74,6 +79,8 @@ export function initModels(sequelize: Sequelize): Models {
     StripeEvent: bound(StripeEvent).initModel(sequelize),
     WebhookEndpoint: bound(WebhookEndpoint).initModel(sequelize),
     WebhookDelivery: bound(WebhookDelivery).initModel(sequelize),
+    UsageUserDay: bound(UsageUserDay).initModel(sequelize),
+    UsageHour: bound(UsageHour).initModel(sequelize),
   };
   // Accounts and tenancy: every org-owned row names its organisation.
   models.Organization.hasMany(models.Membership, { foreignKey: "orgId", as: "memberships" });
@@ -91,4 +98,4 @@ export function initModels(sequelize: Sequelize): Models {
   return models;
 }
 
-export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount, StripeEvent, WebhookEndpoint, WebhookDelivery };
+export { RoomDocument, DocumentUpdate, User, Organization, Membership, ApiKey, Room, EmailToken, Session, Notification, NotificationSetting, RoomActivity, RoomTombstone, Invitation, BillingAccount, StripeEvent, WebhookEndpoint, WebhookDelivery, UsageUserDay, UsageHour };

@@ -8,13 +8,16 @@
  *      the database; revocations, removals and role changes drop the cached answer at once in
  *      every process (server/realtime/revocation.ts, through Redis);
  *   2. the room exists, or is created on first connection by a token that may write, while the
- *      organisation is under its max_rooms (as Liveblocks creates rooms on first join). Else 4404
- *      room_not_found (a read-only token), 4403 plan_limit_reached, or 4404 room_deleted when the
- *      room was deleted after the token was minted (room-service.ts);
+ *      organisation is under its plan's rooms limit (as Liveblocks creates rooms on first join). Else
+ *      4404 room_not_found (a read-only token), 4402 plan_limit_reached, or 4404 room_deleted when
+ *      the room was deleted after the token was minted (room-service.ts);
  *   3. the room is not full: its maxParticipants against the live connections to its document in
  *      this process plus those other processes hold (Redis presence), else 4005 room_full
  *      (Liveblocks' code). Checked before the connection is added, so two simultaneous joins can
- *      both pass the last free seat (best effort, across processes too).
+ *      both pass the last free seat (best effort, across processes too);
+ *   4. the end user is counted in the organisation's monthly active users, or may still be under
+ *      its plan's limit (server/domain/usage/mau-gate.ts), else 4402 plan_limit_reached. Users
+ *      already counted this month always pass.
  * Tokens without an issuer were minted with the server secret by trusted code (tests, scripts);
  * their organisation may not exist in this database, in which case only the token is checked.
  */
@@ -32,7 +35,7 @@ import { refusal, type Refusal } from "./refusal.ts";
 const ROOM_REFUSALS: Record<RoomRefusal, Refusal> = {
   room_deleted: refusal(CloseCodes.RoomDeleted.code, CloseCodes.RoomDeleted.reason, "The room was deleted after this token was minted"),
   room_not_found: refusal(CloseCodes.RoomNotFound.code, CloseCodes.RoomNotFound.reason, "The room does not exist, and only a token with room:write creates it"),
-  plan_limit_reached: refusal(CloseCodes.Forbidden.code, "plan_limit_reached", "The organization has reached its max_rooms limit"),
+  plan_limit_reached: refusal(CloseCodes.PlanLimitReached.code, CloseCodes.PlanLimitReached.reason, "The organization has reached its plan's rooms limit"),
 };
 
 export interface ConnectionAuthorizerOptions {
@@ -43,6 +46,8 @@ export interface ConnectionAuthorizerOptions {
   connectionsCount: (documentName: string) => number;
   /** Connections to the room held by other processes (Redis presence); absent with one process. */
   connectionsElsewhere?: (orgId: string, roomId: string) => Promise<number>;
+  /** Whether the end user may be (or already is) one of the org's monthly active users; absent: no limit. */
+  admitUser?: (orgId: string, userId: string) => Promise<{ admitted: true } | { admitted: false; limit: number }>;
   cacheMs?: number;
 }
 
@@ -120,10 +125,19 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     });
     if ("refused" in opened) throw ROOM_REFUSALS[opened.refused];
     const max = opened.room.maxParticipants;
-    if (max === null) return;
-    const here = options.connectionsCount(toDocumentName(orgId, roomId));
-    if (here >= max || here + (await othersInRoom(orgId, roomId)) >= max) {
-      throw refusal(CloseCodes.RoomFull.code, CloseCodes.RoomFull.reason, "The room is full");
+    if (max !== null) {
+      const here = options.connectionsCount(toDocumentName(orgId, roomId));
+      if (here >= max || here + (await othersInRoom(orgId, roomId)) >= max) {
+        throw refusal(CloseCodes.RoomFull.code, CloseCodes.RoomFull.reason, "The room is full");
+      }
+    }
+    const admission = await options.admitUser?.(orgId, actor.userId);
+    if (admission && !admission.admitted) {
+      throw refusal(
+        CloseCodes.PlanLimitReached.code,
+        CloseCodes.PlanLimitReached.reason,
+        `The organization's plan allows ${admission.limit} monthly active users`,
+      );
     }
   };
   return Object.assign(authorize, {

@@ -1,6 +1,7 @@
 /**
  * Control events every server process must act on, not only the one that handled the request:
- * an API key revoked, a member removed or given another role, a room deleted.
+ * an API key revoked, a member removed or given another role, a room deleted, an organisation's
+ * plan changed (server/domain/billing/entitlements.ts).
  *
  * Published on the Redis channel `<REDIS_PREFIX>:control` as JSON `{ origin, event }`. `publish`
  * handles the event in this process (awaited, so a REST answer comes after this process has acted)
@@ -21,6 +22,8 @@ const eventSchema = z.discriminatedUnion("type", [
   /** role null: removed from the organisation. */
   z.object({ type: z.literal("member_changed"), orgId: id, userId: id, role: z.enum(ORG_ROLES).nullable() }),
   z.object({ type: z.literal("room_deleted"), orgId: id, roomId: id }),
+  /** An organisation's plan inputs changed (billing account, operator override): reload them. */
+  z.object({ type: z.literal("entitlements_changed"), orgId: id }),
 ]);
 const envelopeSchema = z.object({ origin: z.string(), event: eventSchema });
 

@@ -8,7 +8,9 @@
  *     its holder gets a new one, which the SDK's token source fetches; tokens still within the
  *     role's grant stay open);
  *   - a room deleted: close its connections with 4404 room_deleted and drop the document
- *     (destroy-document.ts).
+ *     (destroy-document.ts);
+ *   - an organisation's plan changed: drop its cached entitlement (entitlements.ts). Nothing is
+ *     closed: limits apply to new connections, rooms and writes.
  */
 import type { Hocuspocus } from "@hocuspocus/server";
 import type { ConnectionAuthorizer } from "../auth/authorize-connection.ts";
@@ -25,6 +27,7 @@ export function createRevocationHandler(deps: {
   hocuspocus: () => Hocuspocus;
   authorize: ConnectionAuthorizer;
   documents: DocumentDestroyer;
+  entitlements?: { forget(orgId: string): void };
 }): ControlHandler {
   return async (event, origin) => {
     switch (event.type) {
@@ -42,6 +45,9 @@ export function createRevocationHandler(deps: {
       case "room_deleted":
         if (origin === "local") await deps.documents.destroy(event.orgId, event.roomId);
         else await deps.documents.discardCopy(event.orgId, event.roomId);
+        return;
+      case "entitlements_changed":
+        deps.entitlements?.forget(event.orgId);
         return;
       default:
         throw new Error(`unknown control event ${(event as { type: string }).type}`);

@@ -63,6 +63,13 @@ export interface NotificationServiceOptions {
   /** Deliver a JSON message to every connected client of (org, user), on every process. */
   push: (orgId: string, userId: string, message: Record<string, unknown>) => void;
   publicUrl: string;
+  /**
+   * Whether the organisation's plan includes notifications (docs/billing.md); absent: always.
+   * Without it nothing is stored, pushed or mailed (the trigger endpoint answers 403 first).
+   */
+  allowed?: (orgId: string) => Promise<boolean>;
+  /** Told of each notification sent (usage metering). */
+  onSent?: (orgId: string) => void;
 }
 
 export class NotificationService {
@@ -78,6 +85,7 @@ export class NotificationService {
   /** Store, push and email one notification as the recipient's settings allow; null if none. */
   async notify(input: NotifyInput): Promise<NotificationView | null> {
     if (!isNotificationKind(input.kind)) throw new BadRequestError(`Unknown notification kind ${input.kind}`, "invalid_kind");
+    if (this.options.allowed && !(await this.options.allowed(input.orgId))) return null;
     const settings = await this.getSettings(input.orgId, input.userId);
     const channels = settings.channels[input.kind] ?? CUSTOM_DEFAULT;
     let view: NotificationView | null = null;
@@ -106,7 +114,8 @@ export class NotificationService {
       view = toView(row);
       this.options.push(input.orgId, input.userId, { type: "sf:notification", notification: view });
     }
-    if (channels.email && settings.email && this.options.mailer) {
+    const mailed = channels.email && !!settings.email && !!this.options.mailer;
+    if (mailed && settings.email && this.options.mailer) {
       const sent = this.options.mailer
         .send({ to: settings.email, ...renderEmail(input, this.options.publicUrl) })
         .catch((error: Error) => {
@@ -115,6 +124,7 @@ export class NotificationService {
       this.sending.add(sent);
       void sent.finally(() => this.sending.delete(sent));
     }
+    if (view || mailed) this.options.onSent?.(input.orgId);
     return view;
   }
 

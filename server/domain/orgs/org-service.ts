@@ -11,13 +11,20 @@ import type { Database } from "../../../db/index.ts";
 import type { Membership, Organization } from "../../../db/models/index.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
 import { canAssignRole, type OrgRole } from "./policy.ts";
+import { NO_PLAN, type Entitlement } from "../billing/entitlements.ts";
 
+/**
+ * plan_type, max_rooms and max_monthly_connections show the effective plan and limits
+ * (server/domain/billing/entitlements.ts; null: unlimited); only an operator or the billing
+ * subscription changes them, never PATCH.
+ */
 export interface OrgView {
   id: string;
   name: string;
   plan_type: string;
-  max_rooms: number;
-  max_monthly_connections: number;
+  max_rooms: number | null;
+  max_monthly_connections: number | null;
+  plan: { id: string; name: string; source: string; features: string[] };
   created_at: string;
   updated_at: string;
 }
@@ -32,18 +39,21 @@ export interface MemberView {
 
 export interface OrgSettingsPatch {
   name?: string;
-  plan_type?: string;
-  max_rooms?: number;
-  max_monthly_connections?: number;
 }
 
-function toOrgView(org: Organization): OrgView {
+/** The effective plan of an organisation (server/domain/billing/entitlements.ts). */
+export type PlanOf = (orgId: string) => Promise<Entitlement>;
+
+async function toOrgView(org: Organization, planOf: PlanOf | null): Promise<OrgView> {
+  const entitlement = planOf ? await planOf(org.id) : null;
+  const plan = entitlement?.plan ?? NO_PLAN;
   return {
     id: org.id,
     name: org.name,
-    plan_type: org.planType,
-    max_rooms: org.maxRooms,
-    max_monthly_connections: org.maxMonthlyConnections,
+    plan_type: plan.id,
+    max_rooms: entitlement?.limits.rooms ?? null,
+    max_monthly_connections: entitlement?.limits.monthlyActiveUsers ?? null,
+    plan: { id: plan.id, name: plan.name, source: entitlement?.source ?? "unmetered", features: entitlement ? [...entitlement.features] : [] },
     created_at: org.createdAt.toISOString(),
     updated_at: org.updatedAt.toISOString(),
   };
@@ -61,8 +71,11 @@ export class OrgService {
   /** Called after an account joins an organisation (the composition root sends added_to_org). */
   onMemberAdded: (orgId: string, userId: string, role: OrgRole) => Promise<void> | void = () => {};
 
-  constructor(db: Database) {
+  private readonly planOf: PlanOf | null;
+
+  constructor(db: Database, planOf: PlanOf | null = null) {
     this.db = db;
+    this.planOf = planOf;
   }
 
   private get sequelize(): Sequelize {
@@ -81,7 +94,7 @@ export class OrgService {
       await Membership.create({ id: randomUUID(), orgId: created.id, userId, role: "owner" }, { transaction });
       return created;
     });
-    return { ...toOrgView(org), role: "owner" };
+    return { ...(await toOrgView(org, this.planOf)), role: "owner" };
   }
 
   async listForUser(userId: string): Promise<Array<OrgView & { role: OrgRole }>> {
@@ -91,12 +104,12 @@ export class OrgService {
       include: [{ model: Organization, as: "organization", required: true }],
       order: [["createdAt", "ASC"], ["orgId", "ASC"]],
     });
-    return rows.map((m) => ({ ...toOrgView(included(m.organization, "organization")), role: m.role }));
+    return Promise.all(rows.map(async (m) => ({ ...(await toOrgView(included(m.organization, "organization"), this.planOf)), role: m.role })));
   }
 
   async find(orgId: string): Promise<OrgView | null> {
     const org = await this.findRow(orgId);
-    return org ? toOrgView(org) : null;
+    return org ? toOrgView(org, this.planOf) : null;
   }
 
   private async findRow(orgId: string): Promise<Organization | null> {
@@ -113,13 +126,8 @@ export class OrgService {
   async update(orgId: string, patch: OrgSettingsPatch): Promise<OrgView> {
     const org = await this.findRow(orgId);
     if (!org) throw new NotFoundError("Organization not found", "org_not_found");
-    await org.update({
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.plan_type !== undefined ? { planType: patch.plan_type } : {}),
-      ...(patch.max_rooms !== undefined ? { maxRooms: patch.max_rooms } : {}),
-      ...(patch.max_monthly_connections !== undefined ? { maxMonthlyConnections: patch.max_monthly_connections } : {}),
-    });
-    return toOrgView(org);
+    if (patch.name !== undefined) await org.update({ name: patch.name });
+    return toOrgView(org, this.planOf);
   }
 
   /** Whether a Stripe subscription still bills the organisation (it must be cancelled before deletion). */

@@ -1,7 +1,7 @@
 /**
- * Rooms of an organisation. Clients address a room by its plain id; the org's `max_rooms` caps how
- * many exist (checked under a lock on the organisation row on PostgreSQL, so concurrent creations
- * cannot overshoot). Deleting a room removes its document through an injected function, because
+ * Rooms of an organisation. Clients address a room by its plain id; the plan's rooms limit caps how
+ * many exist (server/domain/billing/entitlements.ts; checked under a lock on the organisation row
+ * on PostgreSQL, so concurrent creations cannot overshoot). Deleting a room removes its document through an injected function, because
  * closing live connections belongs to the realtime layer, not to the domain.
  *
  * A deleted room stays deleted: its tombstone records when, and no access token minted before
@@ -45,6 +45,8 @@ export interface RoomServiceOptions {
   clock?: Clock;
   /** How long tombstones are kept: the access-token lifetime (ms). */
   tombstoneTtlMs?: number;
+  /** The organisation's rooms limit (null: unlimited), from its plan; default unlimited. */
+  roomsLimit?: (orgId: string) => Promise<number | null>;
 }
 
 /** Why a connection may not open a room (the realtime layer maps each to a close code). */
@@ -80,20 +82,25 @@ export class RoomService {
   private readonly destroyDocument: RoomServiceOptions["destroyDocument"];
   private readonly clock: Clock;
   private readonly tombstoneTtlMs: number;
+  private readonly roomsLimit: (orgId: string) => Promise<number | null>;
 
   constructor(options: RoomServiceOptions) {
     this.db = options.db;
     this.destroyDocument = options.destroyDocument;
     this.clock = options.clock ?? systemClock;
     this.tombstoneTtlMs = options.tombstoneTtlMs ?? 7 * 24 * 3600 * 1000;
+    this.roomsLimit = options.roomsLimit ?? (async () => null);
   }
 
-  /** Create a room; 409 when the id is taken in this org, 402 plan_limit_reached over max_rooms. */
+  /** Create a room; 409 when the id is taken in this org, 402 plan_limit_reached over the plan's rooms limit. */
   async create(orgId: string, input: RoomInput): Promise<RoomView> {
     const roomId = input.id ?? randomUUID();
     try {
       const room = await this.insertUnderLimit(orgId, roomId, input);
-      if (!room) throw new PaymentRequiredError("The organization has reached its max_rooms limit", "plan_limit_reached");
+      if (!room) {
+        const limit = await this.roomsLimit(orgId);
+        throw new PaymentRequiredError(`The organization's plan allows ${limit} rooms; delete one or upgrade the plan`, "plan_limit_reached");
+      }
       return toRoomView(room);
     } catch (error) {
       if (error instanceof UniqueConstraintError) throw new ConflictError("A room with this id already exists", "room_exists");
@@ -103,7 +110,7 @@ export class RoomService {
 
   /**
    * The room a connection opens, created on first connection (as Liveblocks does) by a token that
-   * may write, while the org is under max_rooms. Refused when the room was deleted after the token
+   * may write, while the org is under its plan's rooms limit. Refused when the room was deleted after the token
    * was minted (even if re-created since: the token's holder may be a provider that was open at
    * the deletion, holding the erased content). The tombstone is only read when the room is missing
    * or younger than the token, so opening an existing room costs no extra query.
@@ -134,14 +141,14 @@ export class RoomService {
 
   private async insertUnderLimit(orgId: string, roomId: string, input: RoomInput): Promise<Room | null> {
     const { Organization, Room } = this.db.models;
+    const limit = await this.roomsLimit(orgId);
     return this.db.sequelize.transaction(async (transaction) => {
       const org = await Organization.findByPk(orgId, {
         transaction,
         lock: this.db.dialect === "postgres" ? Transaction.LOCK.UPDATE : undefined,
       });
       if (!org) throw new NotFoundError("Organization not found", "org_not_found");
-      const count = await Room.count({ where: { orgId }, transaction });
-      if (count >= org.maxRooms) return null;
+      if (limit !== null && (await Room.count({ where: { orgId }, transaction })) >= limit) return null;
       const room = await Room.create(
         {
           id: randomUUID(),

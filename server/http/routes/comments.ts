@@ -16,6 +16,7 @@ import { endUserIdSchema } from "../../auth/access-token.ts";
 import { NotFoundError } from "../../errors.ts";
 import { parseInput } from "../validate.ts";
 import { actingUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
+import { withFeature, type FeatureCheck } from "../middleware/require-feature.ts";
 
 const userId = endUserIdSchema;
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "1-128 characters of [A-Za-z0-9_-]");
@@ -50,11 +51,12 @@ function param(req: Request, name: string): string {
   return parseInput(id, req.params[name], `Path parameter ${name}`);
 }
 
-export function commentRoutes({ comments, activity, auth }: { comments: CommentService; activity: ActivityService; auth: AuthMiddleware }): Router {
+export function commentRoutes({ comments, activity, auth, features }: { comments: CommentService; activity: ActivityService; auth: AuthMiddleware; features?: FeatureCheck }): Router {
   const router = Router();
   const base = "/organizations/:org_id/rooms/:room_id";
   const read = auth.requireOrgAccess("rooms:read");
-  const write = auth.requireOrgAccess("rooms:write");
+  // Comment writes need a plan with comments (403 feature_not_in_plan); reading what exists never does.
+  const write = withFeature(auth.requireOrgAccess("rooms:write"), features, "comments");
 
   router.get(`${base}/threads`, read, async (req, res) => {
     const { orgId, roomId } = room(req);

@@ -12,6 +12,7 @@ import { endUserIdSchema } from "../../auth/access-token.ts";
 import { isValidRoomId } from "../../../protocol/document-name.ts";
 import { parseInput } from "../validate.ts";
 import { actingUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
+import { withFeature, type FeatureCheck } from "../middleware/require-feature.ts";
 
 const userIdSchema = endUserIdSchema;
 const listSchema = z.object({
@@ -40,7 +41,7 @@ function target(req: Request, res: Response): { orgId: string; userId: string } 
   return { orgId: String(req.params.org_id), userId: actingUserOf(res, requested) };
 }
 
-export function notificationRoutes({ notifications, auth }: { notifications: NotificationService; auth: AuthMiddleware }): Router {
+export function notificationRoutes({ notifications, auth, features }: { notifications: NotificationService; auth: AuthMiddleware; features?: FeatureCheck }): Router {
   const router = Router();
   const base = "/organizations/:org_id/users/:user_id";
   const read = auth.requireOrgAccess("rooms:read");
@@ -78,7 +79,8 @@ export function notificationRoutes({ notifications, auth }: { notifications: Not
     res.json(await notifications.updateSettings(orgId, userId, parseInput(settingsSchema, req.body)));
   });
 
-  router.post("/organizations/:org_id/inbox-notifications/trigger", auth.requireOrgAccess("notifications:send"), async (req, res) => {
+  const send = withFeature(auth.requireOrgAccess("notifications:send"), features, "notifications");
+  router.post("/organizations/:org_id/inbox-notifications/trigger", send, async (req, res) => {
     const orgId = String(req.params.org_id);
     const input = parseInput(triggerSchema, req.body);
     const notification = await notifications.notify({ orgId, userId: input.userId, kind: input.kind, roomId: input.roomId ?? null, data: input.data as Record<string, unknown> | undefined });

@@ -9,16 +9,18 @@ import type { OrgService } from "../../domain/orgs/org-service.ts";
 import type { InvitationService } from "../../domain/orgs/invitation-service.ts";
 import { ORG_ROLES, type OrgRole } from "../../domain/orgs/policy.ts";
 import { parseInput } from "../validate.ts";
+import { ForbiddenError } from "../../errors.ts";
 import { actorOf, orgAccessOf, orgOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 import { emailSchema } from "./auth.ts";
 
 const createSchema = z.object({ name: z.string().trim().min(1).max(128) });
+/** The plan and its limits come from the billing subscription or an operator (docs/billing.md), never from members. */
+const PLAN_FIELDS = ["plan_type", "max_rooms", "max_monthly_connections", "plan"] as const;
 const updateSchema = z
   .object({
     name: z.string().trim().min(1).max(128).optional(),
-    plan_type: z.string().trim().min(1).max(32).regex(/^[a-z0-9_-]+$/, "lowercase letters, digits, - and _").optional(),
-    max_rooms: z.number().int().min(0).max(10_000_000).optional(),
-    max_monthly_connections: z.number().int().min(0).max(1_000_000_000).optional(),
+    // Recognised only to be refused with 403 plan_not_writable (below), after the rest validates.
+    ...Object.fromEntries(PLAN_FIELDS.map((field) => [field, z.unknown().optional()])),
   })
   .strict();
 const roleSchema = z.enum(ORG_ROLES);
@@ -51,8 +53,12 @@ export function orgRoutes({ orgs, invitations, auth }: { orgs: OrgService; invit
   });
 
   router.patch("/organizations/:org_id", auth.requireOrgAccess("org:update"), async (req, res) => {
-    const patch = parseInput(updateSchema, req.body);
-    const org = await orgs.update(orgOf(res).id, patch);
+    const patch = parseInput(updateSchema, req.body) as { name?: string } & Record<string, unknown>;
+    const planFields = PLAN_FIELDS.filter((field) => patch[field] !== undefined);
+    if (planFields.length > 0) {
+      throw new ForbiddenError(`${planFields.join(", ")}: the plan and its limits are set by the billing subscription or an operator, not through the API`, "plan_not_writable");
+    }
+    const org = await orgs.update(orgOf(res).id, { name: patch.name });
     res.json({ organization: { ...org, role: orgAccessOf(res).role } });
   });
 

@@ -145,7 +145,7 @@ describe("bad input", function () {
       ["POST", `${org}/access-tokens`, { userId: "u", permissions: { "a*b": ["room:read"] } }],
       ["POST", `${org}/access-tokens`, { userId: "u", permissions: { r: [] } }],
       ["POST", `${org}/access-tokens`, { userId: "u", userInfo: { name: "n", bio: "b".repeat(1100) }, permissions: { r: ["room:read"] } }],
-      ["PATCH", org, { max_rooms: -1 }],
+      ["PATCH", org, { name: "" }],
       ["PATCH", org, { surprise: 1 }],
       ["GET", `${org}/rooms?limit=abc`, undefined],
       ["GET", `${org}/rooms?limit=1000`, undefined],

@@ -79,15 +79,17 @@ describe("members and roles", function () {
     expect(last.body.error.code).to.equal("last_owner");
   });
 
-  it("organisation settings: plan_type, max_rooms and max_monthly_connections", async () => {
-    const patched = await team.owner.client.patch(`/organizations/${team.orgId}`, {
-      plan_type: "pro",
-      max_rooms: 500,
-      max_monthly_connections: 50000,
-    });
-    expect(patched.status).to.equal(200);
-    expect(patched.body.organization).to.include({ plan_type: "pro", max_rooms: 500, max_monthly_connections: 50000 });
+  it("organisation settings: the name; plan_type, max_rooms and max_monthly_connections are not writable by members (403 plan_not_writable)", async () => {
+    const renamed = await team.owner.client.patch(`/organizations/${team.orgId}`, { name: "Renamed" });
+    expect(renamed.status).to.equal(200);
+    expect(renamed.body.organization).to.include({ name: "Renamed" });
+    for (const body of [{ plan_type: "pro" }, { max_rooms: 500 }, { max_monthly_connections: 50000 }, { name: "X", plan_type: "enterprise" }]) {
+      const patched = await team.owner.client.patch(`/organizations/${team.orgId}`, body);
+      expect(patched.status, JSON.stringify(body)).to.equal(403);
+      expect(patched.body.error.code).to.equal("plan_not_writable");
+    }
+    // Nothing changed: billing is off here, so no plan applies and nothing is limited.
     const read = await new ApiClient(team.apiKey.client.baseUrl, team.apiKey.secret).get(`/organizations/${team.orgId}`);
-    expect(read.body.organization).to.include({ plan_type: "pro", max_rooms: 500 });
+    expect(read.body.organization).to.include({ name: "Renamed", plan_type: "self_hosted", max_rooms: null, max_monthly_connections: null });
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Rooms: create (given or generated id), list with a stable cursor, get, update, delete (which
  * closes the room's connections and removes its stored document, also while the document is still
- * loading or is kept loaded only by a store retry), the org's max_rooms on REST and on first
- * connection, and maxParticipants refusing a full room with 4005. Store retries are spaced 60 s
+ * loading or is kept loaded only by a store retry), the plan's rooms limit on REST and on first
+ * connection (an operator's override here; test/integration/billing covers the plans), and maxParticipants refusing a full room with 4005. Store retries are spaced 60 s
  * apart here, so a deletion never waits for one.
  */
 import { expect } from "chai";
@@ -14,6 +14,7 @@ import { openRawSocket, authFrame, waitForAuthenticated, type RawSocket } from "
 import { openDatabase, readStored } from "../../helpers/documents.ts";
 import { toDocumentName } from "../../../protocol/document-name.ts";
 import type { Database } from "../../../db/index.ts";
+import { setPlanOverride } from "../../../server/domain/billing/plan-overrides.ts";
 
 describe("rooms", function () {
   this.timeout(30_000);
@@ -100,8 +101,9 @@ describe("rooms", function () {
     expect(new Set(seen).size).to.equal(9);
   });
 
-  it("enforces max_rooms on REST (402) and on first connection (4403 plan_limit_reached); rooms are created on first connection", async () => {
-    expect((await team.owner.client.patch(`/organizations/${team.orgId}`, { max_rooms: 2 })).status).to.equal(200);
+  it("enforces the rooms limit on REST (402) and on first connection (4402 plan_limit_reached); rooms are created on first connection", async () => {
+    await setPlanOverride(db, team.orgId, { plan: "enterprise", monthlyActiveUsers: null, rooms: 2 });
+    await server.app.entitlements.invalidate(team.orgId);
     expect((await team.apiKey.client.post(path(), { id: "one" })).status).to.equal(201);
     // First connection creates the second room, as Liveblocks does.
     const joiner = connectProvider(server.collabUrl, "auto-created", await mint({ "*": ["room:write"] }));
@@ -115,7 +117,7 @@ describe("rooms", function () {
     const raw = await openRawSocket(server.collabUrl);
     sockets.push(raw);
     raw.send(authFrame("not-yet", await mint({ "*": ["room:write"] })));
-    expect(await closedWith(raw.closed)).to.deep.equal({ code: 4403, reason: "plan_limit_reached" });
+    expect(await closedWith(raw.closed)).to.deep.equal({ code: 4402, reason: "plan_limit_reached" });
     // An existing room still opens.
     const existing = await openRawSocket(server.collabUrl);
     sockets.push(existing);

@@ -62,7 +62,7 @@ describe("the flow a new team follows", () => {
 
     const org = await api.post("/organizations", { name: "Acme" });
     expect(org.status).to.equal(201);
-    expect(org.body.organization).to.include({ name: "Acme", role: "owner", plan_type: "free" });
+    expect(org.body.organization).to.include({ name: "Acme", role: "owner", plan_type: "self_hosted" });
     const orgId = org.body.organization.id;
 
     const key = await api.post(`/organizations/${orgId}/api-keys`, { name: "backend" });
