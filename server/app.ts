@@ -344,6 +344,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ? (await import("./domain/billing/stripe-client.ts")).createStripeClient({ secretKey: config.stripe.secretKey, apiUrl: config.stripe.apiUrl })
       : null,
   });
+  // The Stripe side changes billing_accounts; the plans side enforces what they mean.
+  billing.onAccountChanged = (orgId) => entitlements.invalidate(orgId);
+  billing.entitlementOf = async (orgId) => {
+    const entitlement = await entitlements.get(orgId);
+    return { plan: entitlement.plan && { id: entitlement.plan.id, name: entitlement.plan.name }, limits: entitlement.limits };
+  };
+  billing.usageOf = async (orgId) => {
+    const report = await usage.report(orgId);
+    return { monthlyActiveUsers: report.current.monthly_active_users, rooms: report.current.rooms };
+  };
   const usageReporter = billing.enabled && config.stripe.meterEventName ? startUsageReporter({ billing, clock }) : null;
 
   const app = express();

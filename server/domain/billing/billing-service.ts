@@ -13,7 +13,7 @@ import type { BillingAccount } from "../../../db/models/index.ts";
 import type { Clock } from "../clock.ts";
 import { AppError, BadRequestError, ConflictError, NotFoundError } from "../../errors.ts";
 import { logger } from "../../logger.ts";
-import { PLANS, isPlanId } from "./plans.ts";
+import { PLANS, isPlanId, type PlanId, type PlanLimits } from "./plans.ts";
 import { LIVE_STATUSES, summarize, type BillingSummary, type OrgUsage, type PlanPrices } from "./billing-state.ts";
 import { StripeWebhooks, type WebhookOutcome } from "./stripe-webhooks.ts";
 
@@ -48,6 +48,11 @@ export class BillingService {
   usageOf: (orgId: string) => Promise<OrgUsage | null>;
   /** Told after any change to an organisation's billing_accounts row (entitlement caches drop it). */
   onAccountChanged: (orgId: string) => Promise<void> | void = () => {};
+  /**
+   * The plan and limits in effect as the edge enforces them (the plans area's entitlements, which
+   * also know operator overrides); without it the summary works them out from the account alone.
+   */
+  entitlementOf: ((orgId: string) => Promise<{ plan: { id: PlanId; name: string } | null; limits: PlanLimits }>) | null = null;
 
   constructor(options: BillingServiceOptions) {
     this.db = options.db;
@@ -71,7 +76,10 @@ export class BillingService {
       logger.warn("Could not read an organisation's usage for its billing summary", { orgId, error: error.message });
       return null;
     });
-    return summarize(account, this.enabled, usage, this.clock());
+    const summary = summarize(account, this.enabled, usage, this.clock());
+    if (!this.entitlementOf) return summary;
+    const { plan, limits } = await this.entitlementOf(orgId);
+    return { ...summary, plan, limits: { monthly_active_users: limits.monthlyActiveUsers, rooms: limits.rooms } };
   }
 
   /** A Checkout Session for `plan`; the organisation's Stripe customer is made once and reused. */

@@ -40,7 +40,7 @@ describe("plans with billing on", function () {
     clock = createManualClock(new Date());
     prefix = `sf-test-${randomUUID()}`;
     server = await startServer(
-      { ...SERVER_ENV, SMTP_URL: mailbox.smtpUrl, STRIPE_SECRET_KEY: "sk_test_not_called", REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix },
+      { ...SERVER_ENV, SMTP_URL: mailbox.smtpUrl, STRIPE_SECRET_KEY: "sk_test_not_called", STRIPE_WEBHOOK_SECRET: "whsec_not_called", REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix },
       { clock },
     );
   });
@@ -138,7 +138,7 @@ describe("plans with billing on", function () {
 
   it("the admin CLI sets Enterprise with custom limits; the running server applies them at once; clear-override goes back to Free", async () => {
     const cli = async (...args: string[]) => {
-      const env = { ...process.env, ...testEnv({ DATABASE_URL: testDatabaseUrl(), REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix, STRIPE_SECRET_KEY: "sk_test_not_called" }) };
+      const env = { ...process.env, ...testEnv({ DATABASE_URL: testDatabaseUrl(), REDIS_URL: "redis://127.0.0.1:6379", REDIS_PREFIX: prefix, STRIPE_SECRET_KEY: "sk_test_not_called", STRIPE_WEBHOOK_SECRET: "whsec_not_called" }) };
       return run(process.execPath, [path.join(ROOT, "scripts/admin.ts"), ...args], { cwd: ROOT, env: env as NodeJS.ProcessEnv });
     };
     expect(await limits()).to.deep.equal({ plan: "free", mau: 50, rooms: 3 });

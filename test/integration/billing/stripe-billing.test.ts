@@ -67,6 +67,10 @@ describe("Stripe billing", function () {
     const free = await team.owner.client.get(billingPath());
     expect(free.body).to.include({ enabled: true, status: "none", cancel_at_period_end: false, current_period: null });
     expect(free.body.plan).to.deep.equal({ id: "free", name: "Free" });
+    // Free's limits are enforced: three rooms, the fourth is 402 until the organisation pays.
+    const rooms = `/organizations/${team.orgId}/rooms`;
+    for (const id of ["a", "b", "c"]) expect((await team.owner.client.post(rooms, { id })).status).to.equal(201);
+    expect((await team.owner.client.post(rooms, { id: "d" })).status).to.equal(402);
 
     const first = await team.owner.client.post(`${billingPath()}/checkout`, { plan: "pro" });
     expect(first.status).to.equal(200);
@@ -96,7 +100,9 @@ describe("Stripe billing", function () {
     expect(summary.status).to.equal("active");
     expect(summary.limits).to.deep.equal({ monthly_active_users: PLANS.pro.limits.monthlyActiveUsers, rooms: PLANS.pro.limits.rooms });
     expect(summary.current_period.start).to.equal(row.currentPeriodStart!.toISOString());
-    expect(summary.usage).to.equal(null);
+    expect(summary.usage).to.deep.equal({ monthly_active_users: 0, rooms: 3 });
+    // The webhook reached the edge's entitlements: Pro's 100 rooms apply at once.
+    expect((await team.owner.client.post(rooms, { id: "d" })).status).to.equal(201);
 
     // A live subscription is changed in the portal, not bought twice.
     const twice = await team.owner.client.post(`${billingPath()}/checkout`, { plan: "business" });
