@@ -138,7 +138,7 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     notifications,
     activity,
     push,
-    routes: (auth) => [commentRoutes({ comments, activity, auth }), notificationRoutes({ notifications, auth })],
+    routes: (auth) => [commentRoutes({ comments, activity, auth }), notificationRoutes({ notifications, auth, push })],
     useJoinEvents(events) {
       unsubscribeJoins?.();
       unsubscribeJoins = events.subscribe((event) => {

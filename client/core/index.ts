@@ -16,6 +16,8 @@ export { readTokenClaims, refreshDelay, permissionsFor } from "./token.ts";
 export { CommentsStore, createId, textAnchor, isWriteRefusal, THREADS, COMMENTS, REACTIONS } from "./comments.ts";
 export type { ThreadData, CommentData, Reaction, ThreadAnchor, CreateThreadInput } from "./comments.ts";
 export { Inbox, ActivityFeed, parseServerMessage } from "./notifications.ts";
+export { createTokenInbox, toHttpUrl } from "./inbox-rest.ts";
+export type { TokenInboxOptions } from "./inbox-rest.ts";
 export type { InboxNotification, ActivityItem, InboxBackend, ActivityBackend, InboxSnapshot, ServerMessage } from "./notifications.ts";
 export type { AuthEndpoint, TokenClaims } from "./token.ts";
 export { SyncForgeError } from "./types.ts";
