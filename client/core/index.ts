@@ -15,6 +15,8 @@ export type { ResolvedSelection, RemoteSelection } from "./selections.ts";
 export { readTokenClaims, refreshDelay, permissionsFor } from "./token.ts";
 export { CommentsStore, createId, textAnchor, isWriteRefusal, THREADS, COMMENTS, REACTIONS } from "./comments.ts";
 export type { ThreadData, CommentData, Reaction, ThreadAnchor, CreateThreadInput } from "./comments.ts";
+export { commentRulesFor } from "./comment-rules.ts";
+export type { CommentRules, MyAccess } from "./comment-rules.ts";
 export { Inbox, ActivityFeed, parseServerMessage } from "./notifications.ts";
 export { createTokenInbox, toHttpUrl } from "./inbox-rest.ts";
 export type { TokenInboxOptions } from "./inbox-rest.ts";

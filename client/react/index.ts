@@ -24,6 +24,7 @@ export {
   useSetTyping,
   useSelections,
   useErrorListener,
+  useMyAccess,
 } from "./hooks.ts";
 export { useThreads, useComments, useNotifications, useActivity } from "./comment-hooks.ts";
 export { useSelector, shallow } from "./use-selector.ts";
@@ -50,6 +51,7 @@ export function createRoomContext<T extends TypeConfig>() {
     useCursors: hooks.useCursors,
     useUpdateCursor: hooks.useUpdateCursor,
     useSetTyping: hooks.useSetTyping,
+    useMyAccess: hooks.useMyAccess,
     useSelections: hooks.useSelections<T>,
     useErrorListener: hooks.useErrorListener,
     useThreads: comments.useThreads<T>,
