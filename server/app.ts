@@ -56,6 +56,7 @@ import { DurableOutbound } from "./realtime/durable-outbound.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
 import { TimeoutSweep } from "./realtime/timeout-sweep.ts";
 import { presenceRoutes } from "./http/routes/presence.ts";
+import { demoRoutes } from "./http/routes/demo.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
@@ -288,6 +289,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   for (const router of comments.routes(api.auth)) api.router.use(router);
   api.router.use(presenceRoutes({ auth: api.auth, rooms, presence }));
   app.use("/api", api.router);
+  // The editor demo (DEMO=true, development only; server/http/routes/demo.ts).
+  const demo = config.demo.enabled ? await demoRoutes({ tokens }) : null;
+  if (demo) app.use(demo.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
 
@@ -347,6 +351,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis?.disconnect();
     sessionStore.close();
     await comments.close();
+    await demo?.close();
     mailer.close();
     await db.close();
   }

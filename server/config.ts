@@ -93,6 +93,8 @@ const envSchema = z.object({
   STRIPE_API_URL: z.url().optional(),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
+  /** Development only: the collaborative editor demo at /demo, with "pick a name" sign-in (docs/ui.md). */
+  DEMO: z.enum(["true", "false"]).default("false"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -145,6 +147,8 @@ export interface Config {
   /** Dashboard accounts: bcrypt cost, auth attempts per IP per minute, session lifetime. */
   auth: { bcryptRounds: number; rateLimitPerMinute: number; sessionTtlSeconds: number };
   stripe: { secretKey: string | null; webhookSecret: string | null; apiUrl: string | null };
+  /** The /demo editor (DEMO=true; refused in production: anyone may sign in to its sandbox org). */
+  demo: { enabled: boolean };
   /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
   comments: { guard: boolean };
 }
@@ -206,6 +210,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: env.STRIPE_API_URL ?? null,
     },
     comments: { guard: env.COMMENT_GUARD === "on" },
+    demo: { enabled: env.DEMO === "true" },
   };
 }
 
@@ -218,6 +223,7 @@ function productionProblems(env: Env): string[] {
   if (!env.SECRET) problems.push("SECRET: required when NODE_ENV=production");
   else if (/^(.)\1*$/su.test(env.SECRET)) problems.push("SECRET: must not be one repeated character when NODE_ENV=production");
   if (env.BCRYPT_ROUNDS < 10) problems.push("BCRYPT_ROUNDS: must be at least 10 when NODE_ENV=production");
+  if (env.DEMO === "true") problems.push("DEMO: the demo lets anyone sign in; it must be off when NODE_ENV=production");
   return problems;
 }
 

@@ -88,9 +88,8 @@ export function Composer({ onSubmit, users = [], label = "Write a comment", plac
       "aria-label": label,
       rows: 2,
       autoFocus,
-      role: "combobox",
+      // A textbox (a textarea may not be a combobox) that controls the suggestions listbox.
       "aria-autocomplete": "list",
-      "aria-expanded": open,
       "aria-controls": listId,
       "aria-activedescendant": open ? `${listId}-${active}` : undefined,
       onChange: (e: { target: HTMLTextAreaElement }) => {
