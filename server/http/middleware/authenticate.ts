@@ -26,8 +26,9 @@ import { sessionUserOf } from "../../auth/passport.ts";
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from "../../errors.ts";
 import type { OrgService, OrgView } from "../../domain/orgs/org-service.ts";
 import type { ApiKeyService } from "../../domain/api-keys/api-key-service.ts";
-import { permissionsForRoom, roomAccess } from "../../../protocol/permissions.ts";
-import { canActAs, canApiKey, canMember, type OrgAction } from "../../domain/orgs/policy.ts";
+import { permissionsForRoom, roomAccess, type RoomAccess } from "../../../protocol/permissions.ts";
+import type { TokenIssuer } from "../../auth/access-token.ts";
+import { canActAs, canApiKey, canMember, canMemberGrant, type OrgAction } from "../../domain/orgs/policy.ts";
 
 export interface AuthMiddleware {
   /** Sets res.locals.actor when credentials are present; rejects bad API keys. */
@@ -67,14 +68,20 @@ export function createAuthMiddleware(deps: AuthMiddlewareDeps): AuthMiddleware {
     // server secret by trusted code, and its organisation may not exist in this database.
     const org = await deps.orgs.find(orgId);
     if (!org && issuer) throw new NotFoundError("Organization not found", "org_not_found");
-    const issuerValid =
-      !issuer || (issuer.kind === "api_key" ? await (deps.apiKeys?.isActive(issuer.id, orgId) ?? false) : (await deps.orgs.roleOf(orgId, issuer.id)) !== null);
-    if (!issuerValid) throw new UnauthorizedError("The key or member that issued this token is no longer valid", "token_revoked");
-    if (scope === "room_comments") {
-      const access = roomAccess(permissionsForRoom(endUser.permissions, String(req.params.room_id ?? "")));
-      if (!access.canReadComments) throw new ForbiddenError("The token does not grant this room's comments", "room_not_granted");
+    // What the token grants here: the room's permissions, or nothing beyond its user for the inbox.
+    const access = roomAccess(scope === "room_comments" ? permissionsForRoom(endUser.permissions, String(req.params.room_id ?? "")) : new Set());
+    if (issuer && !(await issuerStillGrants(orgId, issuer, endUser.userId, access))) {
+      throw new UnauthorizedError("The key or member that issued this token may no longer grant it", "token_revoked");
     }
+    if (scope === "room_comments" && !access.canReadComments) throw new ForbiddenError("The token does not grant this room's comments", "room_not_granted");
     if (org) res.locals.org = org;
+  }
+
+  /** As authorize-connection.ts checks on WebSockets: the key is active, the member may still mint it. */
+  async function issuerStillGrants(orgId: string, issuer: TokenIssuer, userId: string, access: RoomAccess): Promise<boolean> {
+    if (issuer.kind === "api_key") return (await deps.apiKeys?.isActive(issuer.id, orgId)) ?? false;
+    const role = await deps.orgs.roleOf(orgId, issuer.id);
+    return role !== null && canMemberGrant(role, issuer.id, userId, access);
   }
 
   const requireActor: RequestHandler = (_req, res, next) => {

@@ -138,6 +138,19 @@ describe("the inbox with an end user's access token", () => {
     expect(refused.body.error.code).to.equal("token_revoked");
   });
 
+  it("stops a member-issued token once its issuer may no longer grant it (an Admin demoted)", async () => {
+    const minted = await team.admin.client.post(`/organizations/${team.orgId}/access-tokens`, { userId: "zed", permissions: { [ROOM]: ["comments:read"] } });
+    expect(minted.status, JSON.stringify(minted.body)).to.equal(201);
+    const zed = asUser(minted.body.token);
+    expect((await zed.get(`${inbox("zed")}/inbox-notifications/unread-count`)).status).to.equal(200);
+    expect((await zed.get(`/organizations/${team.orgId}/rooms/${ROOM}/threads`)).status).to.equal(200);
+    const demoted = await team.owner.client.patch(`/organizations/${team.orgId}/members/${team.admin.user.id}`, { role: "member" });
+    expect(demoted.status, JSON.stringify(demoted.body)).to.equal(200);
+    expect((await zed.get(`${inbox("zed")}/inbox-notifications/unread-count`)).body.error.code).to.equal("token_revoked");
+    expect((await zed.get(`/organizations/${team.orgId}/rooms/${ROOM}/threads`)).status).to.equal(401);
+    await team.owner.client.patch(`/organizations/${team.orgId}/members/${team.admin.user.id}`, { role: "admin" });
+  });
+
   /** Open the event stream and collect the data lines it sends. */
   async function openStream(token: string, userId: string): Promise<{ messages: Array<{ type: string; notification: { userId: string; kind: string } }>; status: number }> {
     const controller = new AbortController();
