@@ -35,8 +35,11 @@ export interface InboxSnapshot {
 export class Inbox implements Observable<InboxSnapshot> {
   private readonly backend: InboxBackend;
   private readonly events = makeEventSource<InboxSnapshot>();
+  private readonly arrivals = makeEventSource<InboxNotification>();
   private readonly byId = new Map<string, InboxNotification>();
   private snapshot: InboxSnapshot = { notifications: [], unreadCount: 0 };
+  /** Each notification pushed live (not history), once: what toasts show. */
+  readonly live: Observable<InboxNotification> = this.arrivals.observable;
   private watchers = 0;
   private stopStream: (() => void) | null = null;
   readonly subscribe = this.events.subscribe;
@@ -84,6 +87,7 @@ export class Inbox implements Observable<InboxSnapshot> {
     if (this.byId.has(notification.id)) return;
     this.byId.set(notification.id, notification);
     this.publish();
+    this.arrivals.notify(notification);
   }
 
   /** Optimistic: read at once here, then confirmed by the backend (rolled back if it fails). */
@@ -120,6 +124,7 @@ export class Inbox implements Observable<InboxSnapshot> {
     this.stopStream = null;
     this.watchers = 0;
     this.events.clear();
+    this.arrivals.clear();
   }
 
   private publish(): void {

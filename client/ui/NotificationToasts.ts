@@ -1,5 +1,5 @@
 /**
- * Toasts for notifications that arrive while the page is open (not the history): each shows for
+ * Toasts for notifications pushed while the page is open (`inbox.live`, not the history): each shows for
  * `durationMs` (default 6 s) or until dismissed, in a polite live region, newest last.
  */
 import { createElement as h, useEffect, useRef, useState, type ReactElement } from "react";
@@ -33,26 +33,19 @@ export function NotificationToastsView({ toasts, onDismiss, nameOf, onSelect }: 
 export function NotificationToasts({ durationMs = 6000, nameOf, onSelect }: { durationMs?: number; nameOf?: (userId: string) => string; onSelect?: (n: InboxNotification) => void }): ReactElement {
   const client = useClient();
   const [toasts, setToasts] = useState<InboxNotification[]>([]);
-  const seen = useRef<Set<string> | null>(null);
   const timers = useRef(new Set<ReturnType<typeof setTimeout>>());
 
   useEffect(() => {
-    // What is in the inbox on mount (and history loaded later, older than mount) is not news.
-    const mountedAt = new Date().toISOString();
-    seen.current = new Set(client.inbox.get().notifications.map((n) => n.id));
     const stop = client.inbox.start();
-    const off = client.inbox.subscribe(({ notifications }) => {
-      const fresh = notifications.filter((n) => !seen.current!.has(n.id) && !n.readAt && n.createdAt >= mountedAt);
-      for (const n of notifications) seen.current!.add(n.id);
-      if (fresh.length === 0) return;
-      setToasts((current) => [...current, ...fresh.reverse()]);
-      for (const n of fresh) {
-        const timer = setTimeout(() => {
-          timers.current.delete(timer);
-          setToasts((current) => current.filter((t) => t.id !== n.id));
-        }, durationMs);
-        timers.current.add(timer);
-      }
+    // Live arrivals only: history loaded from the server is not news.
+    const off = client.inbox.live.subscribe((n) => {
+      if (n.readAt) return;
+      setToasts((current) => [...current, n]);
+      const timer = setTimeout(() => {
+        timers.current.delete(timer);
+        setToasts((current) => current.filter((t) => t.id !== n.id));
+      }, durationMs);
+      timers.current.add(timer);
     });
     return () => {
       off();

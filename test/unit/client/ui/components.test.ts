@@ -6,13 +6,15 @@
 import { expect } from "chai";
 import { createElement as h } from "react";
 import { installDom, type Dom } from "../../../helpers/dom.ts";
-import { commentRulesFor, type ThreadData, type InboxNotification } from "../../../../client/core/index.ts";
+import { commentRulesFor, createClient, type ThreadData, type InboxNotification } from "../../../../client/core/index.ts";
+import { SyncForgeProvider } from "../../../../client/react/index.ts";
 import {
   AvatarStackView,
   Composer,
   CursorView,
   InboxNotificationsView,
   NotificationToastsView,
+  NotificationToasts,
   ThreadView,
   TypingIndicatorView,
   mentionQueryAt,
@@ -234,6 +236,25 @@ describe("UI components (jsdom)", () => {
       dom.rtl.fireEvent.click(getByRole("button", { name: "Mark all as read" }));
       dom.rtl.fireEvent.click(link);
       expect(calls).to.deep.equal(["read in_2", "all", "read in_2"]);
+    });
+
+    it("NotificationToasts shows what is pushed live, not the history it loads, and hides it after its time", async () => {
+      let push: (n: InboxNotification) => void = () => {};
+      const client = createClient({
+        url: "http://127.0.0.1:9",
+        token: "unused",
+        inbox: { list: async () => ({ data: [note("in_old", "mention", null)] }), stream: (cb) => ((push = cb), () => {}) },
+      });
+      try {
+        const { container } = dom.rtl.render(h(SyncForgeProvider, { client }, h(NotificationToasts, { durationMs: 200 })));
+        await dom.rtl.waitFor(() => expect(client.inbox.get().notifications).to.have.length(1));
+        expect(container.querySelectorAll(".sf-toast")).to.have.length(0);
+        dom.rtl.act(() => push(note("in_new", "reply", null)));
+        expect([...container.querySelectorAll(".sf-toast")].map((t) => t.getAttribute("data-notification-id"))).to.deep.equal(["in_new"]);
+        await dom.rtl.waitFor(() => expect(container.querySelectorAll(".sf-toast")).to.have.length(0), { timeout: 2000 });
+      } finally {
+        client.destroy();
+      }
     });
 
     it("an empty inbox says so; toasts announce and dismiss", () => {
