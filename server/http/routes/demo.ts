@@ -36,7 +36,7 @@ export function demoUserId(name: string): string {
 export async function demoRoutes({ tokens }: { tokens: AccessTokens }): Promise<{ router: Router; close(): Promise<void> }> {
   const outDir = await mkdtemp(path.join(tmpdir(), "syncforge-demo-"));
   const { build } = await import("vite");
-  await build({ root: ROOT, base: "/demo/", logLevel: "warn", configFile: false, build: { outDir, emptyOutDir: true } });
+  await build({ root: ROOT, base: "/demo/", logLevel: "warn", configFile: false, build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 4096 } });
   const router = Router();
   router.post("/demo/token", async (req, res) => {
     const input = parseInput(signInSchema, req.body);
