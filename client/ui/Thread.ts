@@ -110,7 +110,7 @@ export function ThreadView({ thread, me, rules, actions, resolveUser = (id) => t
       "div",
       { className: "sf-thread-header" },
       thread.anchor && onSelect
-        ? h("button", { type: "button", className: "sf-button sf-button-ghost sf-thread-anchor", onClick: () => onSelect(thread), "aria-label": "Show in the document" }, "↪ Show in document")
+        ? h("button", { type: "button", className: "sf-button sf-button-ghost sf-thread-anchor", onClick: () => onSelect(thread) }, h("span", { "aria-hidden": true }, "↪ "), "Show in document")
         : null,
       thread.resolved && h("span", { className: "sf-badge" }, "Resolved"),
       rules.canResolveThread(thread) &&

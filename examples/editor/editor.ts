@@ -98,6 +98,6 @@ export function anchorRange(editor: Editor, anchor: ThreadAnchor | null): { from
 export function showAnchor(editor: Editor, thread: ThreadData): void {
   const range = anchorRange(editor, thread.anchor);
   if (!range) return;
-  editor.chain().setTextSelection(range).scrollIntoView().run();
+  editor.chain().focus().setTextSelection(range).scrollIntoView().run();
   (editor.view.domAtPos(range.from).node as HTMLElement | null)?.parentElement?.scrollIntoView({ block: "center" });
 }

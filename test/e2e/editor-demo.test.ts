@@ -121,6 +121,10 @@ describe("the editor demo in Chromium, two people in one document", function () 
     await bob.getByRole("dialog", { name: "Pick an emoji" }).getByRole("button", { name: "party" }).click();
     await alice.locator(".sf-thread").getByRole("button", { name: "🎉 1: Bob" }).waitFor();
 
+    // The anchored thread leads Bob to its text: selected in his editor.
+    await bobThread.getByRole("button", { name: "Show in document" }).click();
+    expect(await bob.evaluate(() => window.getSelection()?.toString() ?? "")).to.include("Hello from Alice.");
+
     // Alice resolves; Bob's panel moves the thread behind "Show resolved".
     await alice.locator(".sf-thread").getByRole("button", { name: "Resolve" }).click();
     await bob.getByRole("button", { name: "Show resolved (1)" }).waitFor();
@@ -150,6 +154,15 @@ describe("the editor demo in Chromium, two people in one document", function () 
 
   it("axe-core finds no serious or critical accessibility violation, in light and dark", async () => {
     const page = await signIn("Dana", "editor", true);
+    // Something in every part of the page: an open thread with a reaction and the emoji picker open.
+    await page.locator(".ProseMirror").press("ControlOrMeta+a");
+    await page.getByRole("textbox", { name: "New comment" }).fill("A note for later");
+    await page.getByRole("button", { name: "Comment" }).click();
+    const thread = page.locator(".sf-thread", { hasText: "A note for later" });
+    await thread.getByRole("button", { name: "Add reaction" }).click();
+    await page.getByRole("button", { name: "rocket" }).click();
+    await thread.getByRole("button", { name: /^🚀 1/ }).waitFor();
+    await thread.getByRole("button", { name: "Add reaction" }).click();
     const axe = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
     await page.addScriptTag({ content: axe });
     for (const theme of ["light", "dark"]) {
