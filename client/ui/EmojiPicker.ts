@@ -1,6 +1,7 @@
 /**
  * A small emoji picker for reactions: a button that opens a grid of named emoji buttons (arrow keys
- * move between them, Escape closes and gives focus back), as Liveblocks' reaction picker does.
+ * move between them, Escape closes and gives focus back; a click elsewhere closes it), as
+ * Liveblocks' reaction picker does.
  */
 import { createElement as h, useEffect, useRef, useState, type ReactElement } from "react";
 
@@ -15,8 +16,24 @@ export function EmojiPicker({ onPick, label = "Add reaction", emojis = DEFAULT_E
   const trigger = useRef<HTMLButtonElement>(null);
   const grid = useRef<HTMLDivElement>(null);
 
+  const root = useRef<HTMLDivElement>(null);
+
   useEffect(() => {
-    if (open) (grid.current?.querySelector("button") as HTMLButtonElement | null)?.focus();
+    if (!open) return;
+    (grid.current?.querySelector("button") as HTMLButtonElement | null)?.focus();
+    // A click elsewhere or Escape anywhere closes it, as a popover does.
+    const onPointer = (e: Event) => {
+      if (!root.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") setOpen(false);
+    };
+    document.addEventListener("pointerdown", onPointer);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("pointerdown", onPointer);
+      document.removeEventListener("keydown", onKey);
+    };
   }, [open]);
 
   function close(): void {
@@ -26,7 +43,7 @@ export function EmojiPicker({ onPick, label = "Add reaction", emojis = DEFAULT_E
 
   return h(
     "div",
-    { className: "sf-emoji-picker" },
+    { className: "sf-emoji-picker", ref: root },
     h("button", { ref: trigger, type: "button", className: "sf-button sf-button-icon", "aria-label": label, "aria-expanded": open, "aria-haspopup": "dialog", onClick: () => setOpen(!open) }, "☺︎+"),
     open &&
       h(

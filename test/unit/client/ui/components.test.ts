@@ -200,6 +200,16 @@ describe("UI components (jsdom)", () => {
       expect((getByRole("button", { name: "👍 1: bob" }) as HTMLButtonElement).disabled).to.equal(true);
     });
 
+    it("the emoji picker closes on a click elsewhere", () => {
+      const { actions } = recorder();
+      const rules = commentRulesFor({ userId: "bob", canWrite: false, canWriteComments: true });
+      const { getAllByRole, queryByRole } = dom.rtl.render(h(ThreadView, { thread: thread(), me: "bob", rules, actions }));
+      dom.rtl.fireEvent.click(getAllByRole("button", { name: "Add reaction" })[0]!);
+      expect(queryByRole("dialog", { name: "Pick an emoji" })).to.not.equal(null);
+      dom.rtl.fireEvent.pointerDown(dom.window.document.body);
+      expect(queryByRole("dialog", { name: "Pick an emoji" })).to.equal(null);
+    });
+
     it("a room writer reopens someone else's thread; a commenter who did not start it cannot", () => {
       const { actions } = recorder();
       const writer = dom.rtl.render(h(ThreadView, { thread: thread({ resolved: true }), me: "erin", rules: commentRulesFor({ userId: "erin", canWrite: true, canWriteComments: true }), actions }));
