@@ -44,7 +44,8 @@ describe("React hooks against the real server (jsdom)", () => {
     dom = await installDom({ act: false });
     rtl = dom.rtl;
     server = await startServer();
-    backend = await startAuthBackend();
+    // An organisation of its own: the inbox loads its history, which other files' mentions would fill.
+    backend = await startAuthBackend({ orgId: `org-hooks-${randomUUID().slice(0, 8)}` });
   });
   afterEach(() => {
     rtl.cleanup();

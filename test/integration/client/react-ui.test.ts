@@ -25,8 +25,10 @@ describe("UI components against the real server (jsdom)", () => {
     // Updates arrive from the network, outside act(); waitFor polls the DOM for them.
     dom = await installDom({ act: false });
     server = await startServer();
-    writers = await startAuthBackend();
-    readers = await startAuthBackend({ permissions: { "*": ["room:read", "comments:read"] } });
+    // An organisation of its own: inboxes load their history, which other files' mentions would fill.
+    const orgId = `org-ui-${randomUUID().slice(0, 8)}`;
+    writers = await startAuthBackend({ orgId });
+    readers = await startAuthBackend({ orgId, permissions: { "*": ["room:read", "comments:read"] } });
   });
   afterEach(() => {
     dom.rtl.cleanup();
