@@ -60,6 +60,7 @@ import { DurableOutbound } from "./realtime/durable-outbound.ts";
 import { YwsSocket, YWS_PATH_PREFIX } from "./realtime/yws-socket.ts";
 import { TimeoutSweep } from "./realtime/timeout-sweep.ts";
 import { presenceRoutes } from "./http/routes/presence.ts";
+import { demoRoutes } from "./http/routes/demo.ts";
 import { createPresenceService, type PresenceService } from "./domain/presence/index.ts";
 import { Presence } from "../extensions/presence.ts";
 import { CloseCodes } from "../protocol/close-codes.ts";
@@ -403,6 +404,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   app.use("/api", api.router);
   // The dashboard (issue 20): the web app at `/`; its client-side routes fall back to index.html.
   app.use(dashboardRoutes({ dir: DASHBOARD_DIST }));
+  // The editor demo (DEMO=true, development only; server/http/routes/demo.ts).
+  const demo = config.demo.enabled ? await demoRoutes({ tokens }) : null;
+  if (demo) app.use(demo.router);
   app.use(notFoundHandler);
   app.use(errorHandler);
 
@@ -467,6 +471,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await comments.close();
     await webhooks.close(config.shutdownTimeoutMs);
     await usageMeter.close();
+    await demo?.close();
     mailer.close();
     await db.close();
   }

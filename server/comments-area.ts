@@ -164,7 +164,7 @@ export async function createCommentsArea(options: CommentsAreaOptions): Promise<
     push,
     routes: (auth) => [
       commentRoutes({ comments, activity, auth, features: options.entitlements }),
-      notificationRoutes({ notifications, auth, features: options.entitlements }),
+      notificationRoutes({ notifications, auth, push, features: options.entitlements }),
     ],
     useJoinEvents(events) {
       unsubscribeJoins?.();

@@ -118,6 +118,8 @@ const envSchema = z.object({
   USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(3600 * 1000).default(15_000),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),
+  /** Development only: the collaborative editor demo at /demo, with "pick a name" sign-in (docs/ui.md). */
+  DEMO: z.enum(["true", "false"]).default("false"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -189,6 +191,8 @@ export interface Config {
   };
   /** How often each process writes its usage counts (docs/billing.md "What is metered"). */
   usage: { flushMs: number };
+  /** The /demo editor (DEMO=true; refused in production: anyone may sign in to its sandbox org). */
+  demo: { enabled: boolean };
   /** guard false only for benchmarks: comment writes are then not authorised (unsafe). */
   comments: { guard: boolean };
   /** Outbound webhooks: delivery timeout, retry delays, disabling, ydocUpdated window, SSRF guard. */
@@ -282,6 +286,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       concurrencyPerEndpoint: env.WEBHOOK_CONCURRENCY_PER_ENDPOINT,
     },
     usage: { flushMs: env.USAGE_FLUSH_MS },
+    demo: { enabled: env.DEMO === "true" },
   };
 }
 
@@ -294,6 +299,7 @@ function productionProblems(env: Env): string[] {
   if (!env.SECRET) problems.push("SECRET: required when NODE_ENV=production");
   else if (/^(.)\1*$/su.test(env.SECRET)) problems.push("SECRET: must not be one repeated character when NODE_ENV=production");
   if (env.BCRYPT_ROUNDS < 10) problems.push("BCRYPT_ROUNDS: must be at least 10 when NODE_ENV=production");
+  if (env.DEMO === "true") problems.push("DEMO: the demo lets anyone sign in; it must be off when NODE_ENV=production");
   return problems;
 }
 

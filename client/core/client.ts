@@ -12,6 +12,7 @@ import { clampThrottle } from "./throttle.ts";
 import { fetchToken, TokenSource, type AuthEndpoint } from "./token.ts";
 import { SyncForgeError, type DefaultTypes, type TypeConfig } from "./types.ts";
 import { Inbox, type ActivityBackend, type InboxBackend } from "./notifications.ts";
+import { createTokenInbox, toHttpUrl } from "./inbox-rest.ts";
 
 export interface ReconnectOptions {
   /** First delay between attempts (ms). */
@@ -42,7 +43,10 @@ export interface ClientOptions {
   tokenRefreshRatio?: number;
   /** Smooth remote cursors between updates (default true). */
   interpolateCursors?: boolean;
-  /** The app backend's inbox calls (history, mark read); live notifications need none. */
+  /**
+   * The app backend's inbox calls instead of the default: the SDK reads and marks the inbox and
+   * streams it live with the user's own access token (the auth endpoint called with no room).
+   */
   inbox?: InboxBackend;
   /** The app backend's activity history call; live activity needs none. */
   activity?: ActivityBackend;
@@ -94,7 +98,15 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
   const attached = new Set<Room<T>>();
   let socket: HocuspocusProviderWebsocket | null = null;
   let destroyed = false;
-  const inbox = new Inbox(options.inbox);
+  const inboxTokens = new TokenSource({
+    fixed: options.token,
+    fetch: () => fetchToken(options.authEndpoint!, undefined, options.fetch),
+    refreshRatio: options.tokenRefreshRatio,
+  });
+  const inbox = new Inbox(
+    options.inbox ??
+      createTokenInbox({ httpUrl: toHttpUrl(url), getToken: () => inboxTokens.get(), invalidateToken: () => inboxTokens.invalidate(), fetch: options.fetch }),
+  );
 
   function getSocket(): HocuspocusProviderWebsocket {
     socket ??= new HocuspocusProviderWebsocket({
@@ -164,6 +176,7 @@ export function createClient<T extends TypeConfig = DefaultTypes>(options: Clien
       socket = null;
       errors.clear();
       inbox.clear();
+      inboxTokens.destroy();
     },
     events: { error: errors.observable },
     inbox,

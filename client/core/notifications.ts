@@ -3,9 +3,10 @@
  * Hocuspocus stateless messages `sf:notification` (to every socket of the user, whatever room it
  * has open) and `sf:activity` / `sf:activity_updated` (to every connection of the room).
  *
- * The REST inbox and feed need an API key or a member session, which a browser must not hold, so
- * loading history and marking read go through the app's backend: pass `inbox` / `activity`
- * callbacks to createClient. Without them the SDK keeps what arrived live.
+ * The inbox: by default the SDK reads and marks it with the user's own access token and keeps a
+ * live stream open while someone watches it (`start()`; inbox-rest.ts), so notifications arrive
+ * with no room open. An app may instead pass its backend's `inbox` callbacks to createClient.
+ * The activity feed's history needs the app's backend (`activity`); live activity needs nothing.
  */
 import { makeEventSource, type Observable } from "./event-source.ts";
 import { parseServerMessage, type ActivityItem, type InboxNotification } from "../../protocol/notifications.ts";
@@ -17,6 +18,8 @@ export interface InboxBackend {
   list?: () => Promise<{ data: InboxNotification[] }>;
   markRead?: (id: string) => Promise<void>;
   markAllRead?: () => Promise<void>;
+  /** Live notifications outside rooms, while started; returns the stop function. */
+  stream?: (onNotification: (notification: InboxNotification) => void) => () => void;
 }
 
 export interface ActivityBackend {
@@ -32,8 +35,13 @@ export interface InboxSnapshot {
 export class Inbox implements Observable<InboxSnapshot> {
   private readonly backend: InboxBackend;
   private readonly events = makeEventSource<InboxSnapshot>();
+  private readonly arrivals = makeEventSource<InboxNotification>();
   private readonly byId = new Map<string, InboxNotification>();
   private snapshot: InboxSnapshot = { notifications: [], unreadCount: 0 };
+  /** Each notification pushed live (not history), once: what toasts show. */
+  readonly live: Observable<InboxNotification> = this.arrivals.observable;
+  private watchers = 0;
+  private stopStream: (() => void) | null = null;
   readonly subscribe = this.events.subscribe;
   readonly waitUntil = this.events.waitUntil;
 
@@ -53,11 +61,33 @@ export class Inbox implements Observable<InboxSnapshot> {
     this.publish();
   }
 
+  /**
+   * Load history and keep the live stream open until the returned function is called (counted:
+   * the stream closes when the last watcher stops). Load failures are left to `load()`'s caller.
+   */
+  start(): () => void {
+    this.watchers++;
+    if (this.watchers === 1) {
+      this.load().catch(() => undefined);
+      this.stopStream = this.backend.stream?.((n) => this.receive(n)) ?? null;
+    }
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      if (--this.watchers === 0) {
+        this.stopStream?.();
+        this.stopStream = null;
+      }
+    };
+  }
+
   /** @internal a pushed notification (de-duplicated by id: one per socket, and after a load). */
   receive(notification: InboxNotification): void {
     if (this.byId.has(notification.id)) return;
     this.byId.set(notification.id, notification);
     this.publish();
+    this.arrivals.notify(notification);
   }
 
   /** Optimistic: read at once here, then confirmed by the backend (rolled back if it fails). */
@@ -90,7 +120,11 @@ export class Inbox implements Observable<InboxSnapshot> {
   }
 
   clear(): void {
+    this.stopStream?.();
+    this.stopStream = null;
+    this.watchers = 0;
     this.events.clear();
+    this.arrivals.clear();
   }
 
   private publish(): void {

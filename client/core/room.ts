@@ -286,6 +286,14 @@ export class Room<T extends TypeConfig = TypeConfig> {
     this.init.onError(error);
   }
 
+  /**
+   * Who I am and what my token lets me change here (null before the token is known), so a UI shows
+   * only the controls the server would accept (comment-rules.ts).
+   */
+  getMyAccess(): { userId: string; canWrite: boolean; canWriteComments: boolean } | null {
+    return this.me();
+  }
+
   /** Who I am and whether I may change the document, from the token (the server checks again). */
   private me(): { userId: string; canWrite: boolean; canWriteComments: boolean } | null {
     const claims = this.tokens.claims;

@@ -49,10 +49,15 @@ export function refreshDelay(claims: Pick<TokenClaims, "issuedAt" | "expiresAt">
   return Math.max(0, Math.min(lifetime * ratio, remaining * ratio));
 }
 
-export type AuthEndpoint = string | ((roomId: string) => Promise<string | { token: string }>);
+/**
+ * The app's token endpoint. Called with a room id for a room, and with none for the user's inbox
+ * (as Liveblocks does): then any token of the user will do, since the inbox reads only its claims'
+ * user and organisation.
+ */
+export type AuthEndpoint = string | ((roomId?: string) => Promise<string | { token: string }>);
 
-/** POST { room } to the app's endpoint; it answers { token } (its backend minted it for this user). */
-export async function fetchToken(endpoint: AuthEndpoint, roomId: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<string> {
+/** POST { room } to the app's endpoint ({} for the inbox); it answers { token } (its backend minted it for this user). */
+export async function fetchToken(endpoint: AuthEndpoint, roomId: string | undefined, fetchImpl: typeof fetch = globalThis.fetch): Promise<string> {
   if (typeof endpoint === "function") {
     const result = await endpoint(roomId);
     return typeof result === "string" ? result : result.token;

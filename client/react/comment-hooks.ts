@@ -75,7 +75,7 @@ export function useComments<T extends TypeConfig = TypeConfig>(threadId: string)
 
 const EMPTY: readonly CommentData[] = Object.freeze([]);
 
-/** The signed-in user's inbox: notifications (newest first), unread count, mark read. */
+/** The signed-in user's inbox: notifications (newest first), unread count, mark read; live while mounted, with or without a room open. */
 export function useNotifications(): InboxSnapshot & { markRead(id: string): Promise<void>; markAllRead(): Promise<void> } {
   const client = useContext(ClientContext);
   if (!client) throw new Error(missingProvider("useNotifications", "SyncForgeProvider"));
@@ -83,9 +83,7 @@ export function useNotifications(): InboxSnapshot & { markRead(id: string): Prom
   const subscribe = useCallback((cb: () => void) => inbox.subscribe(cb), [inbox]);
   const get = useCallback(() => inbox.get(), [inbox]);
   const snapshot = useSyncExternalStore(subscribe, get, get);
-  useEffect(() => {
-    inbox.load().catch(() => undefined);
-  }, [inbox]);
+  useEffect(() => inbox.start(), [inbox]);
   return useMemo(
     () => ({ ...snapshot, markRead: (id: string) => inbox.markRead(id), markAllRead: () => inbox.markAllRead() }),
     [snapshot, inbox],

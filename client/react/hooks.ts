@@ -6,9 +6,9 @@
  */
 import { useCallback, useContext, useEffect, useRef, useSyncExternalStore } from "react";
 import type * as Y from "yjs";
-import type { Client, CustomEvent, Json, RenderedCursor, RemoteSelection, Room, Status, SyncForgeError, TypeConfig, User, Point } from "../core/index.ts";
+import type { Client, CustomEvent, Json, MyAccess, RenderedCursor, RemoteSelection, Room, Status, SyncForgeError, TypeConfig, User, Point } from "../core/index.ts";
 import { ClientContext, RoomContext, missingProvider } from "./providers.ts";
-import { useSelector, type EqualityFn } from "./use-selector.ts";
+import { shallow, useSelector, type EqualityFn } from "./use-selector.ts";
 
 export type UserOf<T extends TypeConfig> = User<T>;
 
@@ -89,6 +89,27 @@ export function useCursors(): readonly RenderedCursor[] {
 export function useUpdateCursor(): (point: Point | null) => void {
   const room = useRoomFor("useUpdateCursor");
   return useCallback((point: Point | null) => room.updateCursor(point), [room]);
+}
+
+/**
+ * What my token lets me do in the room (null until it is known), for showing only the controls the
+ * server would accept: `commentRulesFor(useMyAccess())`.
+ */
+export function useMyAccess(): MyAccess | null {
+  const room = useRoomFor("useMyAccess");
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      const offStatus = room.events.status.subscribe(cb);
+      const offSelf = room.events.self.subscribe(cb);
+      return () => {
+        offStatus();
+        offSelf();
+      };
+    },
+    [room],
+  );
+  const get = useCallback(() => room.getMyAccess(), [room]);
+  return useSelector(subscribe, get, identity, shallow);
 }
 
 /** Typing indicator setter; it clears itself after a few quiet seconds. */

@@ -26,6 +26,7 @@ export {
   useErrorListener,
   useBroadcastEvent,
   useEventListener,
+  useMyAccess,
 } from "./hooks.ts";
 export { useThreads, useComments, useNotifications, useActivity } from "./comment-hooks.ts";
 export { useSelector, shallow } from "./use-selector.ts";
@@ -52,6 +53,7 @@ export function createRoomContext<T extends TypeConfig>() {
     useCursors: hooks.useCursors,
     useUpdateCursor: hooks.useUpdateCursor,
     useSetTyping: hooks.useSetTyping,
+    useMyAccess: hooks.useMyAccess,
     useSelections: hooks.useSelections<T>,
     useErrorListener: hooks.useErrorListener,
     useBroadcastEvent: hooks.useBroadcastEvent,

@@ -3,7 +3,7 @@
  * member (session cookie) or an organisation's API key (`Authorization: Bearer sk_...`) on the
  * REST API, an end user holding an access token (access-token.ts) on WebSockets.
  */
-import type { TokenIssuer, UserInfo } from "./access-token.ts";
+import type { RoomPermissions, TokenIssuer, UserInfo } from "./access-token.ts";
 import type { RoomAccess, RoomPermission } from "../../protocol/permissions.ts";
 import type { OrgRole } from "../domain/orgs/policy.ts";
 
@@ -42,7 +42,22 @@ export interface EndUserActor {
   issuer?: TokenIssuer;
 }
 
-export type Actor = UserActor | ApiKeyActor | EndUserActor;
+/**
+ * An end user calling the REST API from the browser with their access token (`Authorization:
+ * Bearer <JWT>`): only their own inbox and notification settings, and the threads of the rooms the
+ * token grants comments:read in (requireOrgAccess's `endUser` option). Never an ApiActor.
+ */
+export interface TokenHolderActor {
+  kind: "token_holder";
+  userId: string;
+  orgId: string;
+  permissions: RoomPermissions;
+  /** When the token expires (ms): a live stream ends then. */
+  expiresAt: number;
+  issuer?: TokenIssuer;
+}
+
+export type Actor = UserActor | ApiKeyActor | EndUserActor | TokenHolderActor;
 
 /** Who may call the REST API: end users reach rooms over WebSockets only. */
 export type ApiActor = UserActor | ApiKeyActor;

@@ -3,7 +3,8 @@
  *
  * REST (server/http/middleware/authenticate.ts): `Authorization: Bearer sk_...` is an API key, and
  * a bad one is a 401, never a silent fallback to the session; without the header, the member the
- * session cookie names (passport.ts restored it) or nobody.
+ * session cookie names (passport.ts restored it) or nobody. A bearer shaped like a JWT is an end
+ * user's access token instead (a TokenHolderActor: their own inbox and granted rooms' threads only).
  *
  * WebSocket (extensions/authenticate.ts): the access token a connection presents for a document.
  * Its signature and expiry are checked, then its organisation and room permissions against the
@@ -17,7 +18,7 @@ import { isAppError, UnauthorizedError } from "../errors.ts";
 import type { ApiKeyService } from "../domain/api-keys/api-key-service.ts";
 import { type AccessTokens, type VerifiedAccessToken } from "./access-token.ts";
 import { permissionsForRoom, roomAccess, type RoomPermission } from "../../protocol/permissions.ts";
-import type { ApiActor, EndUserActor } from "./actor.ts";
+import type { ApiActor, EndUserActor, TokenHolderActor } from "./actor.ts";
 import type { SessionUser } from "./passport.ts";
 import { refusal, type Refusal } from "./refusal.ts";
 
@@ -30,8 +31,11 @@ export interface HttpCredentials {
 }
 
 export interface ActorResolver {
-  /** The REST caller, or null when the request carries no credentials; throws 401 invalid_api_key. */
-  fromHttp(credentials: HttpCredentials): Promise<ApiActor | null>;
+  /**
+   * The REST caller, or null when the request carries no credentials; throws 401 invalid_api_key
+   * (or invalid_token / token_expired for a bearer that is an access token).
+   */
+  fromHttp(credentials: HttpCredentials): Promise<ApiActor | TokenHolderActor | null>;
   /** The end user an access token admits to a document; throws a Refusal (refusal.ts). */
   fromAccessToken(token: string | undefined, documentName: string): Promise<EndUserActor>;
   /** The same end user, as a refreshed token on a live connection now describes them; throws a Refusal. */
@@ -52,10 +56,20 @@ export function createActorResolver(options: ActorResolverOptions): ActorResolve
     }
   }
 
+  async function verifyHttp(token: string): Promise<VerifiedAccessToken> {
+    try {
+      return await options.tokens.verify(token);
+    } catch (error) {
+      throw new UnauthorizedError("The access token is invalid or expired", isAppError(error) ? error.code : "invalid_token");
+    }
+  }
+
   return {
     async fromHttp({ authorization, sessionUser }) {
       if (authorization !== undefined) {
         const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+        // An end user's access token (a JWT: three base64url parts; API keys are sk_…).
+        if (match && JWT_SHAPE.test(match[1]!)) return toTokenHolder(await verifyHttp(match[1]!));
         const key = match ? await options.apiKeys.authenticate(match[1]!) : null;
         if (!key) throw new UnauthorizedError("The API key is invalid, revoked or expired", "invalid_api_key");
         return { kind: "api_key", apiKeyId: key.id, orgId: key.orgId };
@@ -78,6 +92,19 @@ export function createActorResolver(options: ActorResolverOptions): ActorResolve
       }
       return toEndUser(verified, current.roomId);
     },
+  };
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+function toTokenHolder(verified: VerifiedAccessToken): TokenHolderActor {
+  return {
+    kind: "token_holder",
+    userId: verified.userId,
+    orgId: verified.orgId,
+    permissions: verified.permissions,
+    expiresAt: verified.expiresAt.getTime(),
+    issuer: verified.issuer,
   };
 }
 

@@ -72,7 +72,7 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
 
 export function createApiRouter(options: ApiRouterOptions): { router: Router; auth: AuthMiddleware } {
   const { accounts, orgs, apiKeys, rooms, passport } = options;
-  const auth = createAuthMiddleware({ actors: options.actors, orgs });
+  const auth = createAuthMiddleware({ actors: options.actors, orgs, apiKeys });
   const router = Router();
   const corsHandler = createCors(options.allowedOrigins);
   if (corsHandler) router.use(corsHandler);

@@ -8,6 +8,9 @@
  * A user is reached on every socket that has any room of that organisation open, once per socket
  * (a socket carrying several rooms gets one copy). Room messages skip connections whose token reads
  * presence only (room:presence:write alone): activity quotes comments.
+ *
+ * Listeners (`listenToUser`) receive a user's messages in this process whether or not that user has
+ * a room open: the inbox's event stream (routes/notifications.ts) for a browser with no room open.
  */
 import { OutgoingMessage, type Hocuspocus } from "@hocuspocus/server";
 import { Redis as IORedis } from "ioredis";
@@ -28,10 +31,17 @@ export interface PushOptions {
   redis: { client: IORedis; url: string; prefix: string } | null;
 }
 
+/** A user's push messages outside WebSockets; `end` is called when the push closes (shutdown). */
+export interface UserListener {
+  message(payload: string): void;
+  end(): void;
+}
+
 export class RealtimePush {
   private readonly options: PushOptions;
   private readonly channel: string;
   private subscriber: IORedis | null = null;
+  private readonly listeners = new Map<string, Set<UserListener>>();
 
   constructor(options: PushOptions) {
     this.options = options;
@@ -61,7 +71,22 @@ export class RealtimePush {
     this.send({ to: "room", orgId, id: roomId, message });
   }
 
+  /** Receive what is pushed to one user of one organisation; returns the unsubscribe function. */
+  listenToUser(orgId: string, userId: string, listener: UserListener): () => void {
+    const key = JSON.stringify([orgId, userId]);
+    let set = this.listeners.get(key);
+    if (!set) this.listeners.set(key, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(key) === set) this.listeners.delete(key);
+    };
+  }
+
   async close(): Promise<void> {
+    const listening = [...this.listeners.values()].flatMap((set) => [...set]);
+    this.listeners.clear();
+    for (const listener of listening) listener.end();
     const s = this.subscriber;
     this.subscriber = null;
     if (s) s.disconnect();
@@ -97,6 +122,7 @@ export class RealtimePush {
       }
       return;
     }
+    for (const listener of this.listeners.get(JSON.stringify([envelope.orgId, envelope.id])) ?? []) listener.message(payload);
     const seen = new Set<unknown>();
     for (const document of hocuspocus.documents.values()) {
       for (const connection of document.getConnections()) {

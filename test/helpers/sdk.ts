@@ -22,7 +22,7 @@ export interface AuthBackendOptions {
   users?: Record<string, UserInfo>;
 }
 
-/** POST /auth?user=ID with { room } → { token }, as an app's backend answers the SDK. */
+/** POST /auth?user=ID with { room } (or {} for the inbox) → { token }, as an app's backend answers the SDK. */
 export async function startAuthBackend(options: AuthBackendOptions = {}): Promise<AuthBackend> {
   const tokens = new AccessTokens(TEST_SECRET, options.ttlSeconds ?? 3600);
   const counts = new Map<string, number>();
@@ -33,15 +33,16 @@ export async function startAuthBackend(options: AuthBackendOptions = {}): Promis
     req.on("data", (chunk) => (body += chunk));
     req.on("end", async () => {
       const { room } = JSON.parse(body || "{}") as { room?: string };
-      if (req.method !== "POST" || !room) {
+      if (req.method !== "POST") {
         res.writeHead(400).end();
         return;
       }
+      // No room: the SDK's inbox asks for the user's token (any room's will do).
       counts.set(userId, (counts.get(userId) ?? 0) + 1);
       const { token } = await tokens.sign({
         userId,
         orgId: options.orgId ?? "org-sdk",
-        permissions: options.permissions ?? { [room]: ["room:write"] },
+        permissions: options.permissions ?? { [room ?? "*"]: ["room:write"] },
         userInfo: options.users?.[userId] ?? { name: userId },
       });
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token }));

@@ -89,6 +89,12 @@ describe("config", () => {
     expect(loadConfig({ SECRET, BCRYPT_ROUNDS: "4" }).auth.bcryptRounds).to.equal(4);
   });
 
+  it("DEMO: off by default, on with DEMO=true, refused in production", () => {
+    expect(loadConfig({ SECRET }).demo.enabled).to.equal(false);
+    expect(loadConfig({ SECRET, DEMO: "true" }).demo.enabled).to.equal(true);
+    expect(() => loadConfig({ NODE_ENV: "production", SECRET, DEMO: "true" })).to.throw(ConfigError, /DEMO/);
+  });
+
   it("TRUST_PROXY: off by default; a hop count or a list of proxy addresses; never `true`", () => {
     expect(loadConfig({ SECRET }).http.trustProxy).to.equal(false);
     expect(loadConfig({ SECRET, TRUST_PROXY: "0" }).http.trustProxy).to.equal(false);

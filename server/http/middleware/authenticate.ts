@@ -12,14 +12,23 @@
  *   - otherwise 403 forbidden.
  * Other areas reuse it: `router.get("/organizations/:org_id/x", auth.requireOrgAccess("rooms:read"), handler)`.
  * Routes that act as an end user (comments, inboxes) then call `actingUserOf(res, userId)`.
+ *
+ * An end user's access token (`Bearer <JWT>`) is kept apart in `res.locals.endUser`, never as
+ * `res.locals.actor`, so no route accepts it unless it says so: `requireOrgAccess(action, { endUser })`
+ * with "own_inbox" (the token's user only, through actingUserOf) or "room_comments" (the `:room_id`
+ * the token grants comments:read or more). Another organisation's id is a 404, as for everyone; the
+ * token's issuer must still be valid (a revoked API key or a removed member: 401 token_revoked).
  */
 import type { Request, RequestHandler, Response } from "express";
-import type { ApiActor, OrgAccess } from "../../auth/actor.ts";
+import type { ApiActor, OrgAccess, TokenHolderActor } from "../../auth/actor.ts";
 import type { ActorResolver } from "../../auth/resolve-actor.ts";
 import { sessionUserOf } from "../../auth/passport.ts";
 import { BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError } from "../../errors.ts";
 import type { OrgService, OrgView } from "../../domain/orgs/org-service.ts";
-import { canActAs, canApiKey, canMember, type OrgAction } from "../../domain/orgs/policy.ts";
+import type { ApiKeyService } from "../../domain/api-keys/api-key-service.ts";
+import { permissionsForRoom, roomAccess, type RoomAccess } from "../../../protocol/permissions.ts";
+import type { TokenIssuer } from "../../auth/access-token.ts";
+import { canActAs, canApiKey, canMember, canMemberGrant, type OrgAction } from "../../domain/orgs/policy.ts";
 
 export interface AuthMiddleware {
   /** Sets res.locals.actor when credentials are present; rejects bad API keys. */
@@ -28,8 +37,8 @@ export interface AuthMiddleware {
   requireActor: RequestHandler;
   /** 401 unless a signed-in user (session) is calling; API keys are refused with 403. */
   requireUser: RequestHandler;
-  /** Resolve :org_id and check `action` against the policy tables. */
-  requireOrgAccess(action: OrgAction): RequestHandler;
+  /** Resolve :org_id and check `action` against the policy tables (and `endUser` for access tokens). */
+  requireOrgAccess(action: OrgAction, options?: { endUser?: EndUserScope }): RequestHandler;
   /**
    * For a long-lived answer (an event stream) that passed requireOrgAccess: whether its caller may
    * still take `action` — its API key not revoked, the member not removed nor demoted below it.
@@ -38,12 +47,48 @@ export interface AuthMiddleware {
   stillAllowed(req: Request, res: Response, action: OrgAction): Promise<boolean>;
 }
 
-export function createAuthMiddleware(deps: { actors: Pick<ActorResolver, "fromHttp">; orgs: OrgService }): AuthMiddleware {
+/** What an end user's access token may reach on a route that accepts one. */
+export type EndUserScope = "own_inbox" | "room_comments";
+
+export interface AuthMiddlewareDeps {
+  actors: Pick<ActorResolver, "fromHttp">;
+  orgs: OrgService;
+  /** For access tokens' issuers (a revoked key's tokens are refused here too). */
+  apiKeys?: Pick<ApiKeyService, "isActive">;
+}
+
+export function createAuthMiddleware(deps: AuthMiddlewareDeps): AuthMiddleware {
   const authenticate: RequestHandler = async (req, res, next) => {
     const actor = await deps.actors.fromHttp({ authorization: req.get("authorization"), sessionUser: sessionUserOf(req) });
-    if (actor) res.locals.actor = actor;
+    if (actor?.kind === "token_holder") res.locals.endUser = actor;
+    else if (actor) res.locals.actor = actor;
     next();
   };
+
+  async function admitEndUser(req: Request, res: Response, endUser: TokenHolderActor, scope: EndUserScope | undefined): Promise<void> {
+    if (!scope) throw new ForbiddenError("An access token reads only its user's inbox and settings and its rooms' threads", "access_token_not_allowed");
+    const orgId = String(req.params.org_id ?? "");
+    if (endUser.orgId !== orgId) throw new NotFoundError("Organization not found", "org_not_found");
+    const { issuer } = endUser;
+    // As on WebSockets (authorize-connection.ts): a token without an issuer was minted with the
+    // server secret by trusted code, and its organisation may not exist in this database.
+    const org = await deps.orgs.find(orgId);
+    if (!org && issuer) throw new NotFoundError("Organization not found", "org_not_found");
+    // What the token grants here: the room's permissions, or nothing beyond its user for the inbox.
+    const access = roomAccess(scope === "room_comments" ? permissionsForRoom(endUser.permissions, String(req.params.room_id ?? "")) : new Set());
+    if (issuer && !(await issuerStillGrants(orgId, issuer, endUser.userId, access))) {
+      throw new UnauthorizedError("The key or member that issued this token may no longer grant it", "token_revoked");
+    }
+    if (scope === "room_comments" && !access.canReadComments) throw new ForbiddenError("The token does not grant this room's comments", "room_not_granted");
+    if (org) res.locals.org = org;
+  }
+
+  /** As authorize-connection.ts checks on WebSockets: the key is active, the member may still mint it. */
+  async function issuerStillGrants(orgId: string, issuer: TokenIssuer, userId: string, access: RoomAccess): Promise<boolean> {
+    if (issuer.kind === "api_key") return (await deps.apiKeys?.isActive(issuer.id, orgId)) ?? false;
+    const role = await deps.orgs.roleOf(orgId, issuer.id);
+    return role !== null && canMemberGrant(role, issuer.id, userId, access);
+  }
 
   const requireActor: RequestHandler = (_req, res, next) => {
     if (!res.locals.actor) throw new UnauthorizedError();
@@ -57,9 +102,14 @@ export function createAuthMiddleware(deps: { actors: Pick<ActorResolver, "fromHt
     next();
   };
 
-  function requireOrgAccess(action: OrgAction): RequestHandler {
+  function requireOrgAccess(action: OrgAction, options: { endUser?: EndUserScope } = {}): RequestHandler {
     return async (req, res, next) => {
       const actor = res.locals.actor as ApiActor | undefined;
+      const endUser = res.locals.endUser as TokenHolderActor | undefined;
+      if (!actor && endUser) {
+        await admitEndUser(req, res, endUser, options.endUser);
+        return next();
+      }
       if (!actor) throw new UnauthorizedError();
       const orgId = String(req.params.org_id ?? "");
       const notFound = new NotFoundError("Organization not found", "org_not_found");
@@ -103,6 +153,11 @@ function setAccess(res: Response, org: OrgView, access: OrgAccess): void {
   res.locals.orgAccess = access;
 }
 
+/** The end user whose access token admitted this request (requireOrgAccess's endUser), if any. */
+export function endUserOf(res: Response): TokenHolderActor | null {
+  return res.locals.actor ? null : ((res.locals.endUser as TokenHolderActor | undefined) ?? null);
+}
+
 /** Typed readers for what the middleware left in res.locals. */
 export function actorOf(res: Response): ApiActor {
   const actor = res.locals.actor as ApiActor | undefined;
@@ -124,6 +179,13 @@ export function orgAccessOf(res: Response): OrgAccess {
  * someone else, so a dashboard session cannot write or read as another user.
  */
 export function actingUserOf(res: Response, requested: string | undefined): string {
+  const endUser = res.locals.endUser as TokenHolderActor | undefined;
+  if (endUser && !res.locals.actor) {
+    if (requested !== undefined && requested !== endUser.userId) {
+      throw new ForbiddenError("An access token acts only as its own user", "impersonation_forbidden");
+    }
+    return endUser.userId;
+  }
   const access = orgAccessOf(res);
   const userId = requested ?? (access.actor.kind === "user" ? access.actor.userId : undefined);
   if (userId === undefined) {

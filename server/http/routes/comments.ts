@@ -5,6 +5,9 @@
  * user, a Member acts as themselves (userId left out or their own id; see actingUserOf). The
  * answer comes once the change is durable.
  * Also the room's activity feed.
+ *
+ * An end user's access token (from the browser) may read the threads of a room it grants
+ * comments:read (or more) in; writes from clients go through the room's document.
  */
 import { Router, type Request } from "express";
 import { z } from "zod";
@@ -57,8 +60,9 @@ export function commentRoutes({ comments, activity, auth, features }: { comments
   const read = auth.requireOrgAccess("rooms:read");
   // Comment writes need a plan with comments (403 feature_not_in_plan); reading what exists never does.
   const write = withFeature(auth.requireOrgAccess("rooms:write"), features, "comments");
+  const readThreads = auth.requireOrgAccess("rooms:read", { endUser: "room_comments" });
 
-  router.get(`${base}/threads`, read, async (req, res) => {
+  router.get(`${base}/threads`, readThreads, async (req, res) => {
     const { orgId, roomId } = room(req);
     const q = parseInput(listSchema, req.query, "Query");
     const data = await comments.listThreads(orgId, roomId, { resolved: q.resolved === undefined ? undefined : q.resolved === "true", author: q.author });
@@ -72,7 +76,7 @@ export function commentRoutes({ comments, activity, auth, features }: { comments
     res.status(201).json(thread);
   });
 
-  router.get(`${base}/threads/:thread_id`, read, async (req, res) => {
+  router.get(`${base}/threads/:thread_id`, readThreads, async (req, res) => {
     const { orgId, roomId } = room(req);
     res.json(await comments.getThread(orgId, roomId, param(req, "thread_id")));
   });

@@ -11,8 +11,12 @@ import { isNotificationKind, type NotificationService } from "../../domain/notif
 import { endUserIdSchema } from "../../auth/access-token.ts";
 import { isValidRoomId } from "../../../protocol/document-name.ts";
 import { parseInput } from "../validate.ts";
-import { actingUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
+import { actingUserOf, endUserOf, type AuthMiddleware } from "../middleware/authenticate.ts";
 import { withFeature, type FeatureCheck } from "../middleware/require-feature.ts";
+import type { RealtimePush } from "../../realtime/push.ts";
+
+/** A comment line every so often keeps proxies from closing an idle stream. */
+const HEARTBEAT_MS = 25_000;
 
 const userIdSchema = endUserIdSchema;
 const listSchema = z.object({
@@ -41,11 +45,38 @@ function target(req: Request, res: Response): { orgId: string; userId: string } 
   return { orgId: String(req.params.org_id), userId: actingUserOf(res, requested) };
 }
 
-export function notificationRoutes({ notifications, auth, features }: { notifications: NotificationService; auth: AuthMiddleware; features?: FeatureCheck }): Router {
+export interface NotificationRoutesOptions {
+  notifications: NotificationService;
+  auth: AuthMiddleware;
+  /** Live messages for the event stream. */
+  push: Pick<RealtimePush, "listenToUser">;
+  /** Plan features: the trigger needs notifications (docs/billing.md); absent: allowed. */
+  features?: FeatureCheck;
+}
+
+export function notificationRoutes({ notifications, auth, push, features }: NotificationRoutesOptions): Router {
   const router = Router();
   const base = "/organizations/:org_id/users/:user_id";
-  const read = auth.requireOrgAccess("rooms:read");
-  const write = auth.requireOrgAccess("rooms:write");
+  const read = auth.requireOrgAccess("rooms:read", { endUser: "own_inbox" });
+  const write = auth.requireOrgAccess("rooms:write", { endUser: "own_inbox" });
+
+  router.get(`${base}/inbox-notifications/events`, read, (req, res) => {
+    const { orgId, userId } = target(req, res);
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
+    res.write(": connected\n\n");
+    const stop = push.listenToUser(orgId, userId, {
+      message: (payload) => res.write(`data: ${payload}\n\n`),
+      end: () => res.end(),
+    });
+    const heartbeat = setInterval(() => res.write(": ping\n\n"), HEARTBEAT_MS);
+    const endUser = endUserOf(res);
+    const expiry = endUser ? setTimeout(() => res.end(), Math.max(0, endUser.expiresAt - Date.now())) : null;
+    res.on("close", () => {
+      stop();
+      clearInterval(heartbeat);
+      if (expiry) clearTimeout(expiry);
+    });
+  });
 
   router.get(`${base}/inbox-notifications`, read, async (req, res) => {
     const { orgId, userId } = target(req, res);

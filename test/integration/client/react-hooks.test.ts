@@ -4,9 +4,9 @@
  */
 import { expect } from "chai";
 import { randomUUID } from "node:crypto";
-import { JSDOM } from "jsdom";
 import { createElement as h, type ReactNode } from "react";
 import { startServer, type TestServer } from "../../helpers/server.ts";
+import { installDom, type Dom } from "../../helpers/dom.ts";
 import { waitFor } from "../../helpers/clients.ts";
 import { startAuthBackend, FAST_RECONNECT, type AuthBackend } from "../../helpers/sdk.ts";
 import { createClient, type Client, type Room } from "../../../client/core/index.ts";
@@ -34,39 +34,20 @@ type Types = {
   ThreadMetadata: { x?: number };
 };
 
-type RTL = typeof import("@testing-library/react");
-
-const GLOBALS = ["window", "document", "navigator", "HTMLElement", "Node", "MutationObserver", "getComputedStyle", "IS_REACT_ACT_ENVIRONMENT"] as const;
-
 describe("React hooks against the real server (jsdom)", () => {
   let server: TestServer;
   let backend: AuthBackend;
-  let dom: JSDOM;
-  let rtl: RTL;
-  const saved = new Map<string, PropertyDescriptor | undefined>();
+  let dom: Dom;
+  let rtl: Dom["rtl"];
   const clients: Client<Types>[] = [];
 
   before(async () => {
-    dom = new JSDOM("<!doctype html><html><body></body></html>", { url: "http://localhost/" });
-    const values: Record<(typeof GLOBALS)[number], unknown> = {
-      window: dom.window,
-      document: dom.window.document,
-      navigator: dom.window.navigator,
-      HTMLElement: dom.window.HTMLElement,
-      Node: dom.window.Node,
-      MutationObserver: dom.window.MutationObserver,
-      getComputedStyle: dom.window.getComputedStyle.bind(dom.window),
-      // Updates arrive from the network, outside act(); waitFor polls the DOM for them instead.
-      IS_REACT_ACT_ENVIRONMENT: false,
-    };
-    for (const name of GLOBALS) {
-      saved.set(name, Object.getOwnPropertyDescriptor(globalThis, name));
-      Object.defineProperty(globalThis, name, { value: values[name], configurable: true, writable: true });
-    }
-    process.env.RTL_SKIP_AUTO_CLEANUP = "true";
-    rtl = await import("@testing-library/react");
+    // Updates arrive from the network, outside act(); waitFor polls the DOM for them instead.
+    dom = await installDom({ act: false });
+    rtl = dom.rtl;
     server = await startServer();
-    backend = await startAuthBackend();
+    // An organisation of its own: the inbox loads its history, which other files' mentions would fill.
+    backend = await startAuthBackend({ orgId: `org-hooks-${randomUUID().slice(0, 8)}` });
   });
   afterEach(() => {
     rtl.cleanup();
@@ -75,11 +56,7 @@ describe("React hooks against the real server (jsdom)", () => {
   after(async () => {
     await backend.close();
     await server.close();
-    for (const [name, descriptor] of saved) {
-      if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-      else delete (globalThis as Record<string, unknown>)[name];
-    }
-    dom.window.close();
+    dom.uninstall();
   });
 
   function client(userId: string): Client<Types> {

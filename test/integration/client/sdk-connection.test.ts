@@ -58,6 +58,7 @@ describe("client SDK connection: token refresh, expiry, reconnection", () => {
         url: server.collabUrl,
         reconnect: FAST_RECONNECT,
         authEndpoint: async (roomId) => {
+          if (roomId === undefined) throw new Error("this test opens no inbox");
           const n = ++calls[roomId]!;
           if (roomId === steady) return sign(roomId, 60);
           // A 2-second token whose scheduled refresh fails: the server closes this room at expiry.

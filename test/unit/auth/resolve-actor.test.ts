@@ -84,6 +84,19 @@ describe("actor resolution (server/auth)", () => {
     });
   });
 
+  describe("access tokens on REST", () => {
+    it("turns a Bearer access token into a token holder, never an API key actor, and refuses a forged one", async () => {
+      const { token, expiresAt } = await tokens.sign(claims);
+      const actor = await actors.fromHttp({ authorization: `Bearer ${token}`, sessionUser: undefined });
+      expect(actor).to.deep.equal({ kind: "token_holder", userId: "ada", orgId: "org-1", permissions: claims.permissions, expiresAt: expiresAt.getTime(), issuer: { kind: "api_key", id: "key-1" } });
+      const [head, body] = token.split(".");
+      const error = await appErrorOf(actors.fromHttp({ authorization: `Bearer ${head}.${body}.forged`, sessionUser: undefined }));
+      expect(error.code).to.equal("invalid_token");
+      expect(error.status).to.equal(401);
+      expect(secretsSeen).to.deep.equal([]);
+    });
+  });
+
   describe("access tokens on WebSockets", () => {
     it("turns a token for a granted room into an end-user actor of that room", async () => {
       const now = new Date();
