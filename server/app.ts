@@ -71,6 +71,7 @@ import { ServerDocuments } from "./realtime/server-documents.ts";
 import { Broadcast } from "../extensions/broadcast.ts";
 import { roomDocumentRoutes } from "./http/routes/room-documents.ts";
 import { createWebhooksArea, type WebhooksArea } from "./webhooks-area.ts";
+import { webhookEntry } from "./domain/live-log/webhook-entries.ts";
 
 export interface App {
   config: Config;
@@ -250,6 +251,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const owners = (await orgs.listMembers(orgId)).filter((m) => m.role === "owner");
       for (const owner of owners) await comments.notifications.notify({ orgId, userId: owner.user_id, kind: "webhook_disabled", data });
     },
+    // One live log entry per delivery attempt (the live log batches its writes).
+    onAttempt: (attempt) => liveLog.record(webhookEntry(attempt)),
   });
   rooms.onLifecycle = webhooks.onRoomLifecycle;
   extensions.push(webhooks.extension);
