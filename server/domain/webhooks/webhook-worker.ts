@@ -77,6 +77,15 @@ interface Lane {
  */
 const CLAIM_AHEAD = 8;
 
+/**
+ * A lane claims again while it still has half of that waiting: the next rows arrive while these are
+ * sent (a claim is a round trip to a database that is busy with the rooms' own writes), so a busy
+ * lane never runs dry. A slow endpoint's lane stays above it and claims nothing more.
+ */
+function refillBelow(concurrency: number): number {
+  return (CLAIM_AHEAD / 2) * concurrency;
+}
+
 interface EndpointRow {
   id: string;
   org_id: string;
@@ -207,7 +216,7 @@ export class WebhookWorker {
     }
     const concurrency = this.options.concurrencyPerEndpoint;
     const room = CLAIM_AHEAD * concurrency - lane.queue.length - lane.inflight;
-    if (lane.queue.length >= concurrency || room <= 0 || this.stopped) return;
+    if (lane.queue.length >= refillBelow(concurrency) || room <= 0 || this.stopped) return;
     lane.claiming = true;
     lane.again = false;
     try {
@@ -275,7 +284,7 @@ export class WebhookWorker {
         lane.inflight -= 1;
         if (this.stopped) return;
         this.pump(endpointId, lane);
-        if (lane.queue.length < this.options.concurrencyPerEndpoint) void this.refill(endpointId);
+        if (lane.queue.length < refillBelow(this.options.concurrencyPerEndpoint)) void this.refill(endpointId);
       });
     this.inflight.add(done);
   }

@@ -31,6 +31,8 @@ describe("webhooks", function () {
       WEBHOOK_YDOC_COALESCE_MS: "300",
       WEBHOOK_TIMEOUT_MS: "5000",
       WEBHOOK_DISABLE_AFTER_MS: "1500",
+      // A lane of 8: "keeps delivering to other endpoints" fills the hung one's.
+      WEBHOOK_CONCURRENCY_PER_ENDPOINT: "8",
     });
   });
   beforeEach(async () => {
