@@ -79,6 +79,7 @@ import { MauGate } from "./domain/usage/mau-gate.ts";
 import { UsageService } from "./domain/usage/usage-service.ts";
 import { Usage } from "../extensions/usage.ts";
 import { usageRoutes } from "./http/routes/usage.ts";
+import { webhookEntry } from "./domain/live-log/webhook-entries.ts";
 
 export interface App {
   config: Config;
@@ -276,6 +277,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const owners = (await orgs.listMembers(orgId)).filter((m) => m.role === "owner");
       for (const owner of owners) await comments.notifications.notify({ orgId, userId: owner.user_id, kind: "webhook_disabled", data });
     },
+    // One live log entry per delivery attempt (the live log batches its writes).
+    onAttempt: (attempt) => liveLog.record(webhookEntry(attempt)),
   });
   rooms.onLifecycle = webhooks.onRoomLifecycle;
   extensions.push(webhooks.extension);
@@ -402,11 +405,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   api.router.use(webhooks.routes(api.auth));
   api.router.use(usageRoutes({ auth: api.auth, usage }));
   app.use("/api", api.router);
-  // The dashboard (issue 20): the web app at `/`; its client-side routes fall back to index.html.
-  app.use(dashboardRoutes({ dir: DASHBOARD_DIST }));
-  // The editor demo (DEMO=true, development only; server/http/routes/demo.ts).
+  // The editor demo (DEMO=true, development only; server/http/routes/demo.ts), before the
+  // dashboard, whose client-side routes answer every other page path with its index.html.
   const demo = config.demo.enabled ? await demoRoutes({ tokens }) : null;
   if (demo) app.use(demo.router);
+  // The dashboard (issue 20): the web app at `/`; its client-side routes fall back to index.html.
+  app.use(dashboardRoutes({ dir: DASHBOARD_DIST }));
   app.use(notFoundHandler);
   app.use(errorHandler);
 

@@ -114,7 +114,7 @@ const envSchema = z.object({
     .refine((v) => v === "" || v.split(",").every((d) => /^\d+$/.test(d.trim())), "a comma-separated list of delays in ms (empty: no retries)"),
   WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1000).default(5 * 24 * 3600 * 1000),
   WEBHOOK_YDOC_COALESCE_MS: z.coerce.number().int().min(10).max(3600 * 1000).default(5000),
-  WEBHOOK_CONCURRENCY_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(8),
+  WEBHOOK_CONCURRENCY_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(64),
   USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(3600 * 1000).default(15_000),
   /** Benchmarking only: "off" disables server-side comment write authorisation (unsafe). */
   COMMENT_GUARD: z.enum(["on", "off"]).default("on"),

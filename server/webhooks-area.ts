@@ -18,7 +18,7 @@ import type { RoomLifecycleListener } from "./domain/rooms/room-service.ts";
 import type { NotificationView } from "./domain/notifications/notification-service.ts";
 import { WebhookService } from "./domain/webhooks/webhook-service.ts";
 import { WebhookOutbox } from "./domain/webhooks/webhook-outbox.ts";
-import { WebhookWorker } from "./domain/webhooks/webhook-worker.ts";
+import { WebhookWorker, type WebhookAttempt } from "./domain/webhooks/webhook-worker.ts";
 import type { WebhookEvent } from "./domain/webhooks/webhook-events.ts";
 import { Webhooks, type WebhookConnectionEvent } from "../extensions/webhooks.ts";
 import { webhookRoutes } from "./http/routes/webhooks.ts";
@@ -44,6 +44,8 @@ export interface WebhooksAreaOptions {
   db: Database;
   /** Tell the organisation's Owners that an endpoint was disabled. */
   notifyOwners: (orgId: string, data: Record<string, unknown>) => Promise<void>;
+  /** Told after every delivery attempt (the live log's `webhook` entries); must return at once. */
+  onAttempt?: (attempt: WebhookAttempt) => void;
 }
 
 export function createWebhooksArea(options: WebhooksAreaOptions): WebhooksArea {
@@ -56,6 +58,7 @@ export function createWebhooksArea(options: WebhooksAreaOptions): WebhooksArea {
     concurrencyPerEndpoint: config.concurrencyPerEndpoint,
     disableAfterMs: config.disableAfterMs,
     allowPrivate: config.allowPrivate,
+    onAttempt: options.onAttempt,
     onDisabled: async (endpoint) => {
       service.forget(endpoint.orgId);
       await options.notifyOwners(endpoint.orgId, { endpointId: endpoint.id, url: endpoint.url });
@@ -64,7 +67,7 @@ export function createWebhooksArea(options: WebhooksAreaOptions): WebhooksArea {
   const outbox = new WebhookOutbox({
     db,
     endpointsOf: (orgId, transaction) => service.endpointsOf(orgId, transaction),
-    onWritten: () => worker.wake(),
+    onWritten: (endpointIds) => worker.wakeEndpoints(endpointIds),
     forget: (orgId) => service.forget(orgId),
   });
   service.onDue = () => worker.wake();

@@ -6,6 +6,7 @@
  */
 import { Op, type Transaction } from "sequelize";
 import type { Database } from "../../../db/index.ts";
+import type { Statement } from "../../../db/driver.ts";
 import type { WebhookDelivery, WebhookEndpoint } from "../../../db/models/index.ts";
 import { BadRequestError, ConflictError, NotFoundError } from "../../errors.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
@@ -17,8 +18,21 @@ import { deliveryRow, newDeliveryId, type EndpointTarget } from "./webhook-outbo
 export const SECRET_ROLL_GRACE_MS = 24 * 3600 * 1000;
 /** Every event is written once per subscribed endpoint: a cap keeps one org from multiplying the outbox. */
 export const MAX_ENDPOINTS_PER_ORG = 20;
-/** Enabled endpoints per org are cached this long; another process's change is seen within it. */
+/** Enabled endpoints per org are cached this long; another process's change is seen within it and one read. */
 const ENDPOINT_CACHE_MS = 1000;
+
+/** An organisation's enabled endpoints as read at `at` (once `ready`); `refreshing`: the next read is under way. */
+interface CachedTargets {
+  at: number;
+  targets: Promise<EndpointTarget[]>;
+  ready: boolean;
+  refreshing: boolean;
+}
+
+const ENABLED_ENDPOINTS: Statement = {
+  name: "webhook-enabled-endpoints",
+  text: "SELECT id, events FROM webhook_endpoints WHERE org_id = $1 AND enabled = true",
+};
 
 export interface WebhookEndpointView {
   id: string;
@@ -95,7 +109,7 @@ export function toDeliveryView(row: WebhookDelivery, withPayload = false): Webho
 export class WebhookService {
   private readonly db: Database;
   private readonly allowPrivate: boolean;
-  private readonly cache = new Map<string, { at: number; targets: Promise<EndpointTarget[]> }>();
+  private readonly cache = new Map<string, CachedTargets>();
   /** Told when deliveries were made due (test, replay), so the worker looks at once. */
   onDue: () => void = () => {};
 
@@ -227,15 +241,46 @@ export class WebhookService {
    */
   endpointsOf(orgId: string, transaction?: Transaction): Promise<EndpointTarget[]> {
     // In a transaction, always read: the rows written there must name endpoints that exist now.
-    const cached = transaction ? undefined : this.cache.get(orgId);
-    if (cached && Date.now() - cached.at < ENDPOINT_CACHE_MS) return cached.targets;
-    const targets = this.db.models.WebhookEndpoint.findAll({ where: { orgId, enabled: true }, attributes: ["id", "events"], transaction }).then((rows) =>
-      rows.map((r) => ({ id: r.id, events: new Set(JSON.parse(r.events) as string[]) })),
+    if (transaction) return this.readTargets(orgId, transaction);
+    const cached = this.cache.get(orgId);
+    if (cached && (!cached.ready || Date.now() - cached.at < ENDPOINT_CACHE_MS)) return cached.targets;
+    if (cached) {
+      // Expired: it keeps serving while the next list is read, so the outbox's writes never wait on
+      // that read under load (an endpoint deleted meanwhile is caught by the foreign key; one
+      // disabled meanwhile fails its rows as "endpoint disabled").
+      if (!cached.refreshing) {
+        cached.refreshing = true;
+        const next = this.readTargets(orgId);
+        next.then(
+          () => {
+            if (this.cache.get(orgId) === cached) this.cache.set(orgId, { at: Date.now(), targets: next, ready: true, refreshing: false });
+          },
+          () => {
+            cached.refreshing = false;
+          },
+        );
+      }
+      return cached.targets;
+    }
+    const entry: CachedTargets = { at: Date.now(), targets: this.readTargets(orgId), ready: false, refreshing: false };
+    this.cache.set(orgId, entry);
+    entry.targets.then(
+      () => {
+        entry.ready = true;
+        entry.at = Date.now();
+      },
+      () => {
+        if (this.cache.get(orgId) === entry) this.cache.delete(orgId);
+      },
     );
-    if (transaction) return targets;
-    this.cache.set(orgId, { at: Date.now(), targets });
-    targets.catch(() => this.cache.delete(orgId));
-    return targets;
+    return entry.targets;
+  }
+
+  private readTargets(orgId: string, transaction?: Transaction): Promise<EndpointTarget[]> {
+    const toTargets = (rows: Array<{ id: string; events: string }>) => rows.map((r) => ({ id: r.id, events: new Set(JSON.parse(r.events) as string[]) }));
+    // Outside transactions on PostgreSQL through the driver: Sequelize's pool is the rooms' own.
+    if (!transaction && this.db.dialect === "postgres") return this.db.driver.query<{ id: string; events: string }>(ENABLED_ENDPOINTS, [orgId]).then(toTargets);
+    return this.db.models.WebhookEndpoint.findAll({ where: { orgId, enabled: true }, attributes: ["id", "events"], transaction }).then(toTargets);
   }
 
   /** Forget cached endpoints (the worker disabled one). */

@@ -4,7 +4,7 @@
  * `webhook-signature` carries `v1,<base64 signature>`, several space-separated while a rolled
  * secret's predecessor still signs. docs/webhooks.md has the receiver's side.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
 
 export const SECRET_PREFIX = "whsec_";
 
@@ -12,10 +12,23 @@ export function newWebhookSecret(): string {
   return `${SECRET_PREFIX}${randomBytes(24).toString("base64")}`;
 }
 
+/** Decoded keys by secret: a worker signs every delivery of an endpoint with the same one or two. */
+const keys = new Map<string, KeyObject>();
+const MAX_KEYS = 1000;
+
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= MAX_KEYS) keys.clear();
+    key = createSecretKey(Buffer.from(secret.slice(SECRET_PREFIX.length), "base64"));
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 /** One `v1,<base64>` signature of a message with one secret. */
 export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const key = Buffer.from(secret.slice(SECRET_PREFIX.length), "base64");
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestampSeconds}.${body}`).digest("base64")}`;
+  return `v1,${createHmac("sha256", keyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest("base64")}`;
 }
 
 /** The three headers of one attempt; `secrets` in order, newest first. */

@@ -31,6 +31,8 @@ describe("webhooks", function () {
       WEBHOOK_YDOC_COALESCE_MS: "300",
       WEBHOOK_TIMEOUT_MS: "5000",
       WEBHOOK_DISABLE_AFTER_MS: "1500",
+      // A lane of 8: "keeps delivering to other endpoints" fills the hung one's.
+      WEBHOOK_CONCURRENCY_PER_ENDPOINT: "8",
     });
   });
   beforeEach(async () => {
@@ -141,6 +143,27 @@ describe("webhooks", function () {
     expect(row!.status).to.equal("succeeded");
     expect(row!.attempts).to.equal(4);
     expect(row!.id).to.equal([...ids][0]);
+  });
+
+  it("records every delivery attempt in the organisation's live log", async () => {
+    const endpoint = await register(undefined, ["roomCreated"]);
+    receiver.respond = (_r, index) => (index < 1 ? 503 : 204);
+    await team.owner.client.post(`/organizations/${team.orgId}/rooms`, { id: "logged" });
+    await waitFor(() => receiver.received.length === 2, 10_000, "2 attempts");
+    const logs = () => team.owner.client.get(`/organizations/${team.orgId}/logs?kind=webhook`);
+    let entries: Array<{ kind: string; room_id: string | null; code?: number; detail?: string }> = [];
+    for (let i = 0; i < 50 && entries.length < 2; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      entries = (await logs()).body.data;
+    }
+    // Newest first: the success, then the refused first attempt.
+    expect(entries.map((e) => e.code)).to.deep.equal([204, 503]);
+    for (const entry of entries) {
+      expect(entry).to.include({ kind: "webhook", room_id: "logged" });
+      expect(entry.detail).to.contain("roomCreated").and.to.contain(endpoint.id);
+    }
+    expect(entries[0]!.detail).to.contain("attempt 2 delivered");
+    expect(entries[1]!.detail).to.contain("attempt 1 failed: HTTP 503");
   });
 
   it("marks a delivery failed after the last retry, and replays it and a time range", async () => {
