@@ -91,6 +91,8 @@ export class ActivityService {
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly joined = new Set<string>();
   private joins: PendingJoin[] = [];
+  /** Joins queued or being written, by org, room and user: that user's next activity waits for its join's row. */
+  private readonly joinsInFlight = new Map<string, Promise<ActivityView | null>>();
   private joinsScheduled = false;
   private joinsWriting: Promise<void> | null = null;
 
@@ -105,6 +107,9 @@ export class ActivityService {
   }
 
   async record(input: ActivityInput): Promise<ActivityView> {
+    // A user's first join is written in a batch; what they do next must not come before it in the feed.
+    const join = this.joinsInFlight.get(`${input.orgId}\u0000${input.roomId}\u0000${input.actorId}`);
+    if (join) await join.catch(() => null);
     const row = await this.db.models.RoomActivity.create({
       orgId: input.orgId,
       roomId: input.roomId,
@@ -132,10 +137,15 @@ export class ActivityService {
     if (this.joined.has(seen)) return null;
     if (this.joined.size >= 100_000) this.joined.clear();
     this.joined.add(seen);
-    return new Promise((resolve, reject) => {
+    const written = new Promise<ActivityView | null>((resolve, reject) => {
       this.joins.push({ orgId, roomId, dedupeKey: `joined:${userId}`, userId, resolve, reject });
       this.scheduleJoins();
     });
+    this.joinsInFlight.set(seen, written);
+    void written.catch(() => {}).finally(() => {
+      if (this.joinsInFlight.get(seen) === written) this.joinsInFlight.delete(seen);
+    });
+    return written;
   }
 
   private scheduleJoins(): void {
