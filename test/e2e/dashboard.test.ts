@@ -1,7 +1,8 @@
 /**
  * The dashboard in Chromium (playwright-core) against a real server, a real SMTP sink and real
  * providers: a team signs up through the mailed link, creates an organisation, an API key (copied),
- * a room, sees an end user connect live, invites a Viewer who signs up through the invitation link
+ * a room, sees an end user connect live (room page and live log) and its edit in the document view,
+ * reads the usage the server measured, invites a Viewer who signs up through the invitation link
  * and is offered no button that changes anything, and resets a password through the mailed link.
  * Every page passes axe-core (no serious or critical violation) and is photographed into
  * docs/dashboard/ for docs/dashboard.md.
@@ -14,7 +15,7 @@ import { createRequire } from "node:module";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ROOT, startServer, type TestServer } from "../helpers/server.ts";
 import { startMailbox, type CapturedMail, type Mailbox } from "../helpers/accounts.ts";
-import { connectProvider, waitFor, type TestProvider } from "../helpers/clients.ts";
+import { connectProvider, waitForAcked, waitForSynced, type TestProvider } from "../helpers/clients.ts";
 import { launchChromium } from "../helpers/browser.ts";
 import { ensureDashboardBuilt } from "../../scripts/build-dashboard.ts";
 
@@ -60,7 +61,7 @@ describe("the dashboard (Chromium)", function () {
     mailbox = await startMailbox();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = await startServer({ PORT: String(port), PUBLIC_URL: base, SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" });
+    server = await startServer({ PORT: String(port), PUBLIC_URL: base, SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", USAGE_FLUSH_MS: "200" });
     browser = await launchChromium();
     ownerPage = await newPage();
   });
@@ -145,8 +146,8 @@ describe("the dashboard (Chromium)", function () {
     await page.getByRole("heading", { name: "Acme" }).waitFor();
     orgUrl = page.url().replace(/\/$/, "");
     expect(orgUrl).to.match(/\/organizations\/[0-9a-f-]{36}$/);
-    // Usage and billing are other areas' endpoints; without them the overview says so.
-    await page.getByText("Usage figures are not available on this server yet.").waitFor();
+    // The usage the server measured (GET …/usage): nobody has connected yet.
+    await page.getByRole("region", { name: "Monthly active users" }).getByText(/^0 \/ /).waitFor();
     await check(page, "overview");
   });
 
@@ -180,7 +181,7 @@ describe("the dashboard (Chromium)", function () {
     await page.getByRole("button", { name: "Done" }).click();
   });
 
-  it("creates a room, and shows an end user who connects with a token minted by the key, live", async () => {
+  it("creates a room, and shows an end user who connects with a token minted by the key live in the room, the live log and the document", async () => {
     const page = ownerPage;
     await page.getByRole("link", { name: "Rooms" }).click();
     await page.getByText("No rooms yet.", { exact: false }).waitFor();
@@ -199,13 +200,28 @@ describe("the dashboard (Chromium)", function () {
     });
     expect(minted.status).to.equal(201);
     const { token } = (await minted.json()) as { token: string };
+    // The live log in a second tab, streaming before Ann arrives.
+    const logs = await page.context().newPage();
+    await logs.goto(`${orgUrl}/logs`);
+    await logs.getByText("Live: new entries appear at the top.").waitFor();
     const ann = connectProvider(server.collabUrl, "design-review", token);
     providers.push(ann);
     await page.getByTestId("active-users").getByText("Ann").waitFor({ timeout: 10_000 });
+    await logs.getByTestId("log-table").getByRole("row", { name: /\bconnect design-review ann\b/ }).waitFor({ timeout: 10_000 });
+
+    // Ann types; the room's document view (GET …/ydoc) shows it once reloaded.
+    await waitForSynced(ann);
+    ann.text.insert(0, "Hello from Ann");
+    await waitForAcked(ann);
+    await page.getByRole("button", { name: "Reload document" }).click();
+    await page.getByLabel("The room's document as JSON").getByText("Hello from Ann", { exact: false }).waitFor();
     await check(page, "room");
 
     ann.destroy();
     await page.getByText("Nobody is connected.").waitFor({ timeout: 10_000 });
+    await logs.getByTestId("log-table").getByRole("row", { name: /\bdisconnect design-review ann\b/ }).waitFor({ timeout: 10_000 });
+    await check(logs, "logs");
+    await logs.close();
   });
 
   it("finds rooms: filters the list as you type, opens one by its id", async () => {
@@ -294,14 +310,18 @@ describe("the dashboard (Chromium)", function () {
     expect(await page.getByLabel(`Role of ${viewer.name}`).inputValue()).to.equal("viewer");
   });
 
-  it("shows usage, live logs and billing as unavailable when the server does not run them", async () => {
+  it("shows the usage the server measured, and no billing when billing is off", async () => {
     const page = ownerPage;
     await page.goto(`${orgUrl}/usage`);
-    await page.getByText("Usage analytics are not available on this server yet.").waitFor();
+    // Ann is this month's one active user; the org has two rooms; the charts are drawn.
+    await page.getByRole("region", { name: "Monthly active users" }).getByText(/^1 \/ /).waitFor({ timeout: 10_000 });
+    await page.getByRole("region", { name: "Rooms", exact: true }).getByText(/^2 \/ /).waitFor();
+    await page.getByRole("img", { name: /^Peak concurrent connections: \d+ points/ }).locator(".recharts-line").waitFor();
     await check(page, "usage");
-    await page.goto(`${orgUrl}/logs`);
-    await page.getByRole("alert").waitFor();
-    await check(page, "logs");
+    // Billing off: GET …/billing answers 200 with enabled: false, and the dashboard hides it.
+    const billing = await page.request.get(`${orgUrl.replace(base, `${base}/api`)}/billing`);
+    expect(billing.status()).to.equal(200);
+    expect(((await billing.json()) as { enabled: boolean }).enabled).to.equal(false);
     expect(await page.getByRole("link", { name: "Billing" }).count()).to.equal(0);
     await page.goto(`${orgUrl}/billing`);
     await page.getByText("Billing is not enabled on this server.").waitFor();
