@@ -89,8 +89,8 @@ export function BillingPage() {
                   )}
                   <ErrorNotice error={checkout.error ?? portal.error} />
                 </section>
-                <section className="card">
-                  <h2>Usage this period</h2>
+                <section className="card" aria-labelledby="billing-usage">
+                  <h2 id="billing-usage">Usage this period</h2>
                   {Object.entries(value.limits).map(([key, limit]) => (
                     <Meter key={key} label={LABELS[key] ?? key.replaceAll("_", " ")} used={value.usage?.[key] ?? null} limit={limit} />
                   ))}
