@@ -1,24 +1,22 @@
 /**
  * The dashboard in Chromium (playwright-core) against a real server, a real SMTP sink and real
  * providers: a team signs up through the mailed link, creates an organisation, an API key (copied),
- * a room, sees an end user connect live, invites a Viewer who signs up through the invitation link
+ * a room, sees an end user connect live (room page and live log) and its edit in the document view,
+ * reads the usage the server measured, invites a Viewer who signs up through the invitation link
  * and is offered no button that changes anything, and resets a password through the mailed link.
  * Every page passes axe-core (no serious or critical violation) and is photographed into
  * docs/dashboard/ for docs/dashboard.md.
  */
 import { expect } from "chai";
 import net from "node:net";
-import path from "node:path";
-import { mkdir, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ROOT, startServer, type TestServer } from "../helpers/server.ts";
+import { startServer, type TestServer } from "../helpers/server.ts";
+import { checkPage } from "../helpers/dashboard.ts";
 import { startMailbox, type CapturedMail, type Mailbox } from "../helpers/accounts.ts";
-import { connectProvider, waitFor, type TestProvider } from "../helpers/clients.ts";
+import { connectProvider, waitForAcked, waitForSynced, type TestProvider } from "../helpers/clients.ts";
 import { launchChromium } from "../helpers/browser.ts";
 import { ensureDashboardBuilt } from "../../scripts/build-dashboard.ts";
 
-const SHOTS = path.join(ROOT, "docs/dashboard");
 const PASSWORD = "correct horse battery";
 
 /** A free port, so PUBLIC_URL (the mails' links) can name the server's own address. */
@@ -42,7 +40,6 @@ describe("the dashboard (Chromium)", function () {
   let server: TestServer;
   let mailbox: Mailbox;
   let browser: Browser;
-  let axeSource: string;
   let base: string;
   const contexts: BrowserContext[] = [];
   const providers: TestProvider[] = [];
@@ -55,12 +52,10 @@ describe("the dashboard (Chromium)", function () {
 
   before(async function () {
     await ensureDashboardBuilt();
-    await mkdir(SHOTS, { recursive: true });
-    axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
     mailbox = await startMailbox();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = await startServer({ PORT: String(port), PUBLIC_URL: base, SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000" });
+    server = await startServer({ PORT: String(port), PUBLIC_URL: base, SMTP_URL: mailbox.smtpUrl, BCRYPT_ROUNDS: "4", AUTH_RATE_LIMIT: "100000", USAGE_FLUSH_MS: "200" });
     browser = await launchChromium();
     ownerPage = await newPage();
   });
@@ -77,20 +72,6 @@ describe("the dashboard (Chromium)", function () {
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
     contexts.push(context);
     return context.newPage();
-  }
-
-  /** axe-core in the page: no serious or critical violation; then a screenshot for the docs. */
-  async function check(page: Page, name: string): Promise<void> {
-    await page.waitForFunction(() => !document.querySelector(".loading"), undefined, { timeout: 10_000 });
-    // page.evaluate runs outside the page's Content-Security-Policy, which allows no inline script.
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
-      const result = await axe.run(document, { resultTypes: ["violations"] });
-      return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-    });
-    expect(violations, `accessibility of ${name}`).to.deep.equal([]);
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   }
 
   it("is served at / with client-side routes falling back to index.html, and leaves the server's paths alone", async () => {
@@ -117,19 +98,19 @@ describe("the dashboard (Chromium)", function () {
     const page = ownerPage;
     await page.goto(`${base}/`);
     await page.waitForURL(/\/login\?next=/);
-    await check(page, "login");
+    await checkPage(page, "login");
     await page.getByRole("link", { name: "Create an account" }).click();
     await page.getByLabel("Name").fill(owner.name);
     await page.getByLabel("Email").fill(owner.email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await check(page, "sign-up");
+    await checkPage(page, "sign-up");
     await page.getByRole("button", { name: "Create account" }).click();
     await page.getByText("A link to finish signing up is on its way").waitFor();
 
     const mail = await mailbox.waitForMail(owner.email, /verify/i);
     await page.goto(linkIn(mail, "/verify-email"));
     await page.getByText(`Your email ${owner.email} is verified.`).waitFor();
-    await check(page, "verify-email");
+    await checkPage(page, "verify-email");
     await page.getByRole("link", { name: "Sign in" }).click();
     expect(await page.getByLabel("Email").inputValue()).to.equal(owner.email);
     await page.getByLabel("Password").fill(PASSWORD);
@@ -140,14 +121,14 @@ describe("the dashboard (Chromium)", function () {
   it("creates an organisation and lands on its overview", async () => {
     const page = ownerPage;
     await page.getByLabel("Organisation name").fill("Acme");
-    await check(page, "organisations");
+    await checkPage(page, "organisations");
     await page.getByRole("button", { name: "Create organisation" }).click();
     await page.getByRole("heading", { name: "Acme" }).waitFor();
     orgUrl = page.url().replace(/\/$/, "");
     expect(orgUrl).to.match(/\/organizations\/[0-9a-f-]{36}$/);
-    // Usage and billing are other areas' endpoints; without them the overview says so.
-    await page.getByText("Usage figures are not available on this server yet.").waitFor();
-    await check(page, "overview");
+    // The usage the server measured (GET …/usage): nobody has connected yet.
+    await page.getByRole("region", { name: "Monthly active users" }).getByText(/^0 \/ /).waitFor();
+    await checkPage(page, "overview");
   });
 
   it("creates an API key, shows its secret once and copies it; rotates one with its grace period counting down", async () => {
@@ -161,7 +142,7 @@ describe("the dashboard (Chromium)", function () {
     await page.getByText("Copied to the clipboard.").waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).to.equal(secret);
     expect(await page.getByRole("cell", { name: `${secret.slice(0, 12)}…` }).count()).to.equal(1);
-    await check(page, "api-keys");
+    await checkPage(page, "api-keys");
     await page.getByRole("button", { name: "Done" }).click();
     expect(await page.getByTestId("api-key-secret").count()).to.equal(0);
 
@@ -180,13 +161,13 @@ describe("the dashboard (Chromium)", function () {
     await page.getByRole("button", { name: "Done" }).click();
   });
 
-  it("creates a room, and shows an end user who connects with a token minted by the key, live", async () => {
+  it("creates a room, and shows an end user who connects with a token minted by the key live in the room, the live log and the document", async () => {
     const page = ownerPage;
     await page.getByRole("link", { name: "Rooms" }).click();
     await page.getByText("No rooms yet.", { exact: false }).waitFor();
     await page.getByLabel("Room id").fill("design-review");
     await page.getByLabel("Name", { exact: true }).fill("Design review");
-    await check(page, "rooms");
+    await checkPage(page, "rooms");
     await page.getByRole("button", { name: "Create room" }).click();
     await page.getByRole("heading", { name: "Room design-review" }).waitFor();
     await page.getByText("Nobody is connected.").waitFor();
@@ -199,13 +180,28 @@ describe("the dashboard (Chromium)", function () {
     });
     expect(minted.status).to.equal(201);
     const { token } = (await minted.json()) as { token: string };
+    // The live log in a second tab, streaming before Ann arrives.
+    const logs = await page.context().newPage();
+    await logs.goto(`${orgUrl}/logs`);
+    await logs.getByText("Live: new entries appear at the top.").waitFor();
     const ann = connectProvider(server.collabUrl, "design-review", token);
     providers.push(ann);
     await page.getByTestId("active-users").getByText("Ann").waitFor({ timeout: 10_000 });
-    await check(page, "room");
+    await logs.getByTestId("log-table").getByRole("row", { name: /\bconnect design-review ann\b/ }).waitFor({ timeout: 10_000 });
+
+    // Ann types; the room's document view (GET …/ydoc) shows it once reloaded.
+    await waitForSynced(ann);
+    ann.text.insert(0, "Hello from Ann");
+    await waitForAcked(ann);
+    await page.getByRole("button", { name: "Reload document" }).click();
+    await page.getByLabel("The room's document as JSON").getByText("Hello from Ann", { exact: false }).waitFor();
+    await checkPage(page, "room");
 
     ann.destroy();
     await page.getByText("Nobody is connected.").waitFor({ timeout: 10_000 });
+    await logs.getByTestId("log-table").getByRole("row", { name: /\bdisconnect design-review ann\b/ }).waitFor({ timeout: 10_000 });
+    await checkPage(logs, "logs");
+    await logs.close();
   });
 
   it("finds rooms: filters the list as you type, opens one by its id", async () => {
@@ -250,7 +246,7 @@ describe("the dashboard (Chromium)", function () {
     await page.getByRole("button", { name: "Send invitation" }).click();
     await page.getByText(`An invitation is on its way to ${viewer.email}`).waitFor();
     await page.getByText(`${viewer.email} as`).waitFor();
-    await check(page, "members");
+    await checkPage(page, "members");
 
     const mail = await mailbox.waitForMail(viewer.email, /invit/i);
     const guest = await newPage({ width: 390, height: 844 });
@@ -258,7 +254,7 @@ describe("the dashboard (Chromium)", function () {
     await guest.getByText("You are invited to").waitFor();
     await guest.getByLabel("Name").fill(viewer.name);
     await guest.getByLabel("Password").fill(PASSWORD);
-    await check(guest, "accept-invitation");
+    await checkPage(guest, "accept-invitation");
     await guest.getByRole("button", { name: "Create account and join" }).click();
     await guest.getByRole("heading", { name: "Acme" }).waitFor();
 
@@ -276,7 +272,7 @@ describe("the dashboard (Chromium)", function () {
     expect(await guest.getByRole("link", { name: "API keys" }).count()).to.equal(0);
     await guest.goto(`${orgUrl}/rooms/design-review`);
     await guest.getByText("Nobody is connected.").waitFor();
-    await check(guest, "room-as-viewer-phone");
+    await checkPage(guest, "room-as-viewer-phone");
 
     // Someone else declines theirs through the link: it stops working, and leaves the pending list.
     await page.getByLabel("Email").fill("unsure@example.test");
@@ -294,14 +290,18 @@ describe("the dashboard (Chromium)", function () {
     expect(await page.getByLabel(`Role of ${viewer.name}`).inputValue()).to.equal("viewer");
   });
 
-  it("shows usage, live logs and billing as unavailable when the server does not run them", async () => {
+  it("shows the usage the server measured, and no billing when billing is off", async () => {
     const page = ownerPage;
     await page.goto(`${orgUrl}/usage`);
-    await page.getByText("Usage analytics are not available on this server yet.").waitFor();
-    await check(page, "usage");
-    await page.goto(`${orgUrl}/logs`);
-    await page.getByRole("alert").waitFor();
-    await check(page, "logs");
+    // Ann is this month's one active user; the org has two rooms; the charts are drawn.
+    await page.getByRole("region", { name: "Monthly active users" }).getByText(/^1 \/ /).waitFor({ timeout: 10_000 });
+    await page.getByRole("region", { name: "Rooms", exact: true }).getByText(/^2 \/ /).waitFor();
+    await page.getByRole("img", { name: /^Peak concurrent connections: \d+ points/ }).locator(".recharts-line").waitFor();
+    await checkPage(page, "usage");
+    // Billing off: GET …/billing answers 200 with enabled: false, and the dashboard hides it.
+    const billing = await page.request.get(`${orgUrl.replace(base, `${base}/api`)}/billing`);
+    expect(billing.status()).to.equal(200);
+    expect(((await billing.json()) as { enabled: boolean }).enabled).to.equal(false);
     expect(await page.getByRole("link", { name: "Billing" }).count()).to.equal(0);
     await page.goto(`${orgUrl}/billing`);
     await page.getByText("Billing is not enabled on this server.").waitFor();
@@ -309,14 +309,14 @@ describe("the dashboard (Chromium)", function () {
     await page.getByLabel("Organisation name").fill("Acme Inc");
     await page.getByRole("button", { name: "Rename" }).click();
     await page.getByText("Saved.").waitFor();
-    await check(page, "settings");
+    await checkPage(page, "settings");
     await page.goto(`${base}/account`);
     await page.getByLabel("Name", { exact: true }).fill("Olivia O.");
     await page.getByRole("button", { name: "Save name" }).click();
     await page.getByText("Saved.").waitFor();
     await page.getByRole("link", { name: "Olivia O." }).waitFor();
     await page.getByTestId("sessions").getByText("(this browser)").waitFor();
-    await check(page, "account");
+    await checkPage(page, "account");
   });
 
   it("resets a forgotten password through the mailed link", async () => {
@@ -324,7 +324,7 @@ describe("the dashboard (Chromium)", function () {
     await page.goto(`${base}/login`);
     await page.getByRole("link", { name: "Forgot your password?" }).click();
     await page.getByLabel("Email").fill(owner.email);
-    await check(page, "forgot-password");
+    await checkPage(page, "forgot-password");
     await page.getByRole("button", { name: "Send a reset link" }).click();
     await page.getByText("a link to reset its password is on its way").waitFor();
 
@@ -332,7 +332,7 @@ describe("the dashboard (Chromium)", function () {
     await page.goto(linkIn(mail, "/reset-password"));
     await page.getByLabel("New password", { exact: true }).fill("a brand new password");
     await page.getByLabel("Repeat the new password").fill("a brand new password");
-    await check(page, "reset-password");
+    await checkPage(page, "reset-password");
     await page.getByRole("button", { name: "Change password" }).click();
     await page.getByText("Your password is changed.").waitFor();
     await page.getByRole("link", { name: "Sign in" }).click();
@@ -355,7 +355,7 @@ describe("the dashboard (Chromium)", function () {
     const confirm = dialog.getByRole("button", { name: "Delete organisation" });
     expect(await confirm.isDisabled()).to.equal(true);
     await dialog.getByLabel("Type “Acme Inc” to confirm").fill("Acme Inc");
-    await check(page, "delete-organisation");
+    await checkPage(page, "delete-organisation");
     await confirm.click();
     await page.getByText("You are not in an organisation yet.").waitFor();
     expect((await fetch(`${base}/api/organizations/${orgUrl.split("/").at(-1)}/rooms`, { headers: { authorization: `Bearer ${secret}` } })).status).to.equal(401);

@@ -16,6 +16,8 @@ export const DASHBOARD_POLICY = {
   "api_keys:manage": "admin",
   "rooms:write": "member",
   "rooms:delete": "admin",
+  // Buying a plan or opening the billing portal (the billing area).
+  "billing:manage": "owner",
 } as const satisfies Record<string, Role>;
 
 export type DashboardAction = keyof typeof DASHBOARD_POLICY;
@@ -29,12 +31,4 @@ export function can(role: Role | null | undefined, action: DashboardAction): boo
 export function manageableRoles(actor: Role | null | undefined): Role[] {
   if (!can(actor, "members:manage")) return [];
   return actor === "owner" ? ["owner", "admin", "member", "viewer"] : ["admin", "member", "viewer"];
-}
-
-/**
- * Buying a plan or opening the billing portal: Owners only (billing:manage of the billing area,
- * issue 19, which this branch's server does not have yet; fold it into DASHBOARD_POLICY then).
- */
-export function canManageBilling(role: Role | null | undefined): boolean {
-  return role === "owner";
 }

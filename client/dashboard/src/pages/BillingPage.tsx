@@ -5,7 +5,7 @@
  */
 import { useState } from "react";
 import { post } from "../api.ts";
-import { canManageBilling } from "../policy.ts";
+import { can } from "../policy.ts";
 import { useLocation } from "../router.tsx";
 import { ErrorNotice, formatDate, LoadState, Notice, PageTitle, SelectField, useAction } from "../ui.tsx";
 import { useOrg } from "./OrgLayout.tsx";
@@ -37,7 +37,7 @@ export function BillingPage() {
   const { org, billing } = useOrg();
   // The plan picked in the menu; null until the user picks one (then the menu's first choice).
   const [plan, setPlan] = useState<string | null>(null);
-  const manage = canManageBilling(org.role);
+  const manage = can(org.role, "billing:manage");
   // Stripe sends the browser back with ?checkout=success|canceled (App.tsx routes it here).
   const checkoutResult = useLocation().search.get("checkout");
   const checkout = useAction(async (chosen: string) => {
@@ -89,8 +89,8 @@ export function BillingPage() {
                   )}
                   <ErrorNotice error={checkout.error ?? portal.error} />
                 </section>
-                <section className="card">
-                  <h2>Usage this period</h2>
+                <section className="card" aria-labelledby="billing-usage">
+                  <h2 id="billing-usage">Usage this period</h2>
                   {Object.entries(value.limits).map(([key, limit]) => (
                     <Meter key={key} label={LABELS[key] ?? key.replaceAll("_", " ")} used={value.usage?.[key] ?? null} limit={limit} />
                   ))}

@@ -7,9 +7,9 @@ import { get, type ApiKey } from "../api.ts";
 import { can } from "../policy.ts";
 import { Link } from "../router.tsx";
 import { ErrorNotice, formatDate, Notice, PageTitle, Spinner, useLoad } from "../ui.tsx";
-import { Meter } from "./BillingPage.tsx";
 import { useOrg } from "./OrgLayout.tsx";
 import { loadUsage, shareOf } from "./usage.ts";
+import { CurrentUsage } from "./UsagePage.tsx";
 
 const NEAR_LIMIT = 0.8;
 
@@ -18,7 +18,6 @@ export function OverviewPage() {
   const usage = useLoad(() => loadUsage(org.id, "hour"), [org.id]);
   const keys = useLoad(async () => (can(org.role, "api_keys:read") ? (await get<{ data: ApiKey[] }>(`/organizations/${org.id}/api-keys`)).data : []), [org.id, org.role]);
   const u = usage.data;
-  const lastPoint = u?.series.at(-1);
   const inGrace = (keys.data ?? []).filter((k) => !k.revokedAt && k.previousExpiresAt && Date.parse(k.previousExpiresAt) > Date.now());
   const attention: string[] = [];
   if (billing.data?.past_due_since) attention.push(`A payment failed on ${formatDate(billing.data.past_due_since)}: update the payment method on the Billing page.`);
@@ -49,24 +48,7 @@ export function OverviewPage() {
           <p className="stat">{u?.plan.name ?? billing.data?.plan?.name ?? org.plan_type}</p>
         </section>
         {u ? (
-          <>
-            <section className="card">
-              <h2>Monthly active users</h2>
-              <Meter label="This month" used={u.current.monthly_active_users} limit={u.limits.monthly_active_users} />
-            </section>
-            <section className="card">
-              <h2>Connections now</h2>
-              <p className="stat">{u.current.connections.toLocaleString()}</p>
-            </section>
-            <section className="card">
-              <h2>Active rooms now</h2>
-              <p className="stat">{(lastPoint?.active_rooms ?? 0).toLocaleString()}</p>
-            </section>
-            <section className="card">
-              <h2>Rooms</h2>
-              <Meter label="Rooms" used={u.current.rooms} limit={u.limits.rooms} />
-            </section>
-          </>
+          <CurrentUsage usage={u} />
         ) : (
           usage.data === null && (
             <section className="card">

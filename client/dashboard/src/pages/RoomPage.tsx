@@ -205,7 +205,12 @@ function DocumentView({ base }: { base: string }) {
   }, [base]);
   return (
     <section className="card wide">
-      <h2>Document</h2>
+      <div className="row spread">
+        <h2>Document</h2>
+        <button type="button" className="secondary" onClick={doc.reload} disabled={doc.loading}>
+          Reload document
+        </button>
+      </div>
       <LoadState loaded={doc}>
         {({ value }) =>
           value === undefined ? (

@@ -17,7 +17,9 @@ export interface UsageCounts {
 
 export interface UsagePoint {
   at: string;
-  active_users: number;
+  /** Distinct users of the day: by day only (null by hour, as users are counted per day). */
+  active_users: number | null;
+  monthly_active_users: number | null;
   peak_connections: number;
   active_rooms: number;
   messages: number;
