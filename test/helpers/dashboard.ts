@@ -13,7 +13,10 @@ import { ROOT } from "./server.ts";
 const SHOTS = path.join(ROOT, "docs/dashboard");
 let axeSource: Promise<string> | null = null;
 
-/** axe-core in the page: no serious or critical violation; then a screenshot for the docs. */
+/**
+ * axe-core in the page: no serious or critical violation; then, with UPDATE_SCREENSHOTS=1, a
+ * screenshot for docs/dashboard.md (so an ordinary test run leaves the tracked images alone).
+ */
 export async function checkPage(page: Page, name: string): Promise<void> {
   await page.waitForFunction(() => !document.querySelector(".loading"), undefined, { timeout: 10_000 });
   axeSource ??= readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -25,6 +28,7 @@ export async function checkPage(page: Page, name: string): Promise<void> {
     return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
   });
   expect(violations, `accessibility of ${name}`).to.deep.equal([]);
+  if (process.env.UPDATE_SCREENSHOTS !== "1") return;
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
