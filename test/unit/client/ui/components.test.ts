@@ -125,7 +125,8 @@ describe("UI components (jsdom)", () => {
       expect(queryByRole("listbox")).to.equal(null); // hidden once inserted
       dom.rtl.fireEvent.keyDown(box, { key: "Enter" });
       await dom.rtl.waitFor(() => expect(sent).to.deep.equal([["hi @carol", ["carol"]]]));
-      expect(box.value).to.equal("");
+      // Emptied once the submission has resolved (a render later than onSubmit's call).
+      await dom.rtl.waitFor(() => expect(box.value).to.equal(""));
     });
 
     it("Escape closes the suggestions; Shift+Enter does not send; an empty body cannot be sent", () => {
