@@ -93,7 +93,7 @@ const envSchema = z.object({
   STRIPE_SECRET_KEY: z.string().optional(),
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_URL: z.url().optional(),
-  // Billing with Stripe (docs/billing-stripe.md): a recurring price per self-serve plan, an optional
+  // Billing with Stripe (docs/billing.md): a recurring price per self-serve plan, an optional
   // usage price on a meter, and where Checkout and the portal send the customer back.
   STRIPE_PRICE_STARTER: z.string().startsWith("price_").optional(),
   STRIPE_PRICE_PRO: z.string().startsWith("price_").optional(),

@@ -130,7 +130,8 @@ export function classifyRefusal(reason: string, where: "auth" | "close"): Refusa
   if (TOKEN_REASONS.has(reason) || reason.startsWith(TOKEN_FETCH_FAILED)) return "token";
   if (isWriteRefusalReason(reason)) return "write";
   if (where === "auth") return TRANSIENT_AUTH_REASONS.has(reason) ? "transient" : "final";
-  return FINAL_CLOSE_REASONS.has(reason) ? "final" : "transient";
+  // A plan limit names itself and then the limit: `plan_limit_reached: 50 monthly active users`.
+  return FINAL_CLOSE_REASONS.has(reason.split(":", 1)[0]!) ? "final" : "transient";
 }
 
 /** The wait before new authentication number `attempt` (1-based): delay · 2^(attempt−1), capped. */

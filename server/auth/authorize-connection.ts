@@ -133,9 +133,10 @@ export function createConnectionAuthorizer(options: ConnectionAuthorizerOptions)
     }
     const admission = await options.admitUser?.(orgId, actor.userId);
     if (admission && !admission.admitted) {
+      // The limit goes in the reason, which the client sees (`plan_limit_reached: 50 monthly active users`).
       throw refusal(
         CloseCodes.PlanLimitReached.code,
-        CloseCodes.PlanLimitReached.reason,
+        `${CloseCodes.PlanLimitReached.reason}: ${admission.limit} monthly active users`,
         `The organization's plan allows ${admission.limit} monthly active users`,
       );
     }

@@ -26,7 +26,7 @@ import type { Clock } from "../clock.ts";
 import { logger } from "../../logger.ts";
 import { LIVE_STATUSES, stateFromSubscription, type AccountState, type PlanPrices } from "./billing-state.ts";
 
-/** The event types SyncForge subscribes to (docs/billing-stripe.md lists them for the dashboard). */
+/** The event types SyncForge subscribes to (docs/billing.md lists them for the dashboard). */
 export const HANDLED_EVENTS = [
   "checkout.session.completed",
   "customer.subscription.created",

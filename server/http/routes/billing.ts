@@ -1,5 +1,5 @@
 /**
- * Billing routes (issue 19; docs/billing-stripe.md):
+ * Billing routes (issue 19; docs/billing.md):
  *   GET  /organizations/:org_id/billing           plan in effect, subscription state, limits, usage (billing:read)
  *   POST /organizations/:org_id/billing/checkout  {plan} → {url} of a Stripe Checkout Session (billing:manage: Owners)
  *   POST /organizations/:org_id/billing/portal    → {url} of a Stripe billing-portal session (billing:manage)

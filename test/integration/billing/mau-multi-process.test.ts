@@ -67,12 +67,12 @@ describe("monthly active users across two processes with Redis", function () {
 
     const alice = await join(s1, "alice");
     await join(s2, "bob");
-    expect(await refused(s1, "carol")).to.deep.equal({ code: 4402, reason: "plan_limit_reached" });
-    expect(await refused(s2, "carol")).to.deep.equal({ code: 4402, reason: "plan_limit_reached" });
+    expect(await refused(s1, "carol")).to.deep.equal({ code: 4402, reason: "plan_limit_reached: 2 monthly active users" });
+    expect(await refused(s2, "carol")).to.deep.equal({ code: 4402, reason: "plan_limit_reached: 2 monthly active users" });
     const yws = connectYws(s2.httpUrl, ROOM, await mintToken({ userId: "dave", orgId }));
     ywsClients.push(yws);
     await waitFor(() => yws.closed !== null, 10_000, "the /yjs refusal");
-    expect(yws.closed).to.deep.equal({ code: 4402, reason: "plan_limit_reached" });
+    expect(yws.closed).to.deep.equal({ code: 4402, reason: "plan_limit_reached: 2 monthly active users" });
 
     // Already counted this month: reconnecting works, on the other process too.
     alice.destroy();

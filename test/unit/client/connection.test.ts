@@ -199,6 +199,7 @@ describe("client room connection machine", () => {
     expect(classifyRefusal("internal_error", "auth")).to.equal("transient");
     expect(classifyRefusal("room_deleted", "close")).to.equal("final");
     expect(classifyRefusal("plan_limit_reached", "close")).to.equal("final");
+    expect(classifyRefusal("plan_limit_reached: 50 monthly active users", "close")).to.equal("final");
     expect(classifyRefusal("Server closed the connection", "close")).to.equal("transient");
   });
 
