@@ -178,10 +178,17 @@ export class RoomService {
   }
 
   /** A page in room-id order; the cursor is the last id of the previous page. */
-  async list(orgId: string, options: { limit: number; cursor?: string }): Promise<{ data: RoomView[]; nextCursor: string | null }> {
+  async list(orgId: string, options: { limit: number; cursor?: string; search?: string }): Promise<{ data: RoomView[]; nextCursor: string | null }> {
     const after = options.cursor ? decodeCursor(options.cursor) : null;
+    // A substring of the id or the name, any case: ILIKE on PostgreSQL, LIKE (case-blind for ASCII) on SQLite.
+    const like = this.db.dialect === "postgres" ? Op.iLike : Op.like;
+    const pattern = options.search ? `%${options.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
     const rows = await this.db.models.Room.findAll({
-      where: { orgId, ...(after !== null ? { roomId: { [Op.gt]: after } } : {}) },
+      where: {
+        orgId,
+        ...(after !== null ? { roomId: { [Op.gt]: after } } : {}),
+        ...(pattern ? { [Op.or]: [{ roomId: { [like]: pattern } }, { name: { [like]: pattern } }] } : {}),
+      },
       order: [["roomId", "ASC"]],
       limit: options.limit + 1,
     });

@@ -32,6 +32,8 @@ const updateSchema = z.object(fields).strict();
 const listSchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(1024).optional(),
+  // Rooms whose id or name contains this, ignoring case (the dashboard's search box).
+  search: z.string().trim().min(1).max(128).optional(),
 });
 
 export function roomRoutes({ rooms, auth }: { rooms: RoomService; auth: AuthMiddleware }): Router {

@@ -99,6 +99,14 @@ describe("rooms", function () {
     expect(seen).to.have.length(9);
     expect(seen).to.deep.equal([...seen].sort());
     expect(new Set(seen).size).to.equal(9);
+
+    // Search: a substring of the id or the name, any case, paginated like the whole list; % and _ are literal.
+    const found = await api.get(path("?search=PAGE-&limit=5"));
+    expect(found.body.data.map((r: { id: string }) => r.id)).to.deep.equal(["page-0", "page-1", "page-2", "page-3", "page-4"]);
+    const rest = await api.get(path(`?search=PAGE-&limit=5&cursor=${found.body.nextCursor}`));
+    expect(rest.body.data.map((r: { id: string }) => r.id)).to.deep.equal(["page-5", "page-6"]);
+    expect((await api.get(path("?search=renamed"))).body.data.map((r: { id: string }) => r.id)).to.deep.equal(["board:1"]);
+    expect((await api.get(path("?search=%25"))).body.data).to.deep.equal([]);
   });
 
   it("enforces the rooms limit on REST (402) and on first connection (4402 plan_limit_reached); rooms are created on first connection", async () => {

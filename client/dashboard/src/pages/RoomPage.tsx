@@ -1,5 +1,6 @@
 /**
- * One room: who is connected now (polled from active-users, which counts every server process),
+ * One room: who is connected now (active-users, which counts every server process, fetched again
+ * whenever the organisation's live log streams a connect or disconnect in the room),
  * its settings (edit, delete), its comment threads, and a read-only view of its document when the
  * server offers the REST document endpoint.
  */
@@ -10,7 +11,10 @@ import { navigate } from "../router.tsx";
 import { ConfirmButton, ErrorNotice, Field, Form, formatDate, LoadState, Notice, PageTitle, Spinner, useAction, useLoad } from "../ui.tsx";
 import { useOrg } from "./OrgLayout.tsx";
 
-const ACTIVE_USERS_POLL_MS = 2000;
+/** A fallback poll: the live log's stream says when someone comes or goes; this catches a dropped stream. */
+const ACTIVE_USERS_POLL_MS = 15_000;
+/** Presence reaches active-users a moment after the connection is logged: look again after this. */
+const SETTLE_MS = 500;
 
 interface ActiveUser {
   id: string;
@@ -28,7 +32,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
       <LoadState loaded={room}>
         {({ room: value }) => (
           <div className="grid">
-            <ActiveUsers base={base} />
+            <ActiveUsers base={base} stream={`/api/organizations/${org.id}/logs/stream?${new URLSearchParams({ room_id: roomId, kind: "connect,disconnect" })}`} />
             <RoomSettings room={value} base={base} onSaved={room.reload} />
             <Threads base={base} />
             <DocumentView base={base} />
@@ -39,26 +43,36 @@ export function RoomPage({ roomId }: { roomId: string }) {
   );
 }
 
-function ActiveUsers({ base }: { base: string }) {
+function ActiveUsers({ base, stream }: { base: string; stream: string }) {
   const [state, setState] = useState<{ users?: ActiveUser[]; error?: unknown }>({});
   useEffect(() => {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout>;
-    const poll = async () => {
+    const fetchUsers = async () => {
       try {
         const { data } = await get<{ data: ActiveUser[] }>(`${base}/active-users`);
         if (!stopped) setState({ users: data });
       } catch (error) {
         if (!stopped) setState((s) => ({ ...s, error }));
       }
+    };
+    const poll = async () => {
+      await fetchUsers();
       if (!stopped) timer = setTimeout(poll, ACTIVE_USERS_POLL_MS);
     };
     void poll();
+    // Live: every connect or disconnect in this room, on any server process (the live log).
+    const source = new EventSource(stream);
+    source.addEventListener("log", () => {
+      void fetchUsers();
+      setTimeout(() => void (stopped || fetchUsers()), SETTLE_MS);
+    });
     return () => {
       stopped = true;
       clearTimeout(timer);
+      source.close();
     };
-  }, [base]);
+  }, [base, stream]);
   return (
     <section className="card" aria-labelledby="connected-now">
       <h2 id="connected-now">Connected now</h2>

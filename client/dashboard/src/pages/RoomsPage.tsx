@@ -1,9 +1,9 @@
 /**
- * Rooms: a page at a time in room-id order (the API's cursor pagination), filtered as you type
- * (the list endpoint has no search), a room opened by its exact id from any page, and creating
+ * Rooms: a page at a time in room-id order (the API's cursor pagination), searched as you type
+ * (the list endpoint's `search`: id or name, over every room), a room opened by its exact id from any page, and creating
  * one (Owners, Admins, Members).
  */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { get, post, type Room } from "../api.ts";
 import { can } from "../policy.ts";
 import { Link, navigate } from "../router.tsx";
@@ -11,6 +11,7 @@ import { ErrorNotice, Field, Form, formatDate, LoadState, PageTitle, useAction, 
 import { useOrg } from "./OrgLayout.tsx";
 
 const PAGE_SIZE = 20;
+const SEARCH_DELAY_MS = 250;
 
 export function RoomsPage() {
   const { org } = useOrg();
@@ -18,11 +19,22 @@ export function RoomsPage() {
   // The cursors of the pages before this one, so "Previous" can go back.
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
-  const page = useLoad(
-    () => get<{ data: Room[]; nextCursor: string | null }>(`${base}?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
-    [org.id, cursor],
-  );
   const [query, setQuery] = useState("");
+  // The server searches every room (id or name); asked a moment after typing stops, from the first page.
+  const [search, setSearch] = useState("");
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setSearch(query.trim());
+      setCursors([]);
+    }, SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [query]);
+  const page = useLoad(() => {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (cursor) params.set("cursor", cursor);
+    if (search) params.set("search", search);
+    return get<{ data: Room[]; nextCursor: string | null }>(`${base}?${params}`);
+  }, [org.id, cursor, search]);
   const [id, setId] = useState("");
   const [name, setName] = useState("");
   const [maxParticipants, setMaxParticipants] = useState("");
@@ -59,7 +71,7 @@ export function RoomsPage() {
           value={query}
           onChange={(e) => setQuery(e.target.value)}
           placeholder="Room id or name"
-          hint="Filters this page as you type; Enter opens the room with exactly this id."
+          hint="Searches room ids and names as you type; Enter opens the room with exactly this id."
         />
         <button type="submit" className="secondary">
           Open room
