@@ -123,7 +123,8 @@ describe("the editor demo in Chromium, two people in one document", function () 
 
     // The anchored thread leads Bob to its text: selected in his editor.
     await bobThread.getByRole("button", { name: "Show in document" }).click();
-    expect(await bob.evaluate(() => window.getSelection()?.toString() ?? "")).to.include("Hello from Alice.");
+    // The editor selects the anchor's range once the thread's button has been handled (a render later).
+    await bob.waitForFunction(() => (window.getSelection()?.toString() ?? "").includes("Hello from Alice."), undefined, { timeout: 5000 });
 
     // Alice resolves; Bob's panel moves the thread behind "Show resolved".
     await alice.locator(".sf-thread").getByRole("button", { name: "Resolve" }).click();
